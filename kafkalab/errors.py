@@ -1,0 +1,118 @@
+"""kafkalab's errors: each says what went wrong (the message) and what to do (the hint).
+
+The CLI maps them to output and exit code in one place (``cli.main``); the exit codes are
+documented in the README, and ``EXIT_CODES`` is the table both are checked against.
+"""
+
+from __future__ import annotations
+
+
+class KafkalabError(Exception):
+    """Base of every error kafkalab raises on purpose."""
+
+    exit_code = 1
+    hint = "Run again with --debug for details."
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+
+class ConfigError(KafkalabError):
+    exit_code = 3
+    hint = "Fix the value; `kafkalab config` shows every setting and where it came from."
+
+
+class DockerNotFound(KafkalabError):
+    exit_code = 4
+    hint = "Install Docker (https://docs.docker.com/engine/install/) and make sure `docker` is on PATH."
+
+
+class DaemonDown(KafkalabError):
+    exit_code = 5
+    hint = "Start the Docker daemon (for example `sudo systemctl start docker`), then run this again."
+
+
+class ComposeV1Only(KafkalabError):
+    exit_code = 6
+    hint = "Install the Docker Compose v2 plugin so that `docker compose version` reports v2."
+
+
+class PortInUse(KafkalabError):
+    exit_code = 7
+    hint = "Free the port, or choose another with --port / --ui-port (or KAFKALAB_PORT / KAFKALAB_UI_PORT)."
+
+
+class ImageMissing(KafkalabError):
+    exit_code = 8
+    hint = "Build or load the image locally, or allow pulling with --pull missing."
+
+
+class ComposeError(KafkalabError):
+    """`docker compose` failed for a reason kafkalab does not recognise."""
+
+    exit_code = 9
+    hint = "Run again with -v to see the docker compose commands, or read `kafkalab logs`."
+
+    def __init__(
+        self, message: str, hint: str | None = None, *, command: list[str] | None = None,
+        returncode: int | None = None, stderr: str = "",
+    ) -> None:
+        super().__init__(message, hint)
+        self.command = command or []
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class ReadinessTimeout(KafkalabError):
+    """The lab did not become ready (broker, then UI) before the deadline."""
+
+    exit_code = 10
+    hint = "Read the broker log above; raise --timeout if the machine is slow, or `kafkalab down --volumes` to reset."
+
+    def __init__(self, message: str, hint: str | None = None, *, log_tail: str = "") -> None:
+        super().__init__(message, hint)
+        self.log_tail = log_tail
+
+
+class BrokerUnreachable(KafkalabError):
+    exit_code = 11
+    hint = "Start the lab with `kafkalab up`, or point at a running cluster with --bootstrap-server."
+
+
+class TopicNotFound(KafkalabError):
+    exit_code = 12
+    hint = "List the topics with `kafkalab topic list`, or create it with `kafkalab topic create`."
+
+
+class KafkaRequestError(KafkalabError):
+    """The broker refused a request (a bad topic config, partition or offset, a failed delivery)."""
+
+    exit_code = 13
+    hint = "Check the values given; `kafkalab topic describe TOPIC` shows partitions and offsets."
+
+
+class GroupNotFound(KafkalabError):
+    exit_code = 14
+    hint = "List the consumer groups with `kafkalab group list`."
+
+
+class Aborted(KafkalabError):
+    exit_code = 15
+    hint = "Pass --yes to confirm without a prompt."
+
+
+# Exit codes of `kafkalab status`, which reports rather than fails.
+STATUS_NOT_RUNNING = 20
+STATUS_DEGRADED = 21
+
+EXIT_CODES: dict[str, int] = {
+    cls.__name__: cls.exit_code
+    for cls in (
+        KafkalabError, ConfigError, DockerNotFound, DaemonDown, ComposeV1Only, PortInUse,
+        ImageMissing, ComposeError, ReadinessTimeout, BrokerUnreachable, TopicNotFound,
+        KafkaRequestError, GroupNotFound, Aborted,
+    )
+}

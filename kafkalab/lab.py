@@ -1,0 +1,281 @@
+"""`Lab`: the whole of kafkalab's work, for the CLI, the pytest plugin and user scripts alike.
+
+    from kafkalab import Lab
+    with Lab(port=19094) as lab:          # up, and down at the end unless it was already running
+        lab.create_topic("orders", partitions=3)
+        p = lab.producer(); p.produce("orders", b"hello"); p.flush()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+from kafkalab import broker
+from kafkalab.compose import Compose, Container, Echo
+from kafkalab.errors import BrokerUnreachable, KafkalabError, ReadinessTimeout
+from kafkalab.settings import Settings, resolve
+
+Phase = Literal["preflight", "containers", "broker", "ui"]
+LabState = Literal["healthy", "degraded", "not running"]
+LOG_TAIL_LINES = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class UiStatus:
+    url: str
+    healthy: bool
+    detail: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LabStatus:
+    project: str
+    mode: str
+    state: LabState
+    containers: tuple[Container, ...]
+    broker: broker.ClusterInfo | None
+    broker_error: str | None
+    ui: UiStatus | None
+
+    @property
+    def healthy(self) -> bool:
+        return self.state == "healthy"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "mode": self.mode,
+            "state": self.state,
+            "services": [
+                {"service": c.service, "container": c.name, "state": c.state, "status": c.status,
+                 "ports": list(c.ports), "image": c.image}
+                for c in self.containers
+            ],
+            "broker": self.broker.to_dict() if self.broker else None,
+            "broker_error": self.broker_error,
+            "ui": dataclasses.asdict(self.ui) if self.ui else None,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class UpResult:
+    already_running: bool
+    seconds: float
+    status: LabStatus
+
+
+@dataclasses.dataclass(frozen=True)
+class DownResult:
+    containers: tuple[str, ...]
+    volumes: tuple[str, ...]
+
+
+class Lab:
+    """A local Kafka lab: one compose project, in KRaft or ZooKeeper mode."""
+
+    def __init__(
+        self, settings: Settings | None = None, *, keep: bool = False, echo: Echo | None = None,
+        **overrides: Any,
+    ) -> None:
+        base = settings if settings is not None else resolve()
+        self.settings = base.replace(**overrides) if overrides else base
+        self.keep = keep
+        self.compose = Compose(self.settings, echo)
+        self._started = False
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.settings.bootstrap_servers
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def up(
+        self, *, ui: bool = True, wait: bool = True, timeout: float | None = None,
+        on_phase: Callable[[Phase], None] | None = None,
+    ) -> UpResult:
+        """Start the stack (unless it runs already) and wait until the broker and the UI answer."""
+        started = time.monotonic()
+        phase = on_phase or (lambda _p: None)
+        phase("preflight")
+        # Importing python_on_whales and confluent_kafka takes about 0.6 s; do it while the
+        # docker CLI answers the pre-flight questions below.
+        warm = threading.Thread(target=_import_heavy, daemon=True)
+        warm.start()
+        self.compose.preflight()
+        services = [s for s in self.compose.services if ui or s != "kafka-ui"]
+        containers = self.compose.containers()
+        running = {c.service for c in containers if c.running}
+        already = set(services) <= running
+        if not already:
+            own_ports = {c.service for c in containers if c.running}
+            self.compose.check_ports(
+                {k: v for k, v in self.settings.host_ports.items() if k in services and k not in own_ports}
+            )
+            if self.settings.pull == "never":
+                self.compose.check_images(self._images(services))
+            phase("containers")
+            warm.join()
+            self.compose.up(services)
+            self._started = True
+        if wait:
+            remaining = (timeout or self.settings.timeout) - (time.monotonic() - started)
+            self.wait_ready(max(remaining, 1.0), ui="kafka-ui" in services, on_phase=on_phase)
+        return UpResult(already, time.monotonic() - started, self.status())
+
+    def wait_ready(
+        self, timeout: float | None = None, *, ui: bool = True,
+        on_phase: Callable[[Phase], None] | None = None,
+    ) -> broker.ClusterInfo:
+        """Poll until the broker answers a metadata request (and the UI its health check)."""
+        deadline = time.monotonic() + (timeout or self.settings.timeout)
+        phase = on_phase or (lambda _p: None)
+        phase("broker")
+        watch = _ExitWatch(self.compose)
+        try:
+            info = broker.wait_for_brokers(
+                self.bootstrap_servers, 1, max(deadline - time.monotonic(), 0.1), on_attempt=watch.check,
+            )
+        except ReadinessTimeout as exc:
+            raise ReadinessTimeout(exc.message, log_tail=self.compose.log_tail("kafka", LOG_TAIL_LINES)) from None
+        if ui:
+            phase("ui")
+            while not (health := ui_health(self.settings.ui_url)).healthy:
+                watch.check()
+                if time.monotonic() >= deadline:
+                    raise ReadinessTimeout(
+                        f"kafka-ui at {self.settings.ui_url} was not healthy in time: {health.detail}.",
+                        log_tail=self.compose.log_tail("kafka-ui", LOG_TAIL_LINES),
+                    )
+                time.sleep(0.2)  # between HTTP polls of a starting JVM; the deadline is what bounds it
+        return info
+
+    def down(self, *, volumes: bool = False) -> DownResult:
+        """Stop and remove the containers; with volumes, this project's volumes too. Idempotent."""
+        self.compose.preflight()
+        containers = tuple(c.name for c in self.compose.containers())
+        before = self.compose.volumes() if volumes else []
+        self.compose.down(volumes=volumes)
+        if volumes:
+            # Volumes of the other mode's file are not in this file: remove them by project label.
+            left = self.compose.volumes()
+            if left:
+                self.compose.remove_volumes(left)
+        self._started = False
+        return DownResult(containers, tuple(before))
+
+    def status(self) -> LabStatus:
+        """What runs, whether the broker answers and what it holds, and whether the UI answers."""
+        s = self.settings
+        containers = tuple(self.compose.containers())
+        if not containers:
+            return LabStatus(s.project, s.mode, "not running", (), None, None, None)
+        mode = "zookeeper" if any(c.service == "zookeeper" for c in containers) else "kraft"
+        with_ui = any(c.service == "kafka-ui" for c in containers)
+        ui_result: list[UiStatus] = []
+        ui_thread = threading.Thread(target=lambda: ui_result.append(ui_health(s.ui_url)), daemon=True)
+        if with_ui:
+            ui_thread.start()
+        info: broker.ClusterInfo | None = None
+        error = None
+        try:
+            info = broker.cluster_info(self.bootstrap_servers, timeout=1.5)
+        except BrokerUnreachable as exc:
+            error = exc.message
+        if with_ui:
+            ui_thread.join()
+        ui = ui_result[0] if ui_result else None
+        good = all(c.running for c in containers) and info is not None and (ui is None or ui.healthy)
+        return LabStatus(s.project, mode, "healthy" if good else "degraded", containers, info, error, ui)
+
+    def logs(self, service: str | None = None, *, follow: bool = False, tail: int | None = None) -> Iterator[str]:
+        if service is not None and service not in ("zookeeper", "kafka", "kafka-ui"):
+            raise KafkalabError(f"No service {service!r} in the lab.", "Services: zookeeper, kafka, kafka-ui.")
+        return self.compose.logs([service] if service else [], tail=tail, follow=follow)
+
+    def _images(self, services: list[str]) -> list[str]:
+        s = self.settings
+        by_service = {
+            "zookeeper": s.image_zookeeper,
+            "kafka": s.image_kafka_zk if s.mode == "zookeeper" else s.image_kafka,
+            "kafka-ui": s.image_ui,
+        }
+        return [by_service[name] for name in services]
+
+    # --- clients -----------------------------------------------------------------------------
+
+    def admin(self, **conf: Any) -> Any:
+        """A confluent_kafka AdminClient bound to the lab."""
+        return broker.admin_client(self.bootstrap_servers, **conf)
+
+    def producer(self, **conf: Any) -> Any:
+        """A confluent_kafka Producer bound to the lab; keys like linger_ms mean linger.ms."""
+        return broker.producer(self.bootstrap_servers, **conf)
+
+    def consumer(self, group: str, **conf: Any) -> Any:
+        """A confluent_kafka Consumer in `group`, reading from the earliest offset by default."""
+        return broker.consumer(self.bootstrap_servers, group, **conf)
+
+    def create_topic(
+        self, name: str, partitions: int = 1, replication: int = 1, config: dict[str, str] | None = None,
+        if_not_exists: bool = False,
+    ) -> bool:
+        return broker.create_topic(
+            self.bootstrap_servers, name, partitions, replication, config, if_not_exists=if_not_exists,
+        )
+
+    # --- context manager ---------------------------------------------------------------------
+
+    def __enter__(self) -> Lab:
+        self._started = not self.up().already_running
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._started and not self.keep:
+            self.down(volumes=True)
+
+
+def ui_health(url: str, timeout: float = 2.0) -> UiStatus:
+    """GET /actuator/health, kafka-ui's health endpoint (the Spring Boot actuator)."""
+    host_port = url.removeprefix("http://")
+    host, _, port = host_port.partition(":")
+    conn = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
+    try:
+        conn.request("GET", "/actuator/health")
+        response = conn.getresponse()
+        body = response.read().decode("utf-8", "replace")
+    except OSError as exc:
+        return UiStatus(url, False, f"no answer ({exc.__class__.__name__})")
+    finally:
+        conn.close()
+    healthy = response.status == 200 and '"UP"' in body
+    return UiStatus(url, healthy, f"HTTP {response.status} {body[:80]}")
+
+
+def _import_heavy() -> None:
+    import confluent_kafka  # noqa: F401
+    import python_on_whales  # noqa: F401
+
+
+class _ExitWatch:
+    """Fails the wait at once when one of the lab's containers has exited, instead of at the deadline."""
+
+    def __init__(self, compose: Compose, every: float = 1.0) -> None:
+        self.compose = compose
+        self.every = every
+        self.next = time.monotonic() + every
+
+    def check(self) -> None:
+        if time.monotonic() < self.next:
+            return
+        self.next = time.monotonic() + self.every
+        for c in self.compose.containers():
+            if c.state in ("exited", "dead"):
+                raise ReadinessTimeout(
+                    f"The {c.service} container exited before the lab was ready ({c.status}).",
+                    log_tail=self.compose.log_tail(c.service, LOG_TAIL_LINES),
+                )

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""STAND-IN for ghcr.io/kafbat/kafka-ui, for kafkalab's test bed only: this is not kafka-ui.
+
+kafka-ui cannot be had on machines with no container registry. This server takes the same settings
+(KAFKA_CLUSTERS_0_NAME, KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS, SERVER_PORT) and answers the one thing
+kafkalab asks of the real UI: GET /actuator/health is 200 {"status":"UP"} while a broker at the
+bootstrap servers accepts a TCP connection and answers a Kafka ApiVersions request, and 503
+{"status":"DOWN"} otherwise.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+API_VERSIONS_KEY = 18
+CLIENT_ID = b"kafka-ui-standin"
+
+
+def api_versions_ok(host: str, port: int, timeout: float = 2.0) -> bool:
+    """Send ApiVersions v0 and accept only a well-formed answer with error code 0."""
+    correlation_id = 7
+    body = struct.pack(">hhih", API_VERSIONS_KEY, 0, correlation_id, len(CLIENT_ID)) + CLIENT_ID
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            conn.settimeout(timeout)
+            conn.sendall(struct.pack(">i", len(body)) + body)
+            size = struct.unpack(">i", _read(conn, 4))[0]
+            reply = _read(conn, size)
+    except (OSError, struct.error, ConnectionError):
+        return False
+    got_id, error_code = struct.unpack(">ih", reply[:6])
+    return got_id == correlation_id and error_code == 0
+
+
+def _read(conn: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data
+
+
+def cluster_up() -> bool:
+    for server in os.environ.get("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS", "").split(","):
+        host, _, port = server.strip().rpartition(":")
+        if host and port.isdigit() and api_versions_ok(host, int(port)):
+            return True
+    return False
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "kafka-ui-standin"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.path == "/actuator/health":
+            up = cluster_up()
+            self._send(200 if up else 503, {"status": "UP" if up else "DOWN"})
+        elif self.path == "/":
+            name = os.environ.get("KAFKA_CLUSTERS_0_NAME", "local")
+            self._send(200, {"standin": "kafka-ui stand-in, not kafka-ui", "cluster": name})
+        else:
+            self._send(404, {"status": 404, "error": "Not Found"})
+
+    def _send(self, code: int, payload: dict[str, object]) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        print("kafka-ui-standin:", format % args, flush=True)
+
+
+if __name__ == "__main__":
+    port = int(os.environ.get("SERVER_PORT", "8080"))
+    print(f"kafka-ui-standin: serving on :{port} (a stand-in, not kafka-ui)", flush=True)
+    ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
