@@ -197,9 +197,10 @@ class Compose:
     def down(self, volumes: bool) -> None:
         self._run(lambda d: d.compose.down(volumes=volumes, remove_orphans=True, quiet=True))
 
-    def logs(self, services: list[str], tail: int | None, follow: bool) -> Iterator[str]:
+    def logs(self, services: list[str], tail: int | None, follow: bool, prefix: bool = True) -> Iterator[str]:
         stream = self._run(lambda d: d.compose.logs(
             services=services, tail=None if tail is None else str(tail), follow=follow, stream=True,
+            no_log_prefix=not prefix,
         ))
         from python_on_whales.exceptions import DockerException
 
@@ -212,7 +213,7 @@ class Compose:
 
     def log_tail(self, service: str, lines: int) -> str:
         try:
-            return "".join(self.logs([service], tail=lines, follow=False))
+            return "".join(self.logs([service], tail=lines, follow=False, prefix=False))
         except KafkalabError:
             return ""
 

@@ -109,12 +109,12 @@ class Lab:
         self.compose.preflight()
         services = [s for s in self.compose.services if ui or s != "kafka-ui"]
         containers = self.compose.containers()
-        running = {c.service for c in containers if c.running}
-        already = set(services) <= running
+        # A paused or restarting container still holds its ports: it is this lab's, not a conflict.
+        present = {c.service for c in containers if c.state in ("running", "paused", "restarting")}
+        already = set(services) <= present
         if not already:
-            own_ports = {c.service for c in containers if c.running}
             self.compose.check_ports(
-                {k: v for k, v in self.settings.host_ports.items() if k in services and k not in own_ports}
+                {k: v for k, v in self.settings.host_ports.items() if k in services and k not in present}
             )
             if self.settings.pull == "never":
                 self.compose.check_images(self._images(services))
@@ -123,8 +123,8 @@ class Lab:
             self.compose.up(services)
             self._started = True
         if wait:
-            remaining = (timeout or self.settings.timeout) - (time.monotonic() - started)
-            self.wait_ready(max(remaining, 1.0), ui="kafka-ui" in services, on_phase=on_phase)
+            budget = timeout or self.settings.timeout
+            self._wait(started + budget, budget, ui="kafka-ui" in services, on_phase=on_phase)
         return UpResult(already, time.monotonic() - started, self.status())
 
     def wait_ready(
@@ -132,7 +132,12 @@ class Lab:
         on_phase: Callable[[Phase], None] | None = None,
     ) -> broker.ClusterInfo:
         """Poll until the broker answers a metadata request (and the UI its health check)."""
-        deadline = time.monotonic() + (timeout or self.settings.timeout)
+        budget = timeout or self.settings.timeout
+        return self._wait(time.monotonic() + budget, budget, ui=ui, on_phase=on_phase)
+
+    def _wait(
+        self, deadline: float, budget: float, *, ui: bool, on_phase: Callable[[Phase], None] | None,
+    ) -> broker.ClusterInfo:
         phase = on_phase or (lambda _p: None)
         phase("broker")
         watch = _ExitWatch(self.compose)
@@ -140,15 +145,18 @@ class Lab:
             info = broker.wait_for_brokers(
                 self.bootstrap_servers, 1, max(deadline - time.monotonic(), 0.1), on_attempt=watch.check,
             )
-        except ReadinessTimeout as exc:
-            raise ReadinessTimeout(exc.message, log_tail=self.compose.log_tail("kafka", LOG_TAIL_LINES)) from None
+        except ReadinessTimeout:
+            raise ReadinessTimeout(
+                f"The broker at {self.bootstrap_servers} was not ready within {budget:g} s.",
+                log_tail=self.compose.log_tail("kafka", LOG_TAIL_LINES),
+            ) from None
         if ui:
             phase("ui")
             while not (health := ui_health(self.settings.ui_url)).healthy:
                 watch.check()
                 if time.monotonic() >= deadline:
                     raise ReadinessTimeout(
-                        f"kafka-ui at {self.settings.ui_url} was not healthy in time: {health.detail}.",
+                        f"kafka-ui at {self.settings.ui_url} was not healthy within {budget:g} s: {health.detail}.",
                         log_tail=self.compose.log_tail("kafka-ui", LOG_TAIL_LINES),
                     )
                 time.sleep(0.2)  # between HTTP polls of a starting JVM; the deadline is what bounds it

@@ -38,9 +38,7 @@ SILENT.setLevel(logging.CRITICAL + 1)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "bed: tests of the test bed itself (Docker, local images, compose files)"
-    )
+    config.addinivalue_line("markers", "bed: tests of the test bed itself (Docker, local images, compose files)")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -89,9 +87,7 @@ def wait_until(
                 return result
             last = result
         if time.monotonic() >= deadline:
-            raise AssertionError(
-                f"timed out after {timeout:g} s waiting for {what} (last: {last!r})"
-            )
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
         time.sleep(interval)
 
 
@@ -147,9 +143,7 @@ class Compose:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
 
-    def run(
-        self, *args: str, check: bool = True, timeout: float = 120
-    ) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         if args and args[0] in PULL_COMMANDS and "--pull" not in args:
             args = (args[0], "--pull", "never", *args[1:])
         cmd = ["docker", "compose", "-p", self.project, "-f", str(self.file), *args]
@@ -163,9 +157,7 @@ class Compose:
             check=False,
         )
         if check and proc.returncode != 0:
-            raise AssertionError(
-                f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}{proc.stderr}"
-            )
+            raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}{proc.stderr}")
         return proc
 
     def config(self, *args: str) -> dict[str, Any]:
@@ -234,10 +226,7 @@ def compose(request: pytest.FixtureRequest, docker_ready: None) -> Iterator[Call
         return project
 
     yield make
-    failed = any(
-        getattr(getattr(request.node, f"bed_rep_{when}", None), "failed", False)
-        for when in ("setup", "call")
-    )
+    failed = any(getattr(getattr(request.node, f"bed_rep_{when}", None), "failed", False) for when in ("setup", "call"))
     errors = []
     for project in reversed(made):
         if failed:

@@ -30,9 +30,7 @@ START_TIMEOUT = 120  # seconds for a broker to answer metadata after `compose up
 Conf = Callable[..., dict[str, Any]]
 
 
-def produce(
-    conf: Conf, bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
-) -> list[int]:
+def produce(conf: Conf, bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> list[int]:
     """Produce with acks=all; return the offsets, failing on any delivery error."""
     producer = Producer(conf(bootstrap, acks="all", **{"enable.idempotence": True, "linger.ms": 5}))
     offsets: list[int | None] = [None] * len(records)
@@ -56,13 +54,9 @@ def produce(
     return offsets  # type: ignore[return-value]
 
 
-def consume_all(
-    conf: Conf, bootstrap: str, topic: str, count: int, timeout: float = 30
-) -> list[Any]:
+def consume_all(conf: Conf, bootstrap: str, topic: str, count: int, timeout: float = 30) -> list[Any]:
     """Read partition 0 from the start until `count` messages (no group rebalance to wait for)."""
-    consumer = Consumer(
-        conf(bootstrap, **{"group.id": "kltbed-readback", "enable.auto.commit": False})
-    )
+    consumer = Consumer(conf(bootstrap, **{"group.id": "kltbed-readback", "enable.auto.commit": False}))
     try:
         consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
         got: list[Any] = []
@@ -123,9 +117,7 @@ def test_compose_files_pull_policy_comes_from_kafkalab_pull(
 ) -> None:
     env = images_env
     assert env.get("KAFKALAB_PULL") == "never"
-    project = compose(
-        file, f"static-{file.removesuffix('.yaml')}"
-    )  # `config` only: creates nothing
+    project = compose(file, f"static-{file.removesuffix('.yaml')}")  # `config` only: creates nothing
     raw = project.config("--no-interpolate")["services"]
     resolved = project.config()["services"]
     assert raw and set(raw) == set(resolved)
@@ -166,10 +158,7 @@ def test_kraft_broker_round_trips_1000_messages(
     admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(30)
 
     rng = random.Random(1000)
-    records = [
-        (i.to_bytes(4, "big") + rng.randbytes(12), rng.randbytes(rng.randint(1, 2048)))
-        for i in range(1000)
-    ]
+    records = [(i.to_bytes(4, "big") + rng.randbytes(12), rng.randbytes(rng.randint(1, 2048))) for i in range(1000)]
     assert len({k for k, _ in records}) == len({v for _, v in records}) == 1000
     t1 = time.monotonic()
     assert produce(kafka_conf, kraft.bootstrap, topic, records) == list(range(1000))
@@ -179,9 +168,7 @@ def test_kraft_broker_round_trips_1000_messages(
     assert [(m.key(), m.value()) for m in got] == records
 
 
-def test_zookeeper_trio(
-    compose: Callable[..., Any], kafka_conf: Conf, wait_until: Callable[..., Any]
-) -> None:
+def test_zookeeper_trio(compose: Callable[..., Any], kafka_conf: Conf, wait_until: Callable[..., Any]) -> None:
     zk = compose("zookeeper.yaml", "zk")
     t0 = time.monotonic()
     zk.run("up", "-d")
@@ -202,9 +189,7 @@ def test_zookeeper_trio(
     assert (msg.key(), msg.value()) == record
 
     # The kafka-ui stand-in is UP while the broker answers, DOWN once it is stopped.
-    wait_until(
-        lambda: health(zk.ui_port), 60, "stand-in UP", until=lambda r: r == (200, {"status": "UP"})
-    )
+    wait_until(lambda: health(zk.ui_port), 60, "stand-in UP", until=lambda r: r == (200, {"status": "UP"}))
     zk.run("stop", "kafka")
     wait_until(
         lambda: health(zk.ui_port),

@@ -1,0 +1,51 @@
+# kafkalab's tasks. `make` alone lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The local test images stand in for the public ones: see tests/bed/images.env.
+WITH_BED_IMAGES := set -a && . tests/bed/images.env && set +a &&
+
+.PHONY: help venv bed images up status down test unit lint bench clean
+
+help: ## List the tasks
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/kafkalab: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/kafkalab ## Create .venv with kafkalab and its dev tools
+
+bed: ## Make Docker Engine and Compose v2 answer (as root; does nothing when they do)
+	tests/bed/provision
+
+images: bed ## Build the local test images (no registry needed; unchanged ones are kept)
+	tests/bed/build-images
+
+up: venv images ## Start the lab on the local images and wait until it is ready
+	$(WITH_BED_IMAGES) $(BIN)/kafkalab up
+
+status: venv ## Show the lab's health
+	$(WITH_BED_IMAGES) $(BIN)/kafkalab status
+
+down: venv ## Stop the lab and delete its data
+	$(WITH_BED_IMAGES) $(BIN)/kafkalab down --volumes --yes
+
+lint: venv ## ruff and mypy --strict
+	$(BIN)/ruff check kafkalab tests bench
+	$(BIN)/mypy
+
+unit: venv ## Only the unit tests (no Docker)
+	$(BIN)/pytest -m "not e2e and not bed"
+
+test: venv images lint ## Every test: unit, test bed and end to end, on the real bed
+	$(WITH_BED_IMAGES) $(BIN)/pytest
+
+bench: venv images ## The benchmarks in bench/ (figures, not tests)
+	$(WITH_BED_IMAGES) for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean: ## Remove the venv and caches
+	rm -rf $(VENV) dist build .mypy_cache .ruff_cache

@@ -1,0 +1,117 @@
+"""Fixtures for kafkalab's own tests.
+
+Every test runs against the test bed's local images: the settings of tests/bed/images.env are put in
+the environment here (values already set win), so no test can ever make the daemon pull.
+e2e labs get a project name of their own (kltest-<pid>-<n>) and free ports, and are always taken
+down, volumes and all, with the teardown waiting until docker shows none of their containers,
+networks or volumes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES_ENV = ROOT / "tests" / "bed" / "images.env"
+
+
+def _load_images_env() -> None:
+    for line in IMAGES_ENV.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            os.environ.setdefault(key, value)
+
+
+_load_images_env()
+_counter = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def project_name(tag: str = "") -> str:
+    return f"kltest-{os.getpid()}-{next(_counter)}{tag}"
+
+
+def lab_settings(**changes: Any) -> Any:
+    """Settings for a test lab: the bed's images, a fresh project name and free ports."""
+    from kafkalab.settings import resolve
+
+    base = {"project": project_name(), "port": free_port(), "ui_port": free_port(),
+            "zookeeper_port": free_port(), "timeout": 120.0}
+    return resolve({**base, **changes}, cwd=ROOT / "tests")
+
+
+def docker_leftovers(project: str) -> list[str]:
+    """Containers, networks and volumes that docker still has for the project."""
+    label = f"label=com.docker.compose.project={project}"
+    found = []
+    for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
+        out = subprocess.run(["docker", *kind, "-q", "--filter", label], capture_output=True, text=True, check=True)
+        found += [f"{kind[0]}:{line}" for line in out.stdout.split()]
+    return found
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def teardown_project(project: str) -> None:
+    """`down --volumes` for real, then poll until docker has nothing left of the project."""
+    from kafkalab import Lab
+    from kafkalab.settings import resolve
+
+    for mode in ("kraft", "zookeeper"):
+        Lab(resolve({"project": project, "mode": mode}, cwd=ROOT / "tests")).down(volumes=True)
+    wait_until(lambda: not docker_leftovers(project), 60, f"project {project} to be gone")
+
+
+@pytest.fixture
+def lab_factory() -> Iterator[Callable[..., Any]]:
+    """Makes Labs for one test (not started), and takes each down at the end."""
+    from kafkalab import Lab
+
+    made: list[Any] = []
+
+    def make(**changes: Any) -> Any:
+        lab = Lab(lab_settings(**changes))
+        made.append(lab)
+        return lab
+
+    yield make
+    for lab in made:
+        teardown_project(lab.settings.project)
+
+
+@pytest.fixture(scope="session")
+def shared_lab() -> Iterator[Any]:
+    """One running KRaft lab for the tests that only use Kafka (topics, produce, consume, groups)."""
+    from kafkalab import Lab
+
+    lab = Lab(lab_settings(project=project_name("-shared")))
+    try:
+        lab.up(ui=False)
+        yield lab
+    finally:
+        teardown_project(lab.settings.project)

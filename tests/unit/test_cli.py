@@ -1,0 +1,145 @@
+"""The CLI without Docker: error mapping, help texts, the --help import budget, rendering."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kafkalab import errors
+from kafkalab.broker import ClusterInfo
+from kafkalab.cli import cli
+from kafkalab.compose import Container
+from kafkalab.lab import Lab, LabStatus, UiStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ALL_ERRORS = [
+    errors.KafkalabError, errors.ConfigError, errors.DockerNotFound, errors.DaemonDown,
+    errors.ComposeV1Only, errors.PortInUse, errors.ImageMissing, errors.ComposeError,
+    errors.ReadinessTimeout, errors.BrokerUnreachable, errors.TopicNotFound,
+    errors.KafkaRequestError, errors.GroupNotFound, errors.Aborted,
+]
+
+
+@pytest.mark.parametrize("error_type", ALL_ERRORS, ids=lambda t: t.__name__)
+def test_every_error_is_two_lines_and_its_exit_code(
+    error_type: type[errors.KafkalabError], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fail(self: Lab) -> LabStatus:
+        raise error_type("Something went wrong.")
+
+    monkeypatch.setattr(Lab, "status", fail)
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.stderr == f"Error: Something went wrong.\nHint: {error_type.hint}\n"
+    assert result.stdout == ""
+    assert result.exit_code == error_type.exit_code == errors.EXIT_CODES[error_type.__name__]
+
+
+def test_exit_codes_are_distinct_and_all_documented() -> None:
+    codes = list(errors.EXIT_CODES.values()) + [errors.STATUS_NOT_RUNNING, errors.STATUS_DEGRADED]
+    assert len(codes) == len(set(codes))
+    readme = (ROOT / "README.md").read_text()
+    for name, code in errors.EXIT_CODES.items():
+        assert f"| {code} | `{name}` |" in readme, name
+
+
+def test_readiness_timeout_prints_the_log_tail_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(self: Lab) -> LabStatus:
+        raise errors.ReadinessTimeout("Not ready.", log_tail="line 1\nline 2\n")
+
+    monkeypatch.setattr(Lab, "status", fail)
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.stderr == (
+        f"Last 2 log lines:\nline 1\nline 2\nError: Not ready.\nHint: {errors.ReadinessTimeout.hint}\n"
+    )
+
+
+def test_unexpected_exceptions_have_no_traceback_without_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(self: Lab) -> LabStatus:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Lab, "status", boom)
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: Unexpected RuntimeError: boom\nHint: Run again with --debug and report the traceback.\n"
+    debug = CliRunner().invoke(cli, ["--debug", "status"])
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert debug.stderr.endswith("Error: Unexpected RuntimeError: boom\nHint: Run again with --debug and report the traceback.\n")
+
+
+def test_bad_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKALAB_PORT", "nine")
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[0] == "Error: Bad value for port (env KAFKALAB_PORT): 'nine' is not a port number."
+
+
+def test_config_json_shows_value_and_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKALAB_UI_PORT", "18081")
+    result = CliRunner().invoke(cli, ["--port", "19999", "config", "--json"])
+    data = json.loads(result.stdout)
+    assert data["port"] == {"value": "19999", "source": "flag"}
+    assert data["ui_port"] == {"value": "18081", "source": "env KAFKALAB_UI_PORT"}
+    assert data["mode"] == {"value": "kraft", "source": "default"} or data["mode"]["source"].startswith("env")
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        found.append((prefix + name, command))
+        if isinstance(command, click.Group):
+            found += _commands(command, prefix + name + " ")
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(cli), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_command_has_help_an_example_and_a_readme_mention(name: str, command: click.Command) -> None:
+    assert command.short_help, name
+    assert command.help and "kafkalab " in command.help, f"{name}: the docstring needs an example"
+    assert f"kafkalab {name}" in (ROOT / "README.md").read_text(), f"README does not mention `kafkalab {name}`"
+
+
+def test_help_loads_neither_python_on_whales_nor_confluent_kafka() -> None:
+    code = (
+        "import sys\nfrom kafkalab.cli import cli\n"
+        "try:\n    cli(['--help'], prog_name='kafkalab')\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('python_on_whales', 'confluent_kafka', 'pydantic', 'rich') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "HEAVY []"
+
+
+def _status(state: str) -> LabStatus:
+    kafka = Container("kafka", "lab-kafka-1", "running", "Up 5 seconds", ("9092/tcp", "127.0.0.1:9094->9094/tcp"), "k:1")
+    info = ClusterInfo("localhost:9094", "abc", 1, ((1, "localhost:9094"),), 2, 4)
+    ui = UiStatus("http://localhost:8080", state == "healthy", "HTTP 200")
+    return LabStatus("lab", "kraft", state, (kafka,), info, None, ui)  # type: ignore[arg-type]
+
+
+def test_status_renders_a_table_and_exit_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Lab, "status", lambda self: _status("healthy"))
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "Lab lab (kraft): healthy"
+    assert "127.0.0.1:9094->9094/tcp" in result.stdout
+    assert "9092/tcp" not in result.stdout  # unpublished ports are noise
+    assert "│ cluster id │ abc" in result.stdout
+    assert result.stdout.rstrip().endswith("UI: http://localhost:8080 answers")
+    monkeypatch.setattr(Lab, "status", lambda self: _status("degraded"))
+    assert CliRunner().invoke(cli, ["status"]).exit_code == errors.STATUS_DEGRADED
+
+
+def test_status_json_is_plain_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Lab, "status", lambda self: _status("healthy"))
+    data = json.loads(CliRunner().invoke(cli, ["status", "--json"]).stdout)
+    assert data["state"] == "healthy"
+    assert data["broker"]["broker_count"] == 1
+    assert data["services"][0]["ports"] == ["9092/tcp", "127.0.0.1:9094->9094/tcp"]
+    assert data["ui"] == {"url": "http://localhost:8080", "healthy": True, "detail": "HTTP 200"}
