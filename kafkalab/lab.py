@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import dataclasses
-import http.client
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ from typing import Any, Literal
 
 from kafkalab import broker
 from kafkalab.compose import Compose, Container, Echo
-from kafkalab.errors import BrokerUnreachable, KafkalabError, ReadinessTimeout
+from kafkalab.errors import BrokerUnreachable, ConfigError, KafkalabError, ReadinessTimeout
 from kafkalab.settings import Settings, resolve
 
 Phase = Literal["preflight", "containers", "broker", "ui"]
@@ -106,12 +105,12 @@ class Lab:
         # docker CLI answers the pre-flight questions below.
         warm = threading.Thread(target=_import_heavy, daemon=True)
         warm.start()
-        self.compose.preflight()
+        containers = self.compose.preflight()
         services = [s for s in self.compose.services if ui or s != "kafka-ui"]
-        containers = self.compose.containers()
         # A paused or restarting container still holds its ports: it is this lab's, not a conflict.
         present = {c.service for c in containers if c.state in ("running", "paused", "restarting")}
         already = set(services) <= present
+        self._check_same_lab(containers)
         if not already:
             self.compose.check_ports(
                 {k: v for k, v in self.settings.host_ports.items() if k in services and k not in present}
@@ -164,8 +163,7 @@ class Lab:
 
     def down(self, *, volumes: bool = False) -> DownResult:
         """Stop and remove the containers; with volumes, this project's volumes too. Idempotent."""
-        self.compose.preflight()
-        containers = tuple(c.name for c in self.compose.containers())
+        containers = tuple(c.name for c in self.compose.preflight())
         before = self.compose.volumes() if volumes else []
         self.compose.down(volumes=volumes)
         if volumes:
@@ -204,6 +202,26 @@ class Lab:
         if service is not None and service not in ("zookeeper", "kafka", "kafka-ui"):
             raise KafkalabError(f"No service {service!r} in the lab.", "Services: zookeeper, kafka, kafka-ui.")
         return self.compose.logs([service] if service else [], tail=tail, follow=follow)
+
+    def _check_same_lab(self, containers: list[Container]) -> None:
+        """A lab that runs under this project name must be the one these settings describe."""
+        s = self.settings
+        services = {c.service for c in containers}
+        if services and ("zookeeper" in services) != (s.mode == "zookeeper"):
+            other = "zookeeper" if s.mode == "kraft" else "kraft"
+            raise ConfigError(
+                f"The lab {s.project} is already running in {other} mode, not {s.mode}.",
+                f"Use --mode {other}, or `kafkalab down` it first.",
+            )
+        for c in containers:
+            want = s.host_ports.get(c.service)
+            published = [p for p in c.ports if "->" in p]
+            if want and published and not any(p.startswith(f"127.0.0.1:{want}->") for p in published):
+                have = published[0].split("->")[0].rsplit(":", 1)[-1]
+                raise ConfigError(
+                    f"The lab {s.project} is already running with {c.service} on port {have}, not {want}.",
+                    "Use the same port settings, or `kafkalab down` it first.",
+                )
 
     def _images(self, services: list[str]) -> list[str]:
         s = self.settings
@@ -249,6 +267,8 @@ class Lab:
 
 def ui_health(url: str, timeout: float = 2.0) -> UiStatus:
     """GET /actuator/health, kafka-ui's health endpoint (the Spring Boot actuator)."""
+    import http.client
+
     host_port = url.removeprefix("http://")
     host, _, port = host_port.partition(":")
     conn = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)

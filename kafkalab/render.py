@@ -64,7 +64,7 @@ def error(exc: KafkalabError) -> None:
     if isinstance(exc, ReadinessTimeout) and exc.log_tail:
         lines = exc.log_tail.rstrip("\n").splitlines()
         err().print(f"Last {len(lines)} log lines:", style="bold")
-        err().print("\n".join(lines), style="dim", markup=False)
+        err().print("\n".join(lines), style="dim", markup=False, soft_wrap=True)
     err().print(f"Error: {exc.message}", style="bold red", markup=False, soft_wrap=True)
     err().print(f"Hint: {exc.hint}", markup=False, soft_wrap=True)
 
@@ -111,8 +111,9 @@ def lab_status(status: LabStatus) -> None:
     )
     if not status.containers:
         return
-    table(None, ("service", "container", "state", "status", "ports"), [
-        (c.service, c.name, c.state, c.status, ", ".join(c.ports)) for c in status.containers
+    table(None, ("service", "state", "status", "published on"), [
+        (c.service, c.state, c.status, ", ".join(p.split("->")[0] for p in c.ports if "->" in p))
+        for c in status.containers
     ])
     b = status.broker
     if b is not None:
@@ -129,3 +130,93 @@ def lab_status(status: LabStatus) -> None:
     if status.ui is not None:
         mark = "[green]answers[/green]" if status.ui.healthy else f"[red]{status.ui.detail}[/red]"
         console.print(f"UI: {status.ui.url} {mark}")
+
+
+# --- topics, produce, consume, groups ----------------------------------------------------------
+
+if TYPE_CHECKING:
+    from kafkalab.broker import GroupDescription, GroupSummary, TopicDescription, TopicSummary
+    from kafkalab.stream import ConsumeResult, ProduceResult
+
+
+def say(text: str) -> None:
+    """A plain line on stderr: no markup (topic names may hold brackets), no wrapping."""
+    err().print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def topics(found: Sequence[TopicSummary]) -> None:
+    if not found:
+        say("No topics.")
+        return
+    table(None, ("topic", "partitions", "replication"), [(t.name, t.partitions, t.replication) for t in found])
+
+
+def topic_description(desc: TopicDescription) -> None:
+    messages = sum(p.messages for p in desc.partitions)
+    out().print(f"Topic {desc.name}: {_plural(len(desc.partitions), 'partition')}, {_plural(messages, 'message')}",
+                markup=False, highlight=False, soft_wrap=True)
+    table(None, ("partition", "leader", "replicas", "isr", "start offset", "end offset"), [
+        (p.partition, p.leader, ",".join(map(str, p.replicas)), ",".join(map(str, p.isr)), p.start_offset,
+         p.end_offset)
+        for p in desc.partitions
+    ])
+    if desc.configs:
+        table(None, ("config", "value"), desc.configs)
+    else:
+        out().print("Configs: all defaults.", markup=False, highlight=False)
+
+
+def groups(found: Sequence[GroupSummary]) -> None:
+    if not found:
+        say("No consumer groups.")
+        return
+    table(None, ("group", "state", "type"), [(g.group, g.state, g.type) for g in found])
+
+
+def group_description(desc: GroupDescription) -> None:
+    out().print(
+        f"Group {desc.group}: {desc.state} ({desc.type}), {_plural(len(desc.members), 'member')}, "
+        f"lag {desc.lag:,}", markup=False, highlight=False, soft_wrap=True,
+    )
+    if desc.members:
+        table(None, ("member", "client id", "host", "partitions"), [
+            (m.member_id, m.client_id, m.host, ", ".join(f"{t}:{p}" for t, p in m.assignment))
+            for m in desc.members
+        ])
+    if desc.partitions:
+        table(None, ("topic", "partition", "committed", "end offset", "lag", "member"), [
+            (p.topic, p.partition, _or_dash(p.committed), _or_dash(p.end), _or_dash(p.lag), _or_dash(p.member_id))
+            for p in desc.partitions
+        ])
+
+
+def produce_summary(result: ProduceResult) -> None:
+    say(f"Produced {_plural(result.delivered, 'message')} to {result.topic} in {result.seconds:.2f} s "
+        f"({result.rate:,.0f} msg/s).")
+    if result.failed:
+        say(f"{result.failed:,} of {_plural(result.messages, 'message')} failed:")
+        for error, count in result.errors:
+            say(f"  {error} ({count:,})")
+
+
+_STOPPED = {
+    "end": "",
+    "max": "",
+    "timeout": " No message came for the timeout: stopped.",
+    "interrupted": " Interrupted.",
+    "closed": "",
+}
+
+
+def consume_summary(result: ConsumeResult) -> None:
+    committed = f" Committed the offsets of group {result.group}." if result.committed and result.messages else ""
+    say(f"Consumed {_plural(result.messages, 'message')} from {result.topic} in {result.seconds:.2f} s."
+        f"{_STOPPED[result.stopped]}{committed}")

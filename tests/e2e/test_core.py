@@ -239,3 +239,20 @@ def test_wheel_in_a_fresh_venv_runs_up_and_down(tmp_path: Path, lab_factory: Cal
     assert down.returncode == 0, down.stderr
     module = subprocess.run([venv / "bin" / "python", "-m", "kafkalab", "--version"], capture_output=True, text=True)
     assert module.stdout == "kafkalab 0.1.0\n"
+
+
+def test_up_refuses_a_running_lab_with_other_settings(lab_factory: Callable[..., Lab]) -> None:
+    lab = lab_factory()
+    lab.up(ui=False, wait=False)
+    other_port = run(lab, "up", "--no-ui", env={"KAFKALAB_PORT": str(lab.settings.port + 1)})
+    assert other_port.exit_code == 3
+    assert other_port.stderr.splitlines() == [
+        f"Error: The lab {lab.settings.project} is already running with kafka on port {lab.settings.port}, "
+        f"not {lab.settings.port + 1}.",
+        "Hint: Use the same port settings, or `kafkalab down` it first.",
+    ]
+    other_mode = run(lab, "up", "--no-ui", "--mode", "zookeeper")
+    assert other_mode.exit_code == 3
+    assert other_mode.stderr.splitlines()[0] == (
+        f"Error: The lab {lab.settings.project} is already running in kraft mode, not zookeeper."
+    )

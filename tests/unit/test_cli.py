@@ -128,8 +128,8 @@ def test_status_renders_a_table_and_exit_codes(monkeypatch: pytest.MonkeyPatch) 
     result = CliRunner().invoke(cli, ["status"])
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "Lab lab (kraft): healthy"
-    assert "127.0.0.1:9094->9094/tcp" in result.stdout
-    assert "9092/tcp" not in result.stdout  # unpublished ports are noise
+    assert "│ kafka   │ running │ Up 5 seconds │ 127.0.0.1:9094 │" in result.stdout
+    assert "9092" not in result.stdout  # unpublished ports are noise
     assert "│ cluster id │ abc" in result.stdout
     assert result.stdout.rstrip().endswith("UI: http://localhost:8080 answers")
     monkeypatch.setattr(Lab, "status", lambda self: _status("degraded"))

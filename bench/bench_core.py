@@ -1,0 +1,157 @@
+"""Benchmark of kafkalab's core, each figure against its floor, side by side in one run.
+
+    python bench/bench_core.py [--runs 15] [--up-runs 3]
+
+1. `kafkalab --help` against `python -c "import click"`               target <= 2x
+2. `kafkalab up` time to ready against `docker compose up -d` on the
+   same file plus a tight AdminClient poll (the floor)                target <= 1.05x (<= 0.3 s more)
+3. `kafkalab status` on a running lab against `docker compose ps`     target <= 4x
+4. the default stack's memory: the sum of `docker stats`              target <= 1 GiB
+
+It runs its own lab (a project name of its own, free ports; the test bed's images from
+tests/bed/images.env unless KAFKALAB_IMAGE_* are set) and always takes it down. Not a test: it
+prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES_ENV = ROOT / "tests" / "bed" / "images.env"
+KAFKALAB = [sys.executable, "-m", "kafkalab"]
+if shutil.which("kafkalab"):
+    KAFKALAB = [str(shutil.which("kafkalab"))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def setup_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for line in IMAGES_ENV.read_text().splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and not key.startswith("#"):
+            env.setdefault(key, value)
+    env.update({
+        "KAFKALAB_PROJECT": f"klbench-{os.getpid()}",
+        "KAFKALAB_PORT": str(free_port()),
+        "KAFKALAB_UI_PORT": str(free_port()),
+    })
+    return env
+
+
+def timed(cmd: list[str], env: dict[str, str], check: bool = True) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, cwd=ROOT / "bench", check=False)
+    elapsed = time.perf_counter() - start
+    if check and done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    fn()  # one warm-up: page cache and Python's bytecode cache
+    return statistics.median(fn() for _ in range(runs))
+
+
+def compose_cmd(env: dict[str, str], *args: str) -> list[str]:
+    return ["docker", "compose", "-p", env["KAFKALAB_PROJECT"], "-f", str(ROOT / "compose" / "kraft.yaml"), *args]
+
+
+def floor_up(env: dict[str, str]) -> float:
+    """The floor: `docker compose up -d`, then a tight metadata poll until one broker answers."""
+    from confluent_kafka.admin import AdminClient
+
+    quiet = logging.getLogger("bench.quiet")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    start = time.perf_counter()
+    subprocess.run(compose_cmd(env, "up", "-d", "--pull", env["KAFKALAB_PULL"], "--quiet-pull"),
+                   env=env, check=True, capture_output=True)
+    admin = AdminClient({"bootstrap.servers": f"localhost:{env['KAFKALAB_PORT']}", "logger": quiet,
+                         "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 500})
+    while True:
+        try:
+            if len(admin.list_topics(timeout=0.5).brokers) >= 1:
+                return time.perf_counter() - start
+        except Exception:  # noqa: BLE001 (the broker is still starting)
+            pass
+
+
+def reset(env: dict[str, str]) -> None:
+    subprocess.run(compose_cmd(env, "down", "--volumes", "--timeout", "30"), env=env, check=True, capture_output=True)
+
+
+def memory_mib(env: dict[str, str]) -> dict[str, float]:
+    out = subprocess.run(
+        ["docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    units = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
+    usage = {}
+    for line in out.splitlines():
+        name, used = line.split()[0], line.split()[1]
+        if name.startswith(env["KAFKALAB_PROJECT"] + "-"):
+            number, unit = re.fullmatch(r"([\d.]+)(\w+)", used).groups()  # type: ignore[union-attr]
+            usage[name] = float(number) * units[unit]
+    return usage
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="runs of each quick command")
+    parser.add_argument("--up-runs", type=int, default=3, help="cold starts of each kind")
+    args = parser.parse_args()
+    env = setup_env()
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    help_s = median_of(args.runs, lambda: timed([*KAFKALAB, "--help"], env))
+    click_s = median_of(args.runs, lambda: timed([sys.executable, "-c", "import click"], env))
+    rows.append(("kafkalab --help", f"{help_s:.3f} s", f"{click_s:.3f} s (import click)",
+                 f"{help_s / click_s:.2f}x", "<= 2x"))
+
+    try:
+        ups, floors = [], []
+        for _ in range(args.up_runs):  # alternate, so that both see the same machine
+            reset(env)
+            floors.append(floor_up(env))
+            reset(env)
+            ups.append(timed([*KAFKALAB, "up"], env))
+        up_s, floor_s = statistics.median(ups), statistics.median(floors)
+        rows.append(("kafkalab up (to ready)", f"{up_s:.2f} s", f"{floor_s:.2f} s (compose up + poll)",
+                     f"{up_s / floor_s:.3f}x (+{up_s - floor_s:.2f} s)", "<= 1.05x"))
+
+        status_s = median_of(args.runs, lambda: timed([*KAFKALAB, "status"], env))
+        ps_s = median_of(args.runs, lambda: timed(compose_cmd(env, "ps"), env))
+        rows.append(("kafkalab status", f"{status_s:.3f} s", f"{ps_s:.3f} s (docker compose ps)",
+                     f"{status_s / ps_s:.2f}x", "<= 4x"))
+
+        usage = memory_mib(env)
+        total = sum(usage.values())
+        detail = ", ".join(f"{n.removeprefix(env['KAFKALAB_PROJECT'] + '-')} {v:.0f}" for n, v in sorted(usage.items()))
+        rows.append(("stack memory (MiB)", f"{total:.0f} MiB", detail, f"{total / 1024:.2f} GiB", "<= 1 GiB"))
+    finally:
+        reset(env)
+
+    width = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in [("figure", "kafkalab", "floor", "ratio", "target"), *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, width, strict=True)))
+
+
+if __name__ == "__main__":
+    main()
