@@ -8,6 +8,7 @@ Docker's failures arrive as stderr text; `_translate` turns them into typed erro
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import os
@@ -65,11 +66,11 @@ class Compose:
 
     # --- quick reads, straight through the docker CLI ----------------------------------------
 
-    def _docker(self, *args: str, timeout: float = 30) -> str:
+    def _docker(self, *args: str, timeout: float = 30, echo: bool = True) -> str:
         docker = shutil.which("docker")
         if docker is None:
             raise DockerNotFound("Docker was not found: there is no `docker` on PATH.")
-        if self.echo:
+        if self.echo and echo:
             self.echo("docker " + " ".join(args))
         try:
             done = subprocess.run(
@@ -110,11 +111,11 @@ class Compose:
             )
         return containers
 
-    def containers(self) -> list[Container]:
+    def containers(self, echo: bool = True) -> list[Container]:
         """This project's containers, running or not, from docker's compose labels."""
         out = self._docker(
             "ps", "--all", "--no-trunc", "--format", "{{json .}}",
-            "--filter", f"label=com.docker.compose.project={self.settings.project}",
+            "--filter", f"label=com.docker.compose.project={self.settings.project}", echo=echo,
         )
         found = []
         for line in out.splitlines():
@@ -172,8 +173,7 @@ class Compose:
                 raise DockerNotFound("Docker was not found: there is no `docker` on PATH.")
             from python_on_whales import DockerClient
 
-            if self.echo:
-                _echo_whales_commands(self.echo)
+            _listen_to_whales()
             self._whales = DockerClient(
                 compose_files=[self.file],
                 compose_project_name=self.settings.project,
@@ -195,12 +195,15 @@ class Compose:
     def _run(self, action: Callable[[Any], Any]) -> Any:
         from python_on_whales.exceptions import DockerException
 
+        token = _echo_to.set(self.echo)
         try:
             return action(self._client())
         except DockerException as exc:
             raise _translate(
                 [str(a) for a in exc.docker_command], exc.return_code, exc.stderr or "", self.settings,
             ) from None
+        finally:
+            _echo_to.reset(token)
 
     def up(self, services: list[str]) -> None:
         self._run(lambda d: d.compose.up(
@@ -244,17 +247,24 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _echo_whales_commands(echo: Echo) -> None:
+_echo_to: contextvars.ContextVar[Echo | None] = contextvars.ContextVar("kafkalab_echo", default=None)
+
+
+def _listen_to_whales() -> None:
+    """python-on-whales logs each docker command at DEBUG; pass them to the running call's echo."""
     import logging
 
     class EchoHandler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            echo(record.getMessage().removeprefix("Running command: "))
+            echo = _echo_to.get()
+            if echo is not None:
+                program, _, rest = record.getMessage().removeprefix("Running command: ").partition(" ")
+                echo(f"{os.path.basename(program)} {rest}")
 
     logger = logging.getLogger("python_on_whales.utils")
-    if not any(isinstance(h, EchoHandler) for h in logger.handlers):
+    if not any(type(h).__name__ == "EchoHandler" for h in logger.handlers):
         logger.addHandler(EchoHandler())
-        logger.setLevel(logging.DEBUG)
+    logger.setLevel(logging.DEBUG)
 
 
 def _translate(command: list[str], returncode: int | None, stderr: str, settings: Settings) -> KafkalabError:

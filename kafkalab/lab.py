@@ -301,7 +301,7 @@ class _ExitWatch:
         if time.monotonic() < self.next:
             return
         self.next = time.monotonic() + self.every
-        for c in self.compose.containers():
+        for c in self.compose.containers(echo=False):  # a poll: -v would drown in it
             if c.state in ("exited", "dead"):
                 raise ReadinessTimeout(
                     f"The {c.service} container exited before the lab was ready ({c.status}).",

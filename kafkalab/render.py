@@ -55,7 +55,7 @@ def note(text: str) -> None:
 
 def command(text: str) -> None:
     """A docker command as it runs (-v): dimmed, on stderr."""
-    err().print(f"$ {text}", style="dim", markup=False)
+    err().print(f"$ {text}", style="dim", markup=False, soft_wrap=True)
 
 
 def error(exc: KafkalabError) -> None:
@@ -140,11 +140,12 @@ if TYPE_CHECKING:
 
 
 def say(text: str) -> None:
-    """A plain line on stderr: no markup (topic names may hold brackets), no wrapping."""
-    err().print(text, markup=False, highlight=False, soft_wrap=True)
+    """A plain line on stderr, written directly: produce and consume should not wait for Rich to load."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
@@ -161,7 +162,7 @@ def topics(found: Sequence[TopicSummary]) -> None:
 
 def topic_description(desc: TopicDescription) -> None:
     messages = sum(p.messages for p in desc.partitions)
-    out().print(f"Topic {desc.name}: {_plural(len(desc.partitions), 'partition')}, {_plural(messages, 'message')}",
+    out().print(f"Topic {desc.name}: {plural(len(desc.partitions), 'partition')}, {plural(messages, 'message')}",
                 markup=False, highlight=False, soft_wrap=True)
     table(None, ("partition", "leader", "replicas", "isr", "start offset", "end offset"), [
         (p.partition, p.leader, ",".join(map(str, p.replicas)), ",".join(map(str, p.isr)), p.start_offset,
@@ -183,7 +184,7 @@ def groups(found: Sequence[GroupSummary]) -> None:
 
 def group_description(desc: GroupDescription) -> None:
     out().print(
-        f"Group {desc.group}: {desc.state} ({desc.type}), {_plural(len(desc.members), 'member')}, "
+        f"Group {desc.group}: {desc.state} ({desc.type}), {plural(len(desc.members), 'member')}, "
         f"lag {desc.lag:,}", markup=False, highlight=False, soft_wrap=True,
     )
     if desc.members:
@@ -199,10 +200,10 @@ def group_description(desc: GroupDescription) -> None:
 
 
 def produce_summary(result: ProduceResult) -> None:
-    say(f"Produced {_plural(result.delivered, 'message')} to {result.topic} in {result.seconds:.2f} s "
+    say(f"Produced {plural(result.delivered, 'message')} to {result.topic} in {result.seconds:.2f} s "
         f"({result.rate:,.0f} msg/s).")
     if result.failed:
-        say(f"{result.failed:,} of {_plural(result.messages, 'message')} failed:")
+        say(f"{result.failed:,} of {plural(result.messages, 'message')} failed:")
         for error, count in result.errors:
             say(f"  {error} ({count:,})")
 
@@ -218,5 +219,5 @@ _STOPPED = {
 
 def consume_summary(result: ConsumeResult) -> None:
     committed = f" Committed the offsets of group {result.group}." if result.committed and result.messages else ""
-    say(f"Consumed {_plural(result.messages, 'message')} from {result.topic} in {result.seconds:.2f} s."
+    say(f"Consumed {plural(result.messages, 'message')} from {result.topic} in {result.seconds:.2f} s."
         f"{_STOPPED[result.stopped]}{committed}")

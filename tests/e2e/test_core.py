@@ -256,3 +256,54 @@ def test_up_refuses_a_running_lab_with_other_settings(lab_factory: Callable[...,
     assert other_mode.stderr.splitlines()[0] == (
         f"Error: The lab {lab.settings.project} is already running in kraft mode, not zookeeper."
     )
+
+
+def test_verbose_shows_docker_commands_and_logs_follow(lab_factory: Callable[..., Lab]) -> None:
+    lab = lab_factory()
+    up = run(lab, "-v", "up", "--no-ui")
+    assert up.exit_code == 0
+    shown = [line for line in up.stderr.splitlines() if line.startswith("$ docker")]
+    assert any(line.startswith("$ docker ps --all") for line in shown), shown
+    assert any("docker compose --file" in line and " up --detach" in line for line in shown), "\n".join(shown)
+
+    env = {**os.environ, **lab.settings.compose_env()}
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "kafkalab", "logs", "kafka", "-f", "--tail", "1"],
+        env=env, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert follow.stdout is not None
+        first = follow.stdout.readline()  # blocks until the follower prints; the test timeout bounds it
+        assert first.startswith("kafka-1  | ")
+        assert follow.poll() is None, "-f keeps following"
+    finally:
+        follow.terminate()
+        follow.wait(10)
+
+
+def test_down_volumes_asks_on_a_terminal_and_no_keeps_the_data(lab_factory: Callable[..., Lab]) -> None:
+    import pty
+
+    lab = lab_factory()
+    lab.up(ui=False)
+    env = {**os.environ, **lab.settings.compose_env()}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: kafkalab on a terminal
+        os.execvpe(sys.executable, [sys.executable, "-m", "kafkalab", "down", "--volumes"], env)
+    seen = b""
+    while b"[y/N]" not in seen:
+        seen += os.read(fd, 1024)
+    assert f"Delete all data of the lab {lab.settings.project}?".encode() in seen
+    os.write(fd, b"n\n")
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 15
+    assert b"Error: Nothing was deleted." in seen
+    assert lab.status().healthy, "answering no changes nothing"
