@@ -1,0 +1,68 @@
+"""The shipped compose files: valid for `docker compose config`, pinned, and bound to 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kafkalab.compose import SERVICES, compose_dir
+from kafkalab.settings import DEFAULT_IMAGES, Settings
+
+FILES = sorted(compose_dir().glob("*.yaml"))
+
+
+def config(path: Path, env: dict[str, str]) -> dict[str, object]:
+    """`docker compose config` (the CLI plugin alone; no daemon needed) as JSON."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAFKALAB_")}
+    done = subprocess.run(
+        ["docker", "compose", "-p", "cfgtest", "-f", str(path), "config", "--format", "json"],
+        env={**clean, **env}, capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_one_file_per_mode() -> None:
+    assert [p.stem for p in FILES] == sorted(SERVICES)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_defaults_are_the_pinned_public_images(path: Path) -> None:
+    services = config(path, {})["services"]
+    assert isinstance(services, dict)
+    assert sorted(services) == sorted(SERVICES[path.stem])
+    for name, service in services.items():
+        image = service["image"]
+        assert image in DEFAULT_IMAGES.values(), (name, image)
+        assert ":" in image and not image.endswith(":latest"), image
+        assert "bitnami" not in image and "provectuslabs" not in image
+        assert service["pull_policy"] == "missing"
+        for port in service.get("ports", []):
+            assert port["host_ip"] == "127.0.0.1", (name, port)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_settings_reach_the_file(path: Path) -> None:
+    settings = Settings(port=19094, ui_port=18080, zookeeper_port=12181, cluster_name="orders",
+                        pull="never", image_ui="local/ui:1")
+    services = config(path, settings.compose_env())["services"]
+    assert isinstance(services, dict)
+    kafka, ui = services["kafka"], services["kafka-ui"]
+    assert [p["published"] for p in kafka["ports"]] == ["19094"]
+    assert "EXTERNAL://localhost:19094" in kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert "PLAINTEXT://kafka:9092" in kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert kafka["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "true"
+    assert ui["environment"]["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == "kafka:9092"
+    assert ui["environment"]["KAFKA_CLUSTERS_0_NAME"] == "orders"
+    assert [p["published"] for p in ui["ports"]] == ["18080"]
+    assert ui["image"] == "local/ui:1"
+    assert {s["pull_policy"] for s in services.values()} == {"never"}
+    if path.stem == "zookeeper":
+        assert [p["published"] for p in services["zookeeper"]["ports"]] == ["12181"]
+        assert kafka["environment"]["KAFKA_ZOOKEEPER_CONNECT"] == "zookeeper:2181"
+    else:
+        assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
