@@ -85,7 +85,7 @@ def progress(first: str) -> Iterator[_Elapsed]:
     """A spinner on stderr; set `.text` on what it yields to change the phase."""
     line = _Elapsed()
     line.text = first
-    with err().status(line):  # type: ignore[arg-type]  # any renderable works
+    with err().status(line):
         yield line
 
 

@@ -25,8 +25,8 @@ IMAGES_ENV = ROOT / "tests" / "bed" / "images.env"
 
 
 def _load_images_env() -> None:
-    for line in IMAGES_ENV.read_text().splitlines():
-        line = line.strip()
+    for raw in IMAGES_ENV.read_text().splitlines():
+        line = raw.strip()
         if line and not line.startswith("#"):
             key, _, value = line.partition("=")
             os.environ.setdefault(key, value)

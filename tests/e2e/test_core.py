@@ -231,13 +231,13 @@ def test_wheel_in_a_fresh_venv_runs_up_and_down(tmp_path: Path, lab_factory: Cal
     lab = lab_factory()
     env: dict[str, Any] = {**os.environ, **lab.settings.compose_env()}
     kafkalab = str(venv / "bin" / "kafkalab")
-    up = subprocess.run([kafkalab, "up", "--no-ui"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    up = subprocess.run([kafkalab, "up", "--no-ui"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert up.returncode == 0, up.stderr
-    status = subprocess.run([kafkalab, "status", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    status = subprocess.run([kafkalab, "status", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert json.loads(status.stdout)["state"] == "healthy"
-    down = subprocess.run([kafkalab, "down", "--volumes", "--yes"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    down = subprocess.run([kafkalab, "down", "--volumes", "--yes"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert down.returncode == 0, down.stderr
-    module = subprocess.run([venv / "bin" / "python", "-m", "kafkalab", "--version"], capture_output=True, text=True)
+    module = subprocess.run([venv / "bin" / "python", "-m", "kafkalab", "--version"], capture_output=True, text=True, check=True)
     assert module.stdout == "kafkalab 0.1.0\n"
 
 

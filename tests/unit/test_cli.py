@@ -42,7 +42,7 @@ def test_every_error_is_two_lines_and_its_exit_code(
 
 
 def test_exit_codes_are_distinct_and_all_documented() -> None:
-    codes = list(errors.EXIT_CODES.values()) + [errors.STATUS_NOT_RUNNING, errors.STATUS_DEGRADED]
+    codes = [*errors.EXIT_CODES.values(), errors.STATUS_NOT_RUNNING, errors.STATUS_DEGRADED]
     assert len(codes) == len(set(codes))
     readme = (ROOT / "README.md").read_text()
     for name, code in errors.EXIT_CODES.items():

@@ -66,3 +66,26 @@ def test_settings_reach_the_file(path: Path) -> None:
         assert kafka["environment"]["KAFKA_ZOOKEEPER_CONNECT"] == "zookeeper:2181"
     else:
         assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+
+
+@pytest.mark.parametrize(
+    ("stderr", "error", "message"),
+    [
+        ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+         "DaemonDown", "The Docker daemon is not answering: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"),
+        ("Error response from daemon: driver failed programming external connectivity on endpoint krt-kafka-1 (1ec7): "
+         "Bind for 127.0.0.1:19094 failed: port is already allocated",
+         "PortInUse", "Port 19094 on 127.0.0.1 is already taken."),
+        ("Error response from daemon: No such image: kafkalab-test/nope:0", "ImageMissing",
+         "Image kafkalab-test/nope:0 is not on this machine, and --pull is never."),
+        ("docker: 'compose' is not a docker command.\nSee 'docker --help'", "ComposeV1Only",
+         "Docker Compose v2 was not found: `docker compose` is not a docker command here."),
+        ("service \"kafka\" refers to undefined volume data: invalid compose project", "ComposeError",
+         "`docker compose up` failed: service \"kafka\" refers to undefined volume data: invalid compose project"),
+    ],
+)
+def test_docker_stderr_becomes_a_typed_error(stderr: str, error: str, message: str) -> None:
+    from kafkalab.compose import _translate
+
+    exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(pull="never"))
+    assert (type(exc).__name__, exc.message) == (error, message)

@@ -1,0 +1,241 @@
+"""The pure logic of produce and consume: line splitting, keys, offsets, output formats, summaries."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from kafkalab import broker, render, stream
+from kafkalab.errors import BrokerUnreachable, GroupNotFound, KafkaRequestError, TopicNotFound
+
+
+class FakeMessage:
+    """What consume() returns, with the accessors the renderers use."""
+
+    def __init__(
+        self, value: bytes | None, key: bytes | None = None, *, partition: int = 0, offset: int = 0,
+        timestamp: tuple[int, int] = (1, 1_700_000_000_000), headers: list[tuple[str, bytes | None]] | None = None,
+    ) -> None:
+        self._value, self._key, self._partition, self._offset = value, key, partition, offset
+        self._timestamp, self._headers = timestamp, headers
+
+    def topic(self) -> str:
+        return "orders"
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+    def timestamp(self) -> tuple[int, int]:
+        return self._timestamp
+
+    def key(self) -> bytes | None:
+        return self._key
+
+    def value(self) -> bytes | None:
+        return self._value
+
+    def headers(self) -> list[tuple[str, bytes | None]] | None:
+        return self._headers
+
+
+@pytest.mark.parametrize(("rest", "chunk", "lines", "tail"), [
+    (b"", b"a\nb\nc", [b"a", b"b"], b"c"),
+    (b"", b"a\nb\n", [b"a", b"b"], b""),
+    (b"pa", b"rt\nnext", [b"part"], b"next"),
+    (b"x", b"y", [], b"xy"),
+    (b"", b"\n\n", [b"", b""], b""),
+    (b"", b"crlf\r\n", [b"crlf\r"], b""),  # bytes are kept as they are: only the newline goes
+])
+def test_split_lines_keeps_the_incomplete_tail(rest: bytes, chunk: bytes, lines: list[bytes], tail: bytes) -> None:
+    assert stream.split_lines(rest, chunk) == (lines, tail)
+
+
+def test_to_messages_splits_keys_at_the_first_separator() -> None:
+    lines = [b"k1:v1", b"k2:v:with:colons", b"no separator", b":empty key", b"k3:"]
+    assert stream.to_messages(lines, b":") == [
+        {"key": b"k1", "value": b"v1"},
+        {"key": b"k2", "value": b"v:with:colons"},
+        {"value": b"no separator"},
+        {"key": b"", "value": b"empty key"},
+        {"key": b"k3", "value": b""},
+    ]
+    assert stream.to_messages([b"a:b"], None) == [{"value": b"a:b"}]
+    assert stream.to_messages([b"k\t\xffv"], b"\t") == [{"key": b"k", "value": b"\xffv"}]
+
+
+def test_parse_pairs_keeps_order_and_equals_signs_in_values() -> None:
+    assert stream.parse_pairs(["a=1", "b=x=y", "a=2", "c="]) == [("a", "1"), ("b", "x=y"), ("a", "2"), ("c", "")]
+    with pytest.raises(ValueError, match=r"^'retention\.ms' is not KEY=VALUE\.$"):
+        stream.parse_pairs(["retention.ms"])
+    with pytest.raises(ValueError, match=r"^'=1' is not KEY=VALUE\.$"):
+        stream.parse_pairs(["=1"])
+
+
+def test_unescape_separator() -> None:
+    assert stream.unescape_separator("\\t") == b"\t"
+    assert stream.unescape_separator(":") == b":"
+    assert stream.unescape_separator("::") == b"::"
+    assert stream.unescape_separator("é") == "é".encode()
+    with pytest.raises(ValueError, match="empty"):
+        stream.unescape_separator("")
+
+
+@pytest.mark.parametrize(("offset", "from_beginning", "expected"), [
+    (None, False, 110),
+    (None, True, 100),
+    (100, False, 100),
+    (105, False, 105),
+    (110, False, 110),  # the end: wait for the next message
+    (-1, False, 109),
+    (-10, False, 100),
+])
+def test_start_offset(offset: int | None, from_beginning: bool, expected: int) -> None:
+    assert stream.start_offset("t", 0, offset, from_beginning=from_beginning, low=100, high=110) == expected
+
+
+@pytest.mark.parametrize("offset", [99, 111, -11])
+def test_start_offset_out_of_range_says_what_is_stored(offset: int) -> None:
+    with pytest.raises(KafkaRequestError) as caught:
+        stream.start_offset("t", 2, offset, from_beginning=False, low=100, high=110)
+    assert caught.value.message == (
+        f"Offset {offset} is out of range for t partition 2: offsets 100 to 109 are stored."
+    )
+    assert caught.value.hint == "Give an offset from 100 to 110, or from -10 to -1 to count back from the end."
+
+
+def test_start_offset_on_an_empty_partition() -> None:
+    with pytest.raises(KafkaRequestError) as caught:
+        stream.start_offset("t", 0, 3, from_beginning=False, low=7, high=7)
+    assert caught.value.message == "Offset 3 is out of range for t partition 0: it is empty."
+    assert caught.value.hint == "Give --offset 7 to wait for its next message, or leave --offset out."
+
+
+def test_check_partition() -> None:
+    broker.check_partition("t", 2, 3)
+    with pytest.raises(KafkaRequestError) as caught:
+        broker.check_partition("t", 3, 3)
+    assert caught.value.message == "Topic t has no partition 3: it has partitions 0 to 2."
+    with pytest.raises(KafkaRequestError) as caught:
+        broker.check_partition("t", 1, 1)
+    assert caught.value.message == "Topic t has no partition 1: it has partition 0."
+
+
+def test_text_or_base64() -> None:
+    assert stream.text_or_base64(None) is None
+    assert stream.text_or_base64(b"") == ""
+    assert stream.text_or_base64("grüße".encode()) == "grüße"
+    raw = b"\xff\x00\xfe"
+    assert stream.text_or_base64(raw) == {"base64": base64.b64encode(raw).decode()}
+
+
+def test_json_record_has_the_documented_fields_in_order() -> None:
+    message = FakeMessage(b"\xffbin", b"k", partition=2, offset=41, headers=[("a", b"1"), ("a", None), ("b", b"\xfe")])
+    record = stream.json_record(message)
+    assert list(record) == ["topic", "partition", "offset", "timestamp", "key", "value", "headers"]
+    assert record == {
+        "topic": "orders", "partition": 2, "offset": 41, "timestamp": 1_700_000_000_000, "key": "k",
+        "value": {"base64": "/2Jpbg=="}, "headers": [["a", "1"], ["a", None], ["b", {"base64": "/g=="}]],
+    }
+    bare = stream.json_record(FakeMessage(None, timestamp=(0, -1)))
+    assert (bare["timestamp"], bare["key"], bare["value"], bare["headers"]) == (None, None, None, [])
+
+
+def test_renderers() -> None:
+    messages = [FakeMessage(b"v1", b"k1"), FakeMessage(None, None), FakeMessage(b"v3", None)]
+    assert stream.renderer("value")(messages) == b"v1\n\nv3\n"
+    assert stream.renderer("kv")(messages) == b"k1\tv1\n\t\n\tv3\n"
+    assert stream.renderer("kv", b" = ")(messages) == b"k1 = v1\n = \n = v3\n"
+    lines = stream.renderer("json")(messages).decode().splitlines()
+    assert [json.loads(line)["value"] for line in lines] == ["v1", None, "v3"]
+    assert lines[0] == (
+        '{"topic":"orders","partition":0,"offset":0,"timestamp":1700000000000,"key":"k1","value":"v1","headers":[]}'
+    )
+    assert stream.render_values([]) == b""
+
+
+def test_produce_result() -> None:
+    result = stream.ProduceResult("t", 1000, 10, (("Broker: Message size too large", 10),), 2.0)
+    assert (result.delivered, result.rate) == (990, 495.0)
+    assert result.to_dict()["errors"] == {"Broker: Message size too large": 10}
+    assert stream.ProduceResult("t", 0, 0, (), 0.0).rate == 0.0
+
+
+def test_failures_count_by_error() -> None:
+    failures = stream._Failures()
+
+    class Error:
+        def str(self) -> str:
+            return "Broker: Message size too large"
+
+    failures(None, object())  # a success (never called with delivery.report.only.error, but harmless)
+    failures(Error(), object())
+    failures.add("Local: Message timed out", 2)
+    assert failures.count == 3
+    assert failures.by_error.most_common() == [("Local: Message timed out", 2), ("Broker: Message size too large", 1)]
+
+
+def test_summaries(capsys: pytest.CaptureFixture[str]) -> None:
+    render.produce_summary(stream.ProduceResult("t", 1000, 0, (), 0.5))
+    render.produce_summary(stream.ProduceResult("t", 3, 3, (("Broker: Message size too large", 3),), 0.25))
+    render.consume_summary(stream.ConsumeResult("t", 1, 0.125, "end", None, False))
+    render.consume_summary(stream.ConsumeResult("t", 1234, 2.0, "interrupted", "g", True))
+    render.consume_summary(stream.ConsumeResult("t", 0, 1.0, "timeout", "g", True))
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "Produced 1,000 messages to t in 0.50 s (2,000 msg/s).\n"
+        "Produced 0 messages to t in 0.25 s (0 msg/s).\n"
+        "3 of 3 messages failed:\n"
+        "  Broker: Message size too large (3)\n"
+        "Consumed 1 message from t in 0.12 s.\n"
+        "Consumed 1,234 messages from t in 2.00 s. Interrupted. Committed the offsets of group g.\n"
+        "Consumed 0 messages from t in 1.00 s. No message came for the timeout: stopped.\n"
+    )
+
+
+def test_request_failed_maps_error_codes_to_typed_errors() -> None:
+    from confluent_kafka import KafkaError
+
+    def mapped(code: int) -> Any:
+        return broker.request_failed(KafkaError(code), "h:1", "Doing it")
+
+    assert isinstance(mapped(KafkaError._TRANSPORT), BrokerUnreachable)
+    assert isinstance(mapped(KafkaError._TIMED_OUT), BrokerUnreachable)
+    assert isinstance(mapped(KafkaError.UNKNOWN_TOPIC_OR_PART), TopicNotFound)
+    assert mapped(KafkaError.UNKNOWN_TOPIC_OR_PART).message == "Doing it: the topic does not exist at h:1."
+    assert isinstance(mapped(KafkaError.GROUP_ID_NOT_FOUND), GroupNotFound)
+    refused = mapped(KafkaError.INVALID_CONFIG)
+    assert type(refused) is KafkaRequestError
+    assert refused.message.startswith("Doing it: ") and refused.message.endswith(".")
+    assert not refused.message.endswith("..")
+
+
+def test_probe_refused_is_unreachable_at_once() -> None:
+    import socket
+    import time
+
+    with socket.socket() as sock:  # bound, not listening: connections to it are refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(BrokerUnreachable) as caught:
+            broker.probe(f"127.0.0.1:{port}")
+    assert time.monotonic() - started < 1
+    assert caught.value.message == f"No Kafka broker answered at 127.0.0.1:{port}: connection refused."
+    broker.probe("not an address")  # left to librdkafka
+
+
+def test_probe_passes_when_one_address_listens() -> None:
+    import socket
+
+    with socket.socket() as listening, socket.socket() as closed:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        closed.bind(("127.0.0.1", 0))
+        broker.probe(f"127.0.0.1:{closed.getsockname()[1]},PLAINTEXT://127.0.0.1:{listening.getsockname()[1]}")
