@@ -34,7 +34,11 @@ from kafkalab.settings import Settings
 
 Echo = Callable[[str], None]
 
-SERVICES = {"kraft": ("kafka", "kafka-ui"), "zookeeper": ("zookeeper", "kafka", "kafka-ui")}
+SERVICES = {
+    "kraft": ("kafka", "kafka-ui"),
+    "zookeeper": ("zookeeper", "kafka", "kafka-ui"),
+    "cluster": ("kafka", "kafka-2", "kafka-3", "kafka-ui"),
+}
 
 
 def compose_dir() -> Path:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from kafkalab import broker
 from kafkalab.compose import Compose, Container, Echo
 from kafkalab.errors import BrokerUnreachable, ConfigError, KafkalabError, ReadinessTimeout
-from kafkalab.settings import Settings, resolve
+from kafkalab.settings import BROKERS, Settings, resolve
 
 Phase = Literal["preflight", "containers", "broker", "ui"]
 LabState = Literal["healthy", "degraded", "not running"]
@@ -142,7 +142,8 @@ class Lab:
         watch = _ExitWatch(self.compose)
         try:
             info = broker.wait_for_brokers(
-                self.bootstrap_servers, 1, max(deadline - time.monotonic(), 0.1), on_attempt=watch.check,
+                self.bootstrap_servers, BROKERS[self.settings.mode], max(deadline - time.monotonic(), 0.1),
+                on_attempt=watch.check,
             )
         except ReadinessTimeout:
             raise ReadinessTimeout(
@@ -163,16 +164,17 @@ class Lab:
 
     def down(self, *, volumes: bool = False) -> DownResult:
         """Stop and remove the containers; with volumes, this project's volumes too. Idempotent."""
-        containers = tuple(c.name for c in self.compose.preflight())
-        before = self.compose.volumes() if volumes else []
-        self.compose.down(volumes=volumes)
+        running = self.compose.preflight()
+        compose = self._compose_of(running)
+        before = compose.volumes() if volumes else []
+        compose.down(volumes=volumes)
         if volumes:
-            # Volumes of the other mode's file are not in this file: remove them by project label.
-            left = self.compose.volumes()
+            # Volumes that a file of another mode declared are not in this one: remove them by label.
+            left = compose.volumes()
             if left:
-                self.compose.remove_volumes(left)
+                compose.remove_volumes(left)
         self._started = False
-        return DownResult(containers, tuple(before))
+        return DownResult(tuple(c.name for c in running), tuple(before))
 
     def status(self) -> LabStatus:
         """What runs, whether the broker answers and what it holds, and whether the UI answers."""
@@ -180,7 +182,7 @@ class Lab:
         containers = tuple(self.compose.containers())
         if not containers:
             return LabStatus(s.project, s.mode, "not running", (), None, None, None)
-        mode = "zookeeper" if any(c.service == "zookeeper" for c in containers) else "kraft"
+        mode = _running_mode(containers)
         with_ui = any(c.service == "kafka-ui" for c in containers)
         ui_result: list[UiStatus] = []
         ui_thread = threading.Thread(target=lambda: ui_result.append(ui_health(s.ui_url)), daemon=True)
@@ -195,20 +197,33 @@ class Lab:
         if with_ui:
             ui_thread.join()
         ui = ui_result[0] if ui_result else None
-        good = all(c.running for c in containers) and info is not None and (ui is None or ui.healthy)
+        good = (
+            all(c.running for c in containers) and info is not None and len(info.brokers) == BROKERS[mode]
+            and (ui is None or ui.healthy)
+        )
         return LabStatus(s.project, mode, "healthy" if good else "degraded", containers, info, error, ui)
 
     def logs(self, service: str | None = None, *, follow: bool = False, tail: int | None = None) -> Iterator[str]:
-        if service is not None and service not in ("zookeeper", "kafka", "kafka-ui"):
-            raise KafkalabError(f"No service {service!r} in the lab.", "Services: zookeeper, kafka, kafka-ui.")
-        return self.compose.logs([service] if service else [], tail=tail, follow=follow)
+        compose = self._compose_of(self.compose.containers())
+        if service is not None and service not in compose.services:
+            raise KafkalabError(
+                f"No service {service!r} in the {compose.settings.mode} lab.",
+                f"Services: {', '.join(compose.services)}.",
+            )
+        return compose.logs([service] if service else [], tail=tail, follow=follow)
+
+    def _compose_of(self, running: list[Container]) -> Compose:
+        """The compose project of the lab that runs, whatever mode these settings name."""
+        mode = _running_mode(running) if running else self.settings.mode
+        if mode == self.settings.mode:
+            return self.compose
+        return Compose(self.settings.replace(mode=mode), self.compose.echo)
 
     def _check_same_lab(self, containers: list[Container]) -> None:
         """A lab that runs under this project name must be the one these settings describe."""
         s = self.settings
-        services = {c.service for c in containers}
-        if services and ("zookeeper" in services) != (s.mode == "zookeeper"):
-            other = "zookeeper" if s.mode == "kraft" else "kraft"
+        other = _running_mode(containers)
+        if containers and other != s.mode:
             raise ConfigError(
                 f"The lab {s.project} is already running in {other} mode, not {s.mode}.",
                 f"Use --mode {other}, or `kafkalab down` it first.",
@@ -230,7 +245,7 @@ class Lab:
             "kafka": s.image_kafka_zk if s.mode == "zookeeper" else s.image_kafka,
             "kafka-ui": s.image_ui,
         }
-        return [by_service[name] for name in services]
+        return sorted({by_service.get(name, s.image_kafka) for name in services})
 
     # --- clients -----------------------------------------------------------------------------
 
@@ -282,6 +297,11 @@ def ui_health(url: str, timeout: float = 2.0) -> UiStatus:
         conn.close()
     healthy = response.status == 200 and '"UP"' in body
     return UiStatus(url, healthy, f"HTTP {response.status} {body[:80]}")
+
+
+def _running_mode(containers: list[Container] | tuple[Container, ...]) -> str:
+    services = {c.service for c in containers}
+    return "zookeeper" if "zookeeper" in services else "cluster" if "kafka-3" in services else "kraft"
 
 
 def _import_heavy() -> None:

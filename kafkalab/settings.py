@@ -16,9 +16,11 @@ from typing import Any, Literal, cast
 
 from kafkalab.errors import ConfigError
 
-Mode = Literal["kraft", "zookeeper"]
+Mode = Literal["kraft", "zookeeper", "cluster"]
 PullPolicy = Literal["missing", "never", "always"]
-MODES: tuple[Mode, ...] = ("kraft", "zookeeper")
+MODES: tuple[Mode, ...] = ("kraft", "zookeeper", "cluster")
+# How many brokers each mode runs: `up` waits until that many answer.
+BROKERS: dict[str, int] = {"kraft": 1, "zookeeper": 1, "cluster": 3}
 PULL_POLICIES: tuple[PullPolicy, ...] = ("missing", "never", "always")
 
 # Public images, pinned. Test beds swap them through the KAFKALAB_IMAGE_* settings.
@@ -63,11 +65,15 @@ class Settings:
         ports = {"kafka": self.port, "kafka-ui": self.ui_port}
         if self.mode == "zookeeper":
             ports["zookeeper"] = self.zookeeper_port
+        if self.mode == "cluster":  # each broker has its own EXTERNAL listener, on the next ports
+            ports.update({"kafka-2": self.port + 1, "kafka-3": self.port + 2})
         return ports
 
     def compose_env(self) -> dict[str, str]:
         """The variables the compose files interpolate."""
-        return {env_name(f.name): str(getattr(self, f.name)) for f in _fields() if f.name in _COMPOSE_VARS}
+        env = {env_name(f.name): str(getattr(self, f.name)) for f in _fields() if f.name in _COMPOSE_VARS}
+        env.update({"KAFKALAB_PORT_2": str(self.port + 1), "KAFKALAB_PORT_3": str(self.port + 2)})
+        return env
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some values set by the caller (None leaves a value as it is)."""

@@ -82,8 +82,7 @@ def teardown_project(project: str) -> None:
     from kafkalab import Lab
     from kafkalab.settings import resolve
 
-    for mode in ("kraft", "zookeeper"):
-        Lab(resolve({"project": project, "mode": mode}, cwd=ROOT / "tests")).down(volumes=True)
+    Lab(resolve({"project": project}, cwd=ROOT / "tests")).down(volumes=True)
     wait_until(lambda: not docker_leftovers(project), 60, f"project {project} to be gone")
 
 

@@ -307,3 +307,33 @@ def test_down_volumes_asks_on_a_terminal_and_no_keeps_the_data(lab_factory: Call
     assert os.waitstatus_to_exitcode(status) == 15
     assert b"Error: Nothing was deleted." in seen
     assert lab.status().healthy, "answering no changes nothing"
+
+
+def test_cluster_mode_replicates_across_three_brokers(lab_factory: Callable[..., Lab]) -> None:
+    lab = lab_factory(mode="cluster")
+    up = run(lab, "up", "--no-ui")
+    assert up.exit_code == 0, up.stderr
+    data = json.loads(run(lab, "status", "--json").stdout)
+    assert data["state"] == "healthy"
+    assert data["broker"]["broker_count"] == 3
+    port = lab.settings.port
+    assert [b["address"] for b in data["broker"]["brokers"]] == [f"localhost:{p}" for p in (port, port + 1, port + 2)]
+
+    assert lab.create_topic("payments", partitions=3, replication=3)
+    md = lab.admin().list_topics("payments", timeout=10).topics["payments"]
+    assert all(sorted(p.replicas) == [1, 2, 3] for p in md.partitions.values())
+
+    # One broker gone: min.insync.replicas=2 still takes acks=all writes, and status says degraded.
+    subprocess.run(["docker", "stop", f"{lab.settings.project}-kafka-3-1"], check=True, capture_output=True)
+    values = [f"pay-{i}".encode() for i in range(50)]
+    produce(lab, "payments", values)
+    assert sorted(consume_all(lab, "payments", 50)) == sorted(values)
+    assert run(lab, "status").exit_code == STATUS_DEGRADED
+
+    logs = run(lab, "logs", "kafka-2", "--tail", "3")
+    assert logs.exit_code == 0 and len(logs.stdout.splitlines()) == 3
+    # `down` finds the running mode itself: no --mode needed.
+    down = CliRunner().invoke(cli, ["down", "--volumes", "--yes"], env={
+        **lab.settings.compose_env(), "KAFKALAB_MODE": "kraft"})
+    assert down.exit_code == 0
+    assert down.stderr.endswith(f"Removed 3 containers and 3 volumes of {lab.settings.project}.\n")

@@ -44,7 +44,7 @@ def test_empty_env_value_counts_as_unset(tmp_path: Path) -> None:
     [
         ({"KAFKALAB_PORT": "abc"}, "Bad value for port (env KAFKALAB_PORT): 'abc' is not a port number."),
         ({"KAFKALAB_UI_PORT": "70000"}, "Bad value for ui_port (env KAFKALAB_UI_PORT): '70000' is not between 1 and 65535."),
-        ({"KAFKALAB_MODE": "kraftt"}, "Bad value for mode (env KAFKALAB_MODE): 'kraftt' is not one of kraft, zookeeper."),
+        ({"KAFKALAB_MODE": "kraftt"}, "Bad value for mode (env KAFKALAB_MODE): 'kraftt' is not one of kraft, zookeeper, cluster."),
         ({"KAFKALAB_PULL": "sometimes"}, "Bad value for pull (env KAFKALAB_PULL): 'sometimes' is not one of missing, never, always."),
         ({"KAFKALAB_PROJECT": "My Lab"}, "Bad value for project (env KAFKALAB_PROJECT): 'My Lab' is not a compose project name (lowercase letters, digits, '-' and '_')."),
         ({"KAFKALAB_TIMEOUT": "-1"}, "Bad value for timeout (env KAFKALAB_TIMEOUT): '-1' is not above 0."),
