@@ -13,7 +13,7 @@ from kafkalab.settings import Settings, resolve
 def test_defaults_with_nothing_set(tmp_path: Path) -> None:
     s = resolve({}, env={}, cwd=tmp_path)
     assert (s.mode, s.project, s.port, s.ui_port, s.pull) == ("kraft", "kafkalab", 9094, 8080, "missing")
-    assert s.image_kafka == "apache/kafka:4.1.1"
+    assert s.image_kafka == "apache/kafka:4.4.0"
     assert s.bootstrap_servers == "localhost:9094"
     assert s.sources == {}
     assert ("port", "9094", "default") in s.as_rows()
