@@ -111,7 +111,7 @@ def test_standin_api_versions_ok_is_false_on_a_closed_port() -> None:
     assert elapsed < 0.5, f"took {elapsed:.2f} s: should fail fast, not wait for its 2 s timeout"
 
 
-@pytest.mark.parametrize("file", ["kraft.yaml", "zookeeper.yaml"])
+@pytest.mark.parametrize("file", ["kraft.yaml", "zookeeper.yaml", "cluster.yaml"])
 def test_compose_files_pull_policy_comes_from_kafkalab_pull(
     file: str, compose: Callable[..., Any], images_env: dict[str, str]
 ) -> None:
