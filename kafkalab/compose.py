@@ -183,7 +183,8 @@ class Compose:
                 raise DockerNotFound("Docker was not found: there is no `docker` on PATH.")
             from python_on_whales import DockerClient
 
-            _listen_to_whales()
+            if self.echo:
+                _listen_to_whales()
             self._whales = DockerClient(
                 compose_files=[self.file],
                 compose_project_name=self.settings.project,
@@ -191,13 +192,20 @@ class Compose:
             )
         return self._whales
 
+    def _env_file_path(self) -> Path:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kafkalab"
+        return cache / f"{self.settings.project}.env"
+
     def _env_file(self) -> Path:
         """The settings as a compose --env-file, so that every docker compose call sees the same."""
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kafkalab"
-        cache.mkdir(parents=True, exist_ok=True)
-        path = cache / f"{self.settings.project}.env"
+        path = self._env_file_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f"{k}={v}\n" for k, v in self.settings.compose_env().items()))
         return path
+
+    def forget(self) -> None:
+        """Remove the project's --env-file (after `down --volumes`, nothing of the lab is left)."""
+        self._env_file_path().unlink(missing_ok=True)
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, **self.settings.compose_env()}
@@ -275,6 +283,7 @@ def _listen_to_whales() -> None:
     if not any(type(h).__name__ == "EchoHandler" for h in logger.handlers):
         logger.addHandler(EchoHandler())
     logger.setLevel(logging.DEBUG)
+    logger.propagate = False  # these DEBUG records are for -v, not for the application's own logs
 
 
 # What docker says, as seen from Engine 20.10 and Compose 2.40, for the failures that have a type.

@@ -86,6 +86,7 @@ class Lab:
         self.keep = keep
         self.compose = Compose(self.settings, echo)
         self._started = False
+        self._had_volumes = False
 
     @property
     def bootstrap_servers(self) -> str:
@@ -146,9 +147,11 @@ class Lab:
                 on_attempt=watch.check,
             )
         except ReadinessTimeout:
+            log_tail = self.compose.log_tail("kafka", LOG_TAIL_LINES)
             raise ReadinessTimeout(
                 f"The broker at {self.bootstrap_servers} was not ready within {budget:g} s.",
-                log_tail=self.compose.log_tail("kafka", LOG_TAIL_LINES),
+                None if log_tail else "The broker logged nothing yet: raise --timeout, or see `kafkalab logs kafka`.",
+                log_tail=log_tail,
             ) from None
         if ui:
             phase("ui")
@@ -173,6 +176,7 @@ class Lab:
             left = compose.volumes()
             if left:
                 compose.remove_volumes(left)
+            compose.forget()
         self._started = False
         return DownResult(tuple(c.name for c in running), tuple(before))
 
@@ -182,7 +186,7 @@ class Lab:
         containers = tuple(self.compose.containers())
         if not containers:
             return LabStatus(s.project, s.mode, "not running", (), None, None, None)
-        mode = _running_mode(containers)
+        mode = running_mode(containers)
         with_ui = any(c.service == "kafka-ui" for c in containers)
         ui_result: list[UiStatus] = []
         ui_thread = threading.Thread(target=lambda: ui_result.append(ui_health(s.ui_url)), daemon=True)
@@ -214,7 +218,7 @@ class Lab:
 
     def _compose_of(self, running: list[Container]) -> Compose:
         """The compose project of the lab that runs, whatever mode these settings name."""
-        mode = _running_mode(running) if running else self.settings.mode
+        mode = running_mode(running) if running else self.settings.mode
         if mode == self.settings.mode:
             return self.compose
         return Compose(self.settings.replace(mode=mode), self.compose.echo)
@@ -222,7 +226,7 @@ class Lab:
     def _check_same_lab(self, containers: list[Container]) -> None:
         """A lab that runs under this project name must be the one these settings describe."""
         s = self.settings
-        other = _running_mode(containers)
+        other = running_mode(containers)
         if containers and other != s.mode:
             raise ConfigError(
                 f"The lab {s.project} is already running in {other} mode, not {s.mode}.",
@@ -269,15 +273,27 @@ class Lab:
             self.bootstrap_servers, name, partitions, replication, config, if_not_exists=if_not_exists,
         )
 
+    def delete_topic(self, name: str, *, missing_ok: bool = False) -> None:
+        """Delete a topic; TopicNotFound when there is none, unless missing_ok."""
+        from kafkalab.errors import TopicNotFound
+
+        try:
+            broker.delete_topic(self.bootstrap_servers, name)
+        except TopicNotFound:
+            if not missing_ok:
+                raise
+
     # --- context manager ---------------------------------------------------------------------
 
     def __enter__(self) -> Lab:
+        # Data that was there before (a lab stopped with `kafkalab down`) is not this block's to delete.
+        self._had_volumes = bool(self.compose.volumes())
         self._started = not self.up().already_running
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._started and not self.keep:
-            self.down(volumes=True)
+            self.down(volumes=not self._had_volumes)
 
 
 def ui_health(url: str, timeout: float = 2.0) -> UiStatus:
@@ -299,7 +315,8 @@ def ui_health(url: str, timeout: float = 2.0) -> UiStatus:
     return UiStatus(url, healthy, f"HTTP {response.status} {body[:80]}")
 
 
-def _running_mode(containers: list[Container] | tuple[Container, ...]) -> str:
+def running_mode(containers: list[Container] | tuple[Container, ...]) -> str:
+    """The mode of a lab, told by the services its containers run."""
     services = {c.service for c in containers}
     return "zookeeper" if "zookeeper" in services else "cluster" if "kafka-3" in services else "kraft"
 

@@ -1,0 +1,309 @@
+"""kafkalab's pytest plugin: Kafka for integration tests, attached in well under a second.
+
+Registered through the ``pytest11`` entry point, so installing kafkalab is enough. It does nothing
+until a test asks for one of its fixtures:
+
+- ``kafka_lab`` (session): the project's lab when it already runs and its broker answers (attach:
+  one `docker ps` and one metadata request; kafka-ui is not waited for), else a lab started for
+  the session and stopped at its end (``--kafkalab-keep`` leaves it running). A lab that was
+  running, even in part, is never stopped.
+- ``kafka_topic``: a new topic with a unique name, deleted after the test. Its partitions and
+  config come from ``@pytest.mark.kafka_topic(partitions=3, config={...})``, or from indirect
+  parametrization: ``@pytest.mark.parametrize("kafka_topic", [1, 3], indirect=True)``.
+- ``kafka_producer`` and ``kafka_consumer``: clients bound to the lab, closed after the test. The
+  consumer has a consumer group of its own and starts at the earliest offset.
+
+pytest loads this module in every session of every project that has kafkalab installed, so
+importing it stays cheap: confluent_kafka and python_on_whales load only when a fixture runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import pytest
+
+from kafkalab.settings import MODES
+
+if TYPE_CHECKING:
+    from kafkalab.compose import Container
+    from kafkalab.errors import KafkalabError
+    from kafkalab.lab import Lab
+    from kafkalab.settings import Settings
+
+
+# What the session did with its lab, for the terminal summary: one line, or none when unused.
+_SUMMARY = pytest.StashKey[str]()
+# The port the broker's EXTERNAL listener has inside its container (compose/*.yaml).
+_BROKER_CONTAINER_PORT = 9094
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kafkalab", "kafkalab: a local Kafka lab for integration tests")
+    group.addoption(
+        "--kafkalab-project", metavar="NAME",
+        help="Compose project of the lab to attach to or start [KAFKALAB_PROJECT; default kafkalab].",
+    )
+    group.addoption(
+        "--kafkalab-mode", choices=MODES,
+        help="Mode of a lab the session starts; a running lab of another mode is an error when this is "
+             "given [KAFKALAB_MODE; default kraft].",
+    )
+    group.addoption("--kafkalab-port", type=int, metavar="PORT",
+                    help="Host port of the broker [KAFKALAB_PORT; default 9094].")
+    group.addoption("--kafkalab-ui-port", type=int, metavar="PORT",
+                    help="Host port of kafka-ui [KAFKALAB_UI_PORT; default 8080].")
+    group.addoption("--kafkalab-keep", action="store_true",
+                    help="Leave a lab that this session started running at its end.")
+    group.addoption("--kafkalab-no-ui", action="store_true",
+                    help="Start the lab without kafka-ui (faster). A running lab is attached either way.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "kafka_topic(partitions=1, config=None): the partitions and topic config of the test's kafka_topic.",
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    line = config.stash.get(_SUMMARY, None)
+    if line:
+        terminalreporter.write_line(line)
+
+
+# --- the lab --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kafka_lab(pytestconfig: pytest.Config) -> Iterator[Lab]:
+    """The Kafka lab of the session: attached when healthy and running, else started (and stopped)."""
+    with _clear_failure():
+        session = _LabSession.open(pytestconfig)
+    try:
+        yield session.lab
+    finally:
+        with _clear_failure():
+            session.close()
+
+
+class _LabSession:
+    def __init__(self, config: pytest.Config, lab: Lab, *, started: bool, keep_volumes: bool) -> None:
+        self.config = config
+        self.lab = lab
+        self.started = started
+        self.keep_volumes = keep_volumes
+
+    @classmethod
+    def open(cls, config: pytest.Config) -> _LabSession:
+        begun = time.monotonic()
+        settings = _settings(config)
+        probe = _probe(settings)
+        lab = probe.lab
+        if probe.containers:
+            settings = _same_lab(probe, settings)
+            if settings is not lab.settings:
+                lab = type(lab)(settings)
+        where = f"the lab {settings.project} at {settings.bootstrap_servers}"
+        if probe.ready:
+            config.stash[_SUMMARY] = f"kafkalab: attached to {where} in {time.monotonic() - begun:.2f} s."
+            return cls(config, lab, started=False, keep_volumes=True)
+        # Data that was there before the session (a lab stopped with `kafkalab down`) is not ours to delete.
+        keep_volumes = bool(lab.compose.volumes())
+        was_running = any(c.running for c in probe.containers)
+        try:
+            result = lab.up(ui=not config.getoption("kafkalab_no_ui"))
+        except BaseException:  # not ready in time, interrupted...: what this session started goes, all the same
+            if not was_running and not config.getoption("kafkalab_keep"):
+                with contextlib.suppress(Exception):
+                    lab.down(volumes=not keep_volumes)
+            raise
+        if result.already_running or was_running:
+            # It was starting, or partly running: the user's lab, which stays as up() left it.
+            config.stash[_SUMMARY] = f"kafkalab: attached to {where} in {time.monotonic() - begun:.2f} s."
+            return cls(config, lab, started=False, keep_volumes=True)
+        config.stash[_SUMMARY] = f"kafkalab: started {where} in {result.seconds:.1f} s"
+        return cls(config, lab, started=True, keep_volumes=keep_volumes)
+
+    def close(self) -> None:
+        if not self.started:
+            return
+        project = self.lab.settings.project
+        if self.config.getoption("kafkalab_keep"):
+            self.config.stash[_SUMMARY] += f"; left it running (`kafkalab -p {project} down --volumes` stops it)."
+            return
+        self.lab.down(volumes=not self.keep_volumes)
+        self.config.stash[_SUMMARY] += ", and stopped it."
+
+
+def _settings(config: pytest.Config) -> Settings:
+    """The CLI's resolution (KAFKALAB_*, [tool.kafkalab], defaults), with the plugin's options as flags."""
+    from kafkalab.settings import resolve
+
+    flags = {name: config.getoption(f"kafkalab_{name}") for name in ("project", "mode", "port", "ui_port")}
+    sources = {name: "option --kafkalab-" + name.replace("_", "-") for name in flags}
+    return resolve(flags, cwd=config.rootpath, _sources=sources)
+
+
+class _Probe(NamedTuple):
+    lab: Lab
+    containers: tuple[Container, ...]  # the project's, running or not
+    broker_answered: bool  # at the lab's bootstrap address
+
+    @property
+    def mode(self) -> str:
+        from kafkalab.lab import running_mode
+
+        return running_mode(self.containers)
+
+    @property
+    def ready(self) -> bool:
+        """Ready for tests: the broker answers and the containers run, but for kafka-ui, which tests don't use."""
+        kafka = [c for c in self.containers if c.service != "kafka-ui"]
+        return self.broker_answered and bool(kafka) and all(c.running for c in kafka)
+
+
+def _probe(settings: Settings) -> _Probe:
+    """What attaching costs: one `docker ps` and, when the project has containers, one metadata request.
+
+    Lab.status() asks the same, and waits for kafka-ui's health check too, which tests don't use.
+    `docker ps` comes first: without docker, it fails before confluent_kafka is even imported.
+    """
+    from kafkalab.lab import Lab
+
+    lab = Lab(settings)
+    containers = tuple(lab.compose.containers())
+    if not containers:
+        return _Probe(lab, containers, broker_answered=False)
+    try:
+        # A short backoff: librdkafka drops the bootstrap connection once it knows the broker, then
+        # waits half of reconnect.backoff.ms (50 ms in kafkalab's clients) before it connects again.
+        lab.admin(reconnect_backoff_ms=5).list_topics(timeout=1.5)
+    except Exception:  # a KafkaException: nothing answers there (yet)
+        return _Probe(lab, containers, broker_answered=False)
+    return _Probe(lab, containers, broker_answered=True)
+
+
+def _same_lab(probe: _Probe, settings: Settings) -> Settings:
+    """A lab of the project exists: it must be the one asked for. Returns the settings to use it with."""
+    from kafkalab.errors import ConfigError
+
+    if probe.mode != settings.mode:
+        if "mode" in settings.sources:
+            raise ConfigError(
+                f"The lab {settings.project} runs in {probe.mode} mode, but {settings.mode} mode was asked "
+                f"for ({settings.sources['mode']}).",
+                "Stop it with `kafkalab down`, or choose another project with --kafkalab-project.",
+            )
+        # Mode not chosen: adopt the lab's, so that starting its stopped services keeps its stack.
+        settings = settings.replace(mode=probe.mode)
+    for container in probe.containers:
+        published = re.search(rf":(\d+)->{_BROKER_CONTAINER_PORT}/", " ".join(container.ports))
+        if container.service == "kafka" and published and int(published.group(1)) != settings.port:
+            raise ConfigError(
+                f"The lab {settings.project} runs with its broker on port {published.group(1)}, "
+                f"not on port {settings.port}.",
+                f"Use its port (--kafkalab-port {published.group(1)} or KAFKALAB_PORT), stop it with "
+                "`kafkalab down`, or choose another project with --kafkalab-project.",
+            )
+    return settings
+
+
+@contextlib.contextmanager
+def _clear_failure() -> Iterator[None]:
+    """A KafkalabError fails the test with the CLI's two lines (and a log tail), not a traceback."""
+    from kafkalab.errors import KafkalabError
+
+    try:
+        yield
+    except KafkalabError as exc:
+        raise pytest.fail.Exception(_describe(exc), pytrace=False) from None
+
+
+def _describe(exc: KafkalabError) -> str:
+    lines = []
+    log_tail = getattr(exc, "log_tail", "")
+    if log_tail:
+        tail = log_tail.rstrip("\n").splitlines()
+        lines += [f"Last {len(tail)} log lines:", *tail]
+    return "\n".join([*lines, f"Error: {exc.message}", f"Hint: {exc.hint}"])
+
+
+# --- per test -------------------------------------------------------------------------------
+
+
+class _TopicSpec(NamedTuple):
+    partitions: int = 1
+    config: dict[str, str] | None = None
+
+
+def _topic_spec(request: pytest.FixtureRequest) -> _TopicSpec:
+    """From indirect parametrization (an int: partitions, or a dict), else from the kafka_topic marker."""
+    param = getattr(request, "param", None)
+    marker = request.node.get_closest_marker("kafka_topic")
+    where = f"kafka_topic of {request.node.nodeid}"
+    if isinstance(param, int):
+        given: dict[str, Any] = {"partitions": param}
+    elif isinstance(param, dict):
+        given = dict(param)
+    elif param is not None:
+        pytest.fail(f"{where}: a parameter is the number of partitions or a dict, not {param!r}.", pytrace=False)
+    elif marker is not None:
+        if len(marker.args) > 1:
+            pytest.fail(f"{where}: the marker takes partitions (the one positional argument) and config=.",
+                        pytrace=False)
+        given = {**dict(zip(["partitions"], marker.args, strict=False)), **marker.kwargs}
+    else:
+        given = {}
+    unknown = sorted(set(given) - {"partitions", "config"})
+    if unknown:
+        pytest.fail(f"{where}: unknown argument {unknown[0]!r}; the arguments are partitions and config.",
+                    pytrace=False)
+    spec = _TopicSpec(**given)
+    if not isinstance(spec.partitions, int) or isinstance(spec.partitions, bool) or spec.partitions < 1:
+        pytest.fail(f"{where}: partitions must be a whole number above 0, not {spec.partitions!r}.", pytrace=False)
+    return spec
+
+
+def _unique_name(test_name: str, prefix: str = "") -> str:
+    """A topic or group name from the test's name, legal in Kafka ([A-Za-z0-9._-], 249 at most)."""
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", test_name).strip("-")[:180]
+    return f"{prefix}{readable}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def kafka_topic(kafka_lab: Lab, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The name of a new topic for this test alone (1 partition unless asked), deleted afterwards."""
+    spec = _topic_spec(request)
+    name = _unique_name(request.node.name)
+    with _clear_failure():
+        kafka_lab.create_topic(name, partitions=spec.partitions, config=spec.config)
+    yield name
+    with _clear_failure():
+        kafka_lab.delete_topic(name, missing_ok=True)  # the test may have deleted it itself
+
+
+@pytest.fixture
+def kafka_producer(kafka_lab: Lab) -> Iterator[Any]:
+    """A confluent_kafka Producer bound to the lab. What the test left unsent is dropped afterwards."""
+    producer = kafka_lab.producer()
+    yield producer
+    # Flushing could wait minutes for a topic that is gone by now: drop leftovers, then close.
+    producer.purge()
+    producer.flush(0)
+    close = getattr(producer, "close", None)  # confluent-kafka >= 2.11
+    if close is not None:
+        close()
+
+
+@pytest.fixture
+def kafka_consumer(kafka_lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A confluent_kafka Consumer in a group of its own, from the earliest offset, closed afterwards."""
+    consumer = kafka_lab.consumer(_unique_name(request.node.name, prefix="kafkalab-"))
+    yield consumer
+    consumer.close()
