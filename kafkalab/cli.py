@@ -3,15 +3,20 @@ to `render`. Errors are mapped to output and exit codes in one place, `KafkalabG
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+import os
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
 from kafkalab import render
-from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, Aborted, KafkalabError
+from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, Aborted, KafkalabError, KafkaRequestError
 
 if TYPE_CHECKING:
     from kafkalab.lab import Lab
@@ -71,13 +76,16 @@ def _version() -> str:
 
 @click.group(cls=KafkalabGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kafkalab", message="kafkalab %(version)s")
-@click.option("--project-name", "-p", "project", metavar="NAME", help="Compose project name [KAFKALAB_PROJECT; default kafkalab].")
+@click.option("--project-name", "-p", "project", metavar="NAME",
+              help="Compose project name [KAFKALAB_PROJECT; default kafkalab].")
 @click.option("--port", type=int, help="Host port of the EXTERNAL listener [KAFKALAB_PORT; default 9094].")
 @click.option("--ui-port", type=int, help="Host port of kafka-ui [KAFKALAB_UI_PORT; default 8080].")
 @click.option("-v", "--verbose", is_flag=True, help="Show each docker command as it runs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
-def cli(ctx: click.Context, project: str | None, port: int | None, ui_port: int | None, verbose: bool, debug: bool) -> None:
+def cli(
+    ctx: click.Context, project: str | None, port: int | None, ui_port: int | None, verbose: bool, debug: bool,
+) -> None:
     """A local Kafka for development: start it, check it, reset it, use it.
 
     \b
@@ -88,7 +96,7 @@ def cli(ctx: click.Context, project: str | None, port: int | None, ui_port: int 
     ctx.obj = CliState({"project": project, "port": port, "ui_port": ui_port}, verbose, debug)
 
 
-MODE = click.Choice(["kraft", "zookeeper"])
+MODE = click.Choice(["kraft", "zookeeper", "cluster"])
 PULL = click.Choice(["missing", "never", "always"])
 PHASES = {
     "preflight": "Checking Docker",
@@ -99,7 +107,8 @@ PHASES = {
 
 
 @cli.command(short_help="Start the lab and wait until it is ready.")
-@click.option("--mode", type=MODE, help="kraft (default: Kafka 4, no ZooKeeper) or zookeeper (the classic trio).")
+@click.option("--mode", type=MODE,
+              help="kraft (default: Kafka 4, no ZooKeeper), zookeeper (the classic trio) or cluster (3 KRaft brokers).")
 @click.option("--timeout", type=float, metavar="SECONDS", help="Readiness deadline [default 120].")
 @click.option("--no-ui", is_flag=True, help="Do not start kafka-ui.")
 @click.option("--pull", type=PULL, help="Image pull policy [default missing].")
@@ -155,9 +164,9 @@ def down(state: CliState, volumes: bool, yes: bool) -> None:
       kafkalab down --volumes --yes
     """
     lab = state.lab()
-    if volumes and not yes and sys.stdin.isatty():
-        if not click.confirm(f"Delete all data of the lab {lab.settings.project}?", err=True):
-            raise Aborted("Nothing was deleted.")
+    asked = volumes and not yes and sys.stdin.isatty()
+    if asked and not click.confirm(f"Delete all data of the lab {lab.settings.project}?", err=True):
+        raise Aborted("Nothing was deleted.")
     with render.progress("Stopping the lab"):
         result = lab.down(volumes=volumes)
     removed = f"{len(result.containers)} containers"
@@ -167,12 +176,12 @@ def down(state: CliState, volumes: bool, yes: bool) -> None:
 
 
 @cli.command(short_help="Show the logs of the lab's containers.")
-@click.argument("service", required=False, type=click.Choice(["zookeeper", "kafka", "kafka-ui"]))
+@click.argument("service", required=False, type=click.Choice(["zookeeper", "kafka", "kafka-2", "kafka-3", "kafka-ui"]))
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
 @click.option("--tail", type=int, metavar="N", help="Only the last N lines of each container.")
 @click.pass_obj
 def logs(state: CliState, service: str | None, follow: bool, tail: int | None) -> None:
-    """Print the logs of SERVICE (zookeeper, kafka or kafka-ui), or of all of them.
+    """Print the logs of SERVICE (zookeeper, kafka, kafka-2, kafka-3 or kafka-ui), or of all of them.
 
     \b
       kafkalab logs kafka --tail 50 -f
@@ -199,6 +208,304 @@ def config(state: CliState, as_json: bool) -> None:
         render.print_json({name: {"value": value, "source": source} for name, value, source in rows})
     else:
         render.table(None, ("setting", "value", "source"), rows)
+
+
+# --- Kafka: topics, produce, consume, consumer groups -------------------------------------------
+# These commands talk to Kafka only, never to Docker: to the lab's address, or to any cluster
+# given with --bootstrap-server. The work is in kafkalab.broker and kafkalab.stream.
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def bootstrap_option(f: F) -> F:
+    return click.option(
+        "--bootstrap-server", "-b", "bootstrap_server", metavar="HOST:PORT",
+        help="The Kafka to use instead of the lab [KAFKALAB_BOOTSTRAP_SERVER; default: the lab, localhost:9094].",
+    )(f)
+
+
+def _bootstrap(state: CliState, bootstrap_server: str | None) -> str:
+    """--bootstrap-server, else the lab's address. Settings only: `Lab` would import the Docker side."""
+    from kafkalab.settings import resolve
+
+    flags = {**state.flags, "bootstrap_server": bootstrap_server}
+    return resolve({k: v for k, v in flags.items() if v is not None}).bootstrap_servers
+
+
+def _pairs(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[tuple[str, str]]:
+    from kafkalab.stream import parse_pairs
+
+    try:
+        return parse_pairs(values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _separator(_ctx: click.Context, _param: click.Parameter, value: str | None) -> bytes | None:
+    from kafkalab.stream import unescape_separator
+
+    try:
+        return None if value is None else unescape_separator(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.group(short_help="Create, list, describe and delete topics.")
+def topic() -> None:
+    """Topics of the lab, or of any cluster with --bootstrap-server.
+
+    \b
+      kafkalab topic create orders -p 3
+      kafkalab topic describe orders
+    """
+
+
+@topic.command("create", short_help="Create a topic.")
+@click.argument("name")
+@click.option("-p", "--partitions", type=click.IntRange(min=1), default=1, show_default=True, help="Partitions.")
+@click.option("-r", "--replication", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Replication factor (at most the number of brokers).")
+@click.option("--config", "configs", multiple=True, metavar="KEY=VALUE", callback=_pairs,
+              help="A topic config, such as retention.ms=3600000 (repeatable).")
+@click.option("--if-not-exists", is_flag=True, help="Succeed when the topic exists already.")
+@bootstrap_option
+@click.pass_obj
+def topic_create(
+    state: CliState, *, name: str, partitions: int, replication: int, configs: list[tuple[str, str]],
+    if_not_exists: bool, bootstrap_server: str | None,
+) -> None:
+    """Create topic NAME and wait until the broker serves it.
+
+    \b
+      kafkalab topic create orders -p 3 --config retention.ms=3600000
+    """
+    from kafkalab import broker
+
+    created = broker.create_topic(
+        _bootstrap(state, bootstrap_server), name, partitions, replication, dict(configs), if_not_exists=if_not_exists,
+    )
+    if created:
+        render.say(f"Created topic {name} ({render.plural(partitions, 'partition')}, replication {replication}).")
+    else:
+        render.say(f"Topic {name} exists already.")
+
+
+@topic.command("list", short_help="List the topics.")
+@click.option("--all", "show_all", is_flag=True, help="Include Kafka's internal topics (__consumer_offsets, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@bootstrap_option
+@click.pass_obj
+def topic_list(state: CliState, show_all: bool, as_json: bool, bootstrap_server: str | None) -> None:
+    """The topics with their partitions and replication factor, by name.
+
+    \b
+      kafkalab topic list --json | jq -r '.[].name'
+    """
+    from kafkalab import broker
+
+    found = broker.list_topics(_bootstrap(state, bootstrap_server), include_internal=show_all)
+    if as_json:
+        render.print_json([t.to_dict() for t in found])
+    else:
+        render.topics(found)
+
+
+@topic.command("describe", short_help="Show a topic's partitions, offsets and configs.")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@bootstrap_option
+@click.pass_obj
+def topic_describe(state: CliState, name: str, as_json: bool, bootstrap_server: str | None) -> None:
+    """Per partition the leader, replicas, in-sync replicas, start and end offsets; and the configs
+    set on the topic (those that differ from the cluster's defaults).
+
+    \b
+      kafkalab topic describe orders --json | jq '.partitions[].end_offset'
+    """
+    from kafkalab import broker
+
+    desc = broker.describe_topic(_bootstrap(state, bootstrap_server), name)
+    if as_json:
+        render.print_json(desc.to_dict())
+    else:
+        render.topic_description(desc)
+
+
+@topic.command("delete", short_help="Delete a topic and its messages.")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
+@bootstrap_option
+@click.pass_obj
+def topic_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | None) -> None:
+    """Delete topic NAME with all its messages. Asks first when run in a terminal.
+
+    \b
+      kafkalab topic delete orders --yes
+    """
+    from kafkalab import broker
+
+    bootstrap = _bootstrap(state, bootstrap_server)
+    if not yes and sys.stdin.isatty() and not click.confirm(f"Delete topic {name} and its messages?", err=True):
+        raise Aborted(f"Topic {name} was not deleted.")
+    broker.delete_topic(bootstrap, name)
+    render.say(f"Deleted topic {name}.")
+
+
+@cli.command(short_help="Send one message per input line to a topic.")
+@click.argument("topic")
+@click.option("--key-separator", "-K", metavar="SEP", callback=_separator,
+              help="Split each line at its first SEP into key and value (\\t for a tab).")
+@click.option("--header", "-H", "headers", multiple=True, metavar="KEY=VALUE", callback=_pairs,
+              help="A header for every message (repeatable).")
+@click.option("--file", "-f", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read this file instead of stdin.")
+@click.option("--acks", type=click.Choice(["0", "1", "all"]), default="all", show_default=True,
+              help="Acknowledgements each message waits for.")
+@click.option("--partition", type=click.IntRange(min=0), help="Send every message to this partition.")
+@bootstrap_option
+@click.pass_context
+def produce(
+    ctx: click.Context, *, topic: str, key_separator: bytes | None, headers: list[tuple[str, str]], path: Path | None,
+    acks: Literal["0", "1", "all"], partition: int | None, bootstrap_server: str | None,
+) -> None:
+    """Read lines from stdin (or --file) and send each as one message to TOPIC, then wait until
+    every message is delivered. The count and rate go to stderr; the exit code is 13 when any
+    message failed.
+
+    \b
+      seq 1000 | kafkalab produce numbers
+      kafkalab produce orders -K : -H source=cli < orders.txt     # lines like id-1:{"total": 3}
+    """
+    from kafkalab import stream
+
+    bootstrap = _bootstrap(ctx.obj, bootstrap_server)
+    encoded = [(k, os.fsencode(v)) for k, v in headers]
+    with (path.open("rb") if path else contextlib.nullcontext(sys.stdin.buffer)) as source:
+        if path is None and sys.stdin.isatty():
+            render.say("Reading messages from the terminal, one per line; end with Ctrl-D.")
+        result = stream.produce_lines(
+            bootstrap, topic, source, key_separator=key_separator, headers=encoded, acks=acks, partition=partition,
+        )
+    render.produce_summary(result)
+    if result.failed:
+        raise KafkaRequestError(
+            f"{result.failed:,} of {result.messages:,} messages were not delivered to {topic}.",
+            f"The errors above say why; `kafkalab topic describe {topic}` shows its configs.",
+        )
+    if result.interrupted:
+        ctx.exit(130)
+
+
+@cli.command(short_help="Print a topic's messages, one per line.")
+@click.argument("topic")
+@click.option("--from-beginning", is_flag=True,
+              help="Start at the oldest message (default: new messages only; with --group, where it left off).")
+@click.option("--group", "-g", metavar="GROUP", help="Read as a member of this consumer group, and commit.")
+@click.option("-n", "--max", "max_messages", type=click.IntRange(min=1), metavar="N", help="Stop after N messages.")
+@click.option("--follow", "-f", is_flag=True, help="Keep waiting for new messages (stop with Ctrl-C).")
+@click.option("--format", "fmt", type=click.Choice(["value", "kv", "json"]), default="value", show_default=True,
+              help="value: the value; kv: key, separator, value; json: one object per message.")
+@click.option("--key-separator", "-K", metavar="SEP", default="\\t", show_default=True, callback=_separator,
+              help="What separates key and value in --format kv.")
+@click.option("--partition", type=click.IntRange(min=0), help="Only this partition.")
+@click.option("--offset", type=int, help="Start at this offset of --partition; negative counts back from the end.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop once no message came for this long.")
+@bootstrap_option
+@click.pass_context
+def consume(
+    ctx: click.Context, *, topic: str, from_beginning: bool, group: str | None, max_messages: int | None,
+    follow: bool, fmt: Literal["value", "kv", "json"], key_separator: bytes, partition: int | None,
+    offset: int | None, timeout: float | None, bootstrap_server: str | None,
+) -> None:
+    """Print the messages of TOPIC to stdout and stop at the end of its partitions (or after -n,
+    or never with --follow). Ctrl-C stops cleanly; with --group the offsets of what was printed
+    are committed. --format json prints topic, partition, offset, timestamp, key, value and
+    headers; bytes that are not UTF-8 become {"base64": "..."}.
+
+    \b
+      kafkalab consume orders --from-beginning -n 10
+      kafkalab consume orders -g billing --follow --format json | jq .value
+      kafkalab consume orders --partition 0 --offset -5      # the last 5 of partition 0
+    """
+    from kafkalab import stream
+
+    if offset is not None and partition is None:
+        raise click.UsageError("--offset needs --partition.")
+    if offset is not None and from_beginning:
+        raise click.UsageError("Give --offset or --from-beginning, not both.")
+    if group is not None and partition is not None:
+        raise click.UsageError("--partition reads without a group: drop --group, or --partition.")
+    result = stream.consume_to(
+        _bootstrap(ctx.obj, bootstrap_server), topic, sys.stdout.buffer, fmt=fmt,
+        from_beginning=from_beginning, group=group, max_messages=max_messages, follow=follow, partition=partition,
+        offset=offset, timeout=timeout, key_separator=key_separator,
+    )
+    if result.stopped == "closed":
+        _discard_stdout()
+        return
+    render.consume_summary(result)
+    if result.stopped == "interrupted":
+        ctx.exit(130)
+
+
+def _discard_stdout() -> None:
+    """The reader of stdout left (`| head`): send what Python still flushes at exit nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (tests): nothing will fail at exit
+
+
+@cli.group(short_help="List and describe consumer groups.")
+def group() -> None:
+    """Consumer groups: their members, committed offsets and lag.
+
+    \b
+      kafkalab group list
+      kafkalab group describe billing
+    """
+
+
+@group.command("list", short_help="List the consumer groups.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@bootstrap_option
+@click.pass_obj
+def group_list(state: CliState, as_json: bool, bootstrap_server: str | None) -> None:
+    """The consumer groups with their state and type, by name.
+
+    \b
+      kafkalab group list --json
+    """
+    from kafkalab import broker
+
+    found = broker.list_groups(_bootstrap(state, bootstrap_server))
+    if as_json:
+        render.print_json([g.to_dict() for g in found])
+    else:
+        render.groups(found)
+
+
+@group.command("describe", short_help="Show a group's members, offsets and lag.")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@bootstrap_option
+@click.pass_obj
+def group_describe(state: CliState, name: str, as_json: bool, bootstrap_server: str | None) -> None:
+    """The members of group NAME and their partitions, and per partition the committed offset, the
+    end offset and the lag between them.
+
+    \b
+      kafkalab group describe billing --json | jq .lag
+    """
+    from kafkalab import broker
+
+    desc = broker.describe_group(_bootstrap(state, bootstrap_server), name)
+    if as_json:
+        render.print_json(desc.to_dict())
+    else:
+        render.group_description(desc)
 
 
 def main() -> None:

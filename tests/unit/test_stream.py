@@ -56,17 +56,13 @@ def test_split_lines_keeps_the_incomplete_tail(rest: bytes, chunk: bytes, lines:
     assert stream.split_lines(rest, chunk) == (lines, tail)
 
 
-def test_to_messages_splits_keys_at_the_first_separator() -> None:
+def test_keyed_splits_at_the_first_separator() -> None:
     lines = [b"k1:v1", b"k2:v:with:colons", b"no separator", b":empty key", b"k3:"]
-    assert stream.to_messages(lines, b":") == [
-        {"key": b"k1", "value": b"v1"},
-        {"key": b"k2", "value": b"v:with:colons"},
-        {"value": b"no separator"},
-        {"key": b"", "value": b"empty key"},
-        {"key": b"k3", "value": b""},
+    assert stream.keyed(lines, b":") == [
+        (b"k1", b"v1"), (b"k2", b"v:with:colons"), (None, b"no separator"), (b"", b"empty key"), (b"k3", b""),
     ]
-    assert stream.to_messages([b"a:b"], None) == [{"value": b"a:b"}]
-    assert stream.to_messages([b"k\t\xffv"], b"\t") == [{"key": b"k", "value": b"\xffv"}]
+    assert stream.keyed([b"k\t\xffv"], b"\t") == [(b"k", b"\xffv")]
+    assert stream.keyed([b"a::b"], b"::") == [(b"a", b"b")]
 
 
 def test_parse_pairs_keeps_order_and_equals_signs_in_values() -> None:
@@ -239,3 +235,49 @@ def test_probe_passes_when_one_address_listens() -> None:
         listening.listen()
         closed.bind(("127.0.0.1", 0))
         broker.probe(f"127.0.0.1:{closed.getsockname()[1]},PLAINTEXT://127.0.0.1:{listening.getsockname()[1]}")
+
+
+class FakeProducer:
+    """Records produce() calls; refuses some: a full queue once (BufferError), too large for good."""
+
+    def __init__(self, full_once: set[bytes], too_large: set[bytes]) -> None:
+        self.full_once, self.too_large = set(full_once), too_large
+        self.sent: list[tuple[Any, ...]] = []
+        self.polls = 0
+
+    def produce(self, topic: str, value: bytes, key: bytes | None = None, partition: int = -1, **kw: Any) -> None:
+        from confluent_kafka import KafkaError, KafkaException
+
+        if value in self.full_once:
+            self.full_once.discard(value)
+            raise BufferError("Local: Queue full")
+        if value in self.too_large:
+            raise KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+        self.sent.append((topic, value, key, partition, kw.get("headers")))
+
+    def poll(self, _timeout: float) -> int:
+        self.polls += 1
+        return 0
+
+    def __len__(self) -> int:
+        return 0
+
+
+@pytest.mark.parametrize(("partition", "separator", "headers"), [
+    (None, None, []), (2, None, []), (None, b":", []), (None, None, [("h", b"v")]),
+])
+def test_sender_retries_a_full_queue_in_order_and_counts_refusals(
+    partition: int | None, separator: bytes | None, headers: list[tuple[str, bytes]],
+) -> None:
+    producer = FakeProducer(full_once={b"v2", b"v5"}, too_large={b"v3"})
+    failures = stream._Failures()
+    send = stream._Sender(
+        producer, "t", partition=partition, key_separator=separator, headers=headers, failures=failures,
+    )
+    send([b"v1", b"v2", b"v3"])
+    send([b"v4", b"v5"])
+    target = -1 if partition is None else partition
+    assert [(value, p) for _, value, _, p, _ in producer.sent] == [(v, target) for v in (b"v1", b"v2", b"v4", b"v5")]
+    assert [h for *_, h in producer.sent] == [headers or None] * 4
+    assert failures.by_error.most_common() == [("Broker: Message size too large", 1)]
+    assert producer.polls >= 4  # once per call, and once for each full queue

@@ -57,7 +57,7 @@ def cluster_up() -> bool:
 class Handler(BaseHTTPRequestHandler):
     server_version = "kafka-ui-standin"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         if self.path == "/actuator/health":
             up = cluster_up()
             self._send(200 if up else 503, {"status": "UP" if up else "DOWN"})
@@ -75,7 +75,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         print("kafka-ui-standin:", format % args, flush=True)
 
 
