@@ -86,6 +86,36 @@ def teardown_project(project: str) -> None:
     wait_until(lambda: not docker_leftovers(project), 60, f"project {project} to be gone")
 
 
+def on_a_terminal(args: list[str], answer: bytes, env: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """Run `kafkalab ARGS` on a pseudo-terminal, answer its [y/N] question, return (exit code, all output)."""
+    import pty
+    import sys
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: kafkalab on a terminal
+        os.execve(sys.executable, [sys.executable, "-m", "kafkalab", *args], env or dict(os.environ))
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"[y/N]" not in seen and time.monotonic() < deadline:
+        seen += os.read(fd, 1024)
+    os.write(fd, answer)
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen
+
+
+@pytest.fixture(name="on_a_terminal")
+def on_a_terminal_fixture() -> Callable[..., tuple[int, bytes]]:
+    return on_a_terminal
+
+
 @pytest.fixture
 def lab_factory() -> Iterator[Callable[..., Any]]:
     """Makes Labs for one test (not started), and takes each down at the end."""

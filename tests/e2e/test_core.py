@@ -281,30 +281,14 @@ def test_verbose_shows_docker_commands_and_logs_follow(lab_factory: Callable[...
         follow.wait(10)
 
 
-def test_down_volumes_asks_on_a_terminal_and_no_keeps_the_data(lab_factory: Callable[..., Lab]) -> None:
-    import pty
-
+def test_down_volumes_asks_on_a_terminal_and_no_keeps_the_data(
+    lab_factory: Callable[..., Lab], on_a_terminal: Callable[..., tuple[int, bytes]],
+) -> None:
     lab = lab_factory()
     lab.up(ui=False)
-    env = {**os.environ, **lab.settings.compose_env()}
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: kafkalab on a terminal
-        os.execvpe(sys.executable, [sys.executable, "-m", "kafkalab", "down", "--volumes"], env)
-    seen = b""
-    while b"[y/N]" not in seen:
-        seen += os.read(fd, 1024)
-    assert f"Delete all data of the lab {lab.settings.project}?".encode() in seen
-    os.write(fd, b"n\n")
-    while True:
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 15
+    code, seen = on_a_terminal(["down", "--volumes"], b"n\n", {**os.environ, **lab.settings.compose_env()})
+    assert f"Delete all data of the lab {lab.settings.project}? [y/N]".encode() in seen
+    assert code == 15
     assert b"Error: Nothing was deleted." in seen
     assert lab.status().healthy, "answering no changes nothing"
 

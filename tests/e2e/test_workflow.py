@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
 import re
 import shutil
@@ -174,39 +173,17 @@ def test_topic_create_list_describe_delete(bootstrap: str) -> None:
     assert gone.stderr == f"Error: Topic {name} does not exist at {bootstrap}.\n" + TOPIC_HINT
 
 
-def _on_a_terminal(args: list[str], answer: bytes) -> tuple[int, bytes]:
-    """Run `kafkalab ARGS` on a pseudo-terminal, answer its question, return (exit code, all output)."""
-    import pty
-
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: kafkalab on a terminal
-        os.execv(sys.executable, [sys.executable, "-m", "kafkalab", *args])
-    seen = b""
-    deadline = time.monotonic() + 30
-    while b"[y/N]" not in seen and time.monotonic() < deadline:
-        seen += os.read(fd, 1024)
-    os.write(fd, answer)
-    while True:
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), seen
-
-
-def test_topic_delete_asks_on_a_terminal(bootstrap: str) -> None:
+def test_topic_delete_asks_on_a_terminal(
+    bootstrap: str, on_a_terminal: Callable[..., tuple[int, bytes]],
+) -> None:
     name = fresh("precious")
     create(bootstrap, name)
-    code, seen = _on_a_terminal(["topic", "delete", name, "-b", bootstrap], b"n\n")
+    code, seen = on_a_terminal(["topic", "delete", name, "-b", bootstrap], b"n\n")
     assert f"Delete topic {name} and its messages? [y/N]".encode() in seen
     assert code == 15
     assert f"Error: Topic {name} was not deleted.".encode() in seen
     assert describe(bootstrap, name)["name"] == name
-    code, seen = _on_a_terminal(["topic", "delete", name, "-b", bootstrap], b"y\n")
+    code, seen = on_a_terminal(["topic", "delete", name, "-b", bootstrap], b"y\n")
     assert code == 0
     assert f"Deleted topic {name}.".encode() in seen
     assert kl("topic", "describe", name, "-b", bootstrap).exit_code == 12
