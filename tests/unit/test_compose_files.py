@@ -94,3 +94,4 @@ def test_docker_stderr_becomes_a_typed_error(stderr: str, error: str, message: s
 
     exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(pull="never"))
     assert (type(exc).__name__, exc.message) == (error, message)
+

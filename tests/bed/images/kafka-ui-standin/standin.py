@@ -12,44 +12,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import struct
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-API_VERSIONS_KEY = 18
-CLIENT_ID = b"kafka-ui-standin"
-
-
-def api_versions_ok(host: str, port: int, timeout: float = 2.0) -> bool:
-    """Send ApiVersions v0 and accept only a well-formed answer with error code 0."""
-    correlation_id = 7
-    body = struct.pack(">hhih", API_VERSIONS_KEY, 0, correlation_id, len(CLIENT_ID)) + CLIENT_ID
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as conn:
-            conn.settimeout(timeout)
-            conn.sendall(struct.pack(">i", len(body)) + body)
-            size = struct.unpack(">i", _read(conn, 4))[0]
-            reply = _read(conn, size)
-    except (OSError, struct.error, ConnectionError):
-        return False
-    got_id, error_code = struct.unpack(">ih", reply[:6])
-    return got_id == correlation_id and error_code == 0
-
-
-def _read(conn: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
+from wire import answers  # kafkalab/wire.py, copied in beside this file
 
 
 def cluster_up() -> bool:
     for server in os.environ.get("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS", "").split(","):
         host, _, port = server.strip().rpartition(":")
-        if host and port.isdigit() and api_versions_ok(host, int(port)):
+        if host and port.isdigit() and answers(host, int(port), timeout=2.0):
             return True
     return False
 
