@@ -15,6 +15,8 @@ help: ## List the tasks
 $(BIN)/kafkalab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
+	@# Bytecode now: with PYTHONDONTWRITEBYTECODE set, every run would compile kafkalab again.
+	$(BIN)/python -m compileall -q kafkalab
 	@touch $@
 
 venv: $(BIN)/kafkalab ## Create .venv with kafkalab and its dev tools

@@ -132,6 +132,8 @@ def main() -> None:
             floors.append(floor_up(env))
             reset(env)
             ups.append(timed([*KAFKALAB, "up"], env))
+        print("up runs:    " + " ".join(f"{t:.2f}" for t in ups), file=sys.stderr)
+        print("floor runs: " + " ".join(f"{t:.2f}" for t in floors), file=sys.stderr)
         up_s, floor_s = statistics.median(ups), statistics.median(floors)
         rows.append(("kafkalab up (to ready)", f"{up_s:.2f} s", f"{floor_s:.2f} s (compose up + poll)",
                      f"{up_s / floor_s:.3f}x (+{up_s - floor_s:.2f} s)", "<= 1.05x"))
