@@ -353,7 +353,7 @@ def _import_in_background(module: str) -> threading.Thread:
 class _ExitWatch:
     """Fails the wait at once when one of the lab's containers has exited, instead of at the deadline."""
 
-    def __init__(self, compose: Compose, every: float = 1.0) -> None:
+    def __init__(self, compose: Compose, every: float = 3.0) -> None:
         self.compose = compose
         self.every = every
         self.next = time.monotonic() + every

@@ -85,7 +85,8 @@ def progress(first: str) -> Iterator[_Elapsed]:
     """A spinner on stderr; set `.text` on what it yields to change the phase."""
     line = _Elapsed()
     line.text = first
-    with err().status(line):
+    # Four frames a second: enough for a spinner, and it leaves the CPU to the JVMs starting up.
+    with err().status(line, refresh_per_second=4):
         yield line
 
 
