@@ -143,10 +143,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
       kafkalab status --json | jq .state
     """
     result = ctx.obj.lab().status()
-    if as_json:
-        render.print_json(result.to_dict())
-    else:
-        render.lab_status(result)
+    render.emit(result, as_json, render.lab_status)
     if result.state == "not running":
         ctx.exit(STATUS_NOT_RUNNING)
     if result.state == "degraded":
@@ -304,10 +301,7 @@ def topic_list(state: CliState, show_all: bool, as_json: bool, bootstrap_server:
     from kafkalab import broker
 
     found = broker.list_topics(_bootstrap(state, bootstrap_server), include_internal=show_all)
-    if as_json:
-        render.print_json([t.to_dict() for t in found])
-    else:
-        render.topics(found)
+    render.emit(found, as_json, render.topics)
 
 
 @topic.command("describe", short_help="Show a topic's partitions, offsets and configs.")
@@ -325,10 +319,7 @@ def topic_describe(state: CliState, name: str, as_json: bool, bootstrap_server: 
     from kafkalab import broker
 
     desc = broker.describe_topic(_bootstrap(state, bootstrap_server), name)
-    if as_json:
-        render.print_json(desc.to_dict())
-    else:
-        render.topic_description(desc)
+    render.emit(desc, as_json, render.topic_description)
 
 
 @topic.command("delete", short_help="Delete a topic and its messages.")
@@ -481,10 +472,7 @@ def group_list(state: CliState, as_json: bool, bootstrap_server: str | None) -> 
     from kafkalab import broker
 
     found = broker.list_groups(_bootstrap(state, bootstrap_server))
-    if as_json:
-        render.print_json([g.to_dict() for g in found])
-    else:
-        render.groups(found)
+    render.emit(found, as_json, render.groups)
 
 
 @group.command("describe", short_help="Show a group's members, offsets and lag.")
@@ -502,10 +490,7 @@ def group_describe(state: CliState, name: str, as_json: bool, bootstrap_server: 
     from kafkalab import broker
 
     desc = broker.describe_group(_bootstrap(state, bootstrap_server), name)
-    if as_json:
-        render.print_json(desc.to_dict())
-    else:
-        render.group_description(desc)
+    render.emit(desc, as_json, render.group_description)
 
 
 def main() -> None:

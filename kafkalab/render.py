@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,16 @@ def reset() -> None:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def emit(data: Any, as_json: bool, for_people: Callable[[Any], None]) -> None:
+    """A command's result: plain JSON of its to_dict() for scripts (--json), else for_people(data)."""
+    if not as_json:
+        for_people(data)
+    elif isinstance(data, list):
+        print_json([item.to_dict() for item in data])
+    else:
+        print_json(data.to_dict())
 
 
 def note(text: str) -> None:
