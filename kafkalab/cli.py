@@ -48,6 +48,9 @@ class KafkalabGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # the reader of stdout left (`| head`): not an error
+            _discard_stdout()
+            ctx.exit(0)
         except KeyboardInterrupt:
             render.note("Interrupted.")
             ctx.exit(130)
@@ -127,6 +130,8 @@ def up(state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pu
         result = lab.up(ui=not no_ui, wait=not no_wait, on_phase=lambda p: setattr(line, "text", PHASES[p]))
     if result.already_running:
         render.note(f"The lab {lab.settings.project} is already running.")
+    elif no_wait:
+        render.note(f"Started in {result.seconds:.1f} s (not waiting until it is ready).")
     else:
         render.note(f"Ready in {result.seconds:.1f} s.")
     render.lab_status(result.status)

@@ -8,6 +8,7 @@ Docker's failures arrive as stderr text; `_translate` turns them into typed erro
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import json
@@ -207,6 +208,25 @@ class Compose:
         """Remove the project's --env-file (after `down --volumes`, nothing of the lab is left)."""
         self._env_file_path().unlink(missing_ok=True)
 
+    @contextlib.contextmanager
+    def _environment(self) -> Iterator[None]:
+        """The resolved settings in os.environ while python-on-whales runs docker compose.
+
+        Compose lets the process environment win over --env-file, so a KAFKALAB_* variable in the
+        user's shell would otherwise beat a --port flag inside the compose file.
+        """
+        resolved = self.settings.compose_env()
+        saved = {name: os.environ.get(name) for name in resolved}
+        os.environ.update(resolved)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
     def _env(self) -> dict[str, str]:
         return {**os.environ, **self.settings.compose_env()}
 
@@ -215,7 +235,8 @@ class Compose:
 
         token = _echo_to.set(self.echo)
         try:
-            return action(self._client())
+            with self._environment():
+                return action(self._client())
         except DockerException as exc:
             raise _translate(
                 [str(a) for a in exc.docker_command], exc.return_code, exc.stderr or "", self.settings,
@@ -235,18 +256,23 @@ class Compose:
         self._run(lambda d: d.compose.down(volumes=volumes, remove_orphans=True, quiet=True))
 
     def logs(self, services: list[str], tail: int | None, follow: bool, prefix: bool = True) -> Iterator[str]:
-        stream = self._run(lambda d: d.compose.logs(
-            services=services, tail=None if tail is None else str(tail), follow=follow, stream=True,
-            no_log_prefix=not prefix,
-        ))
         from python_on_whales.exceptions import DockerException
 
+        # docker compose logs starts on the first iteration: the echo and environment hold till the end.
+        token = _echo_to.set(self.echo)
         try:
-            for _source, chunk in stream:
-                yield chunk.decode("utf-8", "replace")
+            with self._environment():
+                stream = self._client().compose.logs(
+                    services=services, tail=None if tail is None else str(tail), follow=follow, stream=True,
+                    no_log_prefix=not prefix,
+                )
+                for _source, chunk in stream:
+                    yield chunk.decode("utf-8", "replace")
         except DockerException as exc:
             raise _translate([str(a) for a in exc.docker_command], exc.return_code, exc.stderr or "",
                              self.settings) from None
+        finally:
+            _echo_to.reset(token)
 
     def log_tail(self, service: str, lines: int) -> str:
         try:
@@ -303,8 +329,13 @@ def _translate(command: list[str], returncode: int | None, stderr: str, settings
         return PortInUse(f"Port {number} on 127.0.0.1 is already taken.")
     image = _IMAGE_MISSING.search(text)
     if image or ("pull" in text and settings.pull == "never"):
-        name = next((g for g in image.groups() if g), "") if image else ""
-        return ImageMissing(f"Image {name or 'of the stack'} is not on this machine, and --pull is {settings.pull}.")
+        name = next((g for g in image.groups() if g), "") if image else "of the stack"
+        if settings.pull == "never":
+            return ImageMissing(f"Image {name} is not on this machine, and --pull is never.")
+        return ImageMissing(
+            f"Image {name} could not be pulled: {last}",
+            "Check the image name and tag (KAFKALAB_IMAGE_*), and `docker login` if the registry needs it.",
+        )
     if "is not a docker command" in text and "compose" in command:
         return ComposeV1Only("Docker Compose v2 was not found: `docker compose` is not a docker command here.")
     return ComposeError(

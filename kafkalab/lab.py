@@ -90,7 +90,13 @@ class Lab:
 
     @property
     def bootstrap_servers(self) -> str:
+        """Where the clients connect: --bootstrap-server when set, else the lab's EXTERNAL listener."""
         return self.settings.bootstrap_servers
+
+    @property
+    def _own_broker(self) -> str:
+        # Readiness and status are about this lab's broker, whatever --bootstrap-server says.
+        return f"localhost:{self.settings.port}"
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -144,16 +150,16 @@ class Lab:
     ) -> tuple[broker.ClusterInfo, UiStatus | None]:
         phase = on_phase or (lambda _p: None)
         phase("broker")
-        watch = _ExitWatch(self.compose)
+        watch = _ExitWatch(self.compose, [s for s in self.compose.services if ui or s != "kafka-ui"])
         try:
             info = broker.wait_for_brokers(
-                self.bootstrap_servers, BROKERS[self.settings.mode], max(deadline - time.monotonic(), 0.1),
+                self._own_broker, BROKERS[self.settings.mode], max(deadline - time.monotonic(), 0.1),
                 on_attempt=watch.check,
             )
         except ReadinessTimeout:
             log_tail = self.compose.log_tail("kafka", LOG_TAIL_LINES)
             raise ReadinessTimeout(
-                f"The broker at {self.bootstrap_servers} was not ready within {budget:g} s.",
+                f"The broker at {self._own_broker} was not ready within {budget:g} s.",
                 None if log_tail else "The broker logged nothing yet: raise --timeout, or see `kafkalab logs kafka`.",
                 log_tail=log_tail,
             ) from None
@@ -199,7 +205,7 @@ class Lab:
         info: broker.ClusterInfo | None = None
         error = None
         try:
-            info = broker.cluster_info(self.bootstrap_servers, timeout=1.5)
+            info = broker.cluster_info(self._own_broker, timeout=1.5)
         except BrokerUnreachable as exc:
             error = exc.message
         if with_ui:
@@ -307,9 +313,17 @@ class Lab:
     # --- context manager ---------------------------------------------------------------------
 
     def __enter__(self) -> Lab:
-        # Data that was there before (a lab stopped with `kafkalab down`) is not this block's to delete.
+        # Data that was there before (a lab stopped with `kafkalab down`) is not this block's to delete,
+        # and a lab that ran before, even in part, is not this block's to stop.
         self._had_volumes = bool(self.compose.volumes())
-        self._started = not self.up().already_running
+        ran_before = any(c.running for c in self.compose.containers())
+        try:
+            self.up()
+        except BaseException:
+            if self._started and not ran_before and not self.keep:
+                self.down(volumes=not self._had_volumes)
+            raise
+        self._started = self._started and not ran_before
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -353,8 +367,9 @@ def _import_in_background(module: str) -> threading.Thread:
 class _ExitWatch:
     """Fails the wait at once when one of the lab's containers has exited, instead of at the deadline."""
 
-    def __init__(self, compose: Compose, every: float = 3.0) -> None:
+    def __init__(self, compose: Compose, services: list[str], every: float = 3.0) -> None:
         self.compose = compose
+        self.services = services
         self.every = every
         self.next = time.monotonic() + every
 
@@ -363,7 +378,7 @@ class _ExitWatch:
             return
         self.next = time.monotonic() + self.every
         for c in self.compose.containers(echo=False):  # a poll: -v would drown in it
-            if c.state in ("exited", "dead"):
+            if c.service in self.services and c.state in ("exited", "dead"):
                 raise ReadinessTimeout(
                     f"The {c.service} container exited before the lab was ready ({c.status}).",
                     log_tail=self.compose.log_tail(c.service, LOG_TAIL_LINES),

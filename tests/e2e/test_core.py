@@ -123,6 +123,7 @@ def test_status_degraded_logs_and_no_wait(lab_factory: Callable[..., Lab]) -> No
     lab = lab_factory()
     started = run(lab, "up", "--no-wait")
     assert started.exit_code == 0, started.stderr
+    assert "(not waiting until it is ready)" in started.stderr
     lab.wait_ready(120)
     assert run(lab, "status").exit_code == 0
 
@@ -321,3 +322,52 @@ def test_cluster_mode_replicates_across_three_brokers(lab_factory: Callable[...,
         **lab.settings.compose_env(), "KAFKALAB_MODE": "kraft"})
     assert down.exit_code == 0
     assert down.stderr.endswith(f"Removed 3 containers and 3 volumes of {lab.settings.project}.\n")
+
+
+def test_a_flag_beats_the_shell_environment_inside_compose(lab_factory: Callable[..., Lab]) -> None:
+    lab = lab_factory()
+    shell_port = str(free_port_for_test())
+    env = {**lab.settings.compose_env(), "KAFKALAB_PORT": shell_port}
+    result = CliRunner().invoke(cli, ["--port", str(lab.settings.port), "up", "--no-ui"], env=env)
+    assert result.exit_code == 0, result.stderr
+    ports = subprocess.run(
+        ["docker", "port", f"{lab.settings.project}-kafka-1", "9094"], capture_output=True, text=True, check=True,
+    ).stdout
+    assert ports.strip() == f"127.0.0.1:{lab.settings.port}"
+
+
+def test_up_without_ui_ignores_a_stopped_ui(lab_factory: Callable[..., Lab]) -> None:
+    lab = lab_factory()
+    lab.up()
+    project = lab.settings.project
+    subprocess.run(["docker", "stop", f"{project}-kafka-ui-1", f"{project}-kafka-1"], check=True, capture_output=True)
+    result = run(lab, "up", "--no-ui")
+    assert result.exit_code == 0, result.stderr
+    assert lab.status().state == "degraded"  # kafka-ui is still stopped, and status says so
+
+
+def test_output_closed_early_is_not_an_error(lab_factory: Callable[..., Lab]) -> None:
+    lab = lab_factory()
+    lab.up(ui=False)
+    env = {**os.environ, **lab.settings.compose_env()}
+    reader = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m kafkalab logs kafka | head -n 1 >/dev/null; echo ${{PIPESTATUS[0]}}"],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    assert reader.stdout == "0\n"
+    assert "Error" not in reader.stderr, reader.stderr
+
+
+def free_port_for_test() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_with_lab_that_fails_to_start_takes_down_what_it_started(lab_factory: Callable[..., Lab]) -> None:
+    from kafkalab.errors import ReadinessTimeout
+
+    lab = lab_factory(timeout=0.5)
+    with pytest.raises(ReadinessTimeout), lab:
+        pass
+    assert lab.compose.containers() == []

@@ -95,3 +95,12 @@ def test_docker_stderr_becomes_a_typed_error(stderr: str, error: str, message: s
     exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(pull="never"))
     assert (type(exc).__name__, exc.message) == (error, message)
 
+
+
+def test_a_failed_pull_says_so_when_pulling_was_allowed() -> None:
+    from kafkalab.compose import _translate
+
+    stderr = "Error response from daemon: pull access denied for x/nope, repository does not exist"
+    exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(pull="missing"))
+    assert exc.message == f"Image x/nope could not be pulled: {stderr}"
+    assert exc.hint.startswith("Check the image name and tag")
