@@ -143,3 +143,24 @@ def test_status_json_is_plain_json(monkeypatch: pytest.MonkeyPatch) -> None:
     assert data["broker"]["broker_count"] == 1
     assert data["services"][0]["ports"] == ["9092/tcp", "127.0.0.1:9094->9094/tcp"]
     assert data["ui"] == {"url": "http://localhost:8080", "healthy": True, "detail": "HTTP 200"}
+
+
+def test_compose_v1_only_is_named(tmp_path: Path) -> None:
+    # A stand-in `docker` (a failure that cannot be caused for real here, where Compose v2 is installed):
+    # the daemon answers, but `docker compose` is the old v1.
+    fake = tmp_path / "docker"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'case "$1 $2" in\n'
+        '  "compose version") echo "1.29.2";;\n'
+        "  ps*) ;;\n"
+        '  *) echo "unexpected: $*" >&2; exit 1;;\n'
+        "esac\n"
+    )
+    fake.chmod(0o755)
+    result = CliRunner().invoke(cli, ["up"], env={"PATH": str(tmp_path), "KAFKALAB_PROJECT": "v1test"})
+    assert result.exit_code == 6
+    assert result.stderr.splitlines()[-2:] == [
+        "Error: Docker Compose v2 was not found: `docker compose version` reports 1.29.2.",
+        f"Hint: {errors.ComposeV1Only.hint}",
+    ]
