@@ -42,6 +42,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture
+def spare_port() -> int:
+    """A port free on 127.0.0.1 now, that no lab of the test uses."""
+    return free_port()
+
+
 def project_name(tag: str = "") -> str:
     return f"kltest-{os.getpid()}-{next(_counter)}{tag}"
 

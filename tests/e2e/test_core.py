@@ -324,9 +324,9 @@ def test_cluster_mode_replicates_across_three_brokers(lab_factory: Callable[...,
     assert down.stderr.endswith(f"Removed 3 containers and 3 volumes of {lab.settings.project}.\n")
 
 
-def test_a_flag_beats_the_shell_environment_inside_compose(lab_factory: Callable[..., Lab]) -> None:
+def test_a_flag_beats_the_shell_environment_inside_compose(lab_factory: Callable[..., Lab], spare_port: int) -> None:
     lab = lab_factory()
-    shell_port = str(free_port_for_test())
+    shell_port = str(spare_port)
     env = {**lab.settings.compose_env(), "KAFKALAB_PORT": shell_port}
     result = CliRunner().invoke(cli, ["--port", str(lab.settings.port), "up", "--no-ui"], env=env)
     assert result.exit_code == 0, result.stderr
@@ -357,11 +357,6 @@ def test_output_closed_early_is_not_an_error(lab_factory: Callable[..., Lab]) ->
     assert reader.stdout == "0\n"
     assert "Error" not in reader.stderr, reader.stderr
 
-
-def free_port_for_test() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_with_lab_that_fails_to_start_takes_down_what_it_started(lab_factory: Callable[..., Lab]) -> None:
