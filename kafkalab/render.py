@@ -79,25 +79,41 @@ def error(exc: KafkalabError) -> None:
     err().print(f"Hint: {exc.hint}", markup=False, soft_wrap=True)
 
 
-class _Elapsed:
-    """A spinner line that shows its phase and the seconds since it started, re-rendered live."""
+class Spinner:
+    """A spinner line on stderr: its phase and the seconds since it started, re-rendered live."""
 
-    def __init__(self) -> None:
+    def __init__(self, text: str | None) -> None:
         self.start = time.monotonic()
-        self.text = ""
+        self.text = text or ""
+        self._live: Any = None
+        if text is not None:
+            self.show(text)
+
+    def show(self, text: str) -> None:
+        """Change the phase, and put the spinner on screen if it is not there yet."""
+        self.text = text
+        if self._live is None:
+            # Four frames a second: enough for a spinner, and it leaves the CPU to the JVMs starting up.
+            self._live = err().status(self, refresh_per_second=4)
+            self._live.start()
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
 
     def __rich__(self) -> str:
         return f"{self.text} [dim]{time.monotonic() - self.start:4.1f} s[/dim]"
 
 
 @contextmanager
-def progress(first: str) -> Iterator[_Elapsed]:
-    """A spinner on stderr; set `.text` on what it yields to change the phase."""
-    line = _Elapsed()
-    line.text = first
-    # Four frames a second: enough for a spinner, and it leaves the CPU to the JVMs starting up.
-    with err().status(line, refresh_per_second=4):
-        yield line
+def progress(first: str | None) -> Iterator[Spinner]:
+    """A spinner on stderr; `.show(text)` changes the phase. With None, nothing shows until the
+    first show(): Rich (about 60 ms to import) then loads once the slow part has begun."""
+    spinner = Spinner(first)
+    try:
+        yield spinner
+    finally:
+        spinner.stop()
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

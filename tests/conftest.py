@@ -92,8 +92,9 @@ def teardown_project(project: str) -> None:
     wait_until(lambda: not docker_leftovers(project), 60, f"project {project} to be gone")
 
 
-def on_a_terminal(args: list[str], answer: bytes, env: dict[str, str] | None = None) -> tuple[int, bytes]:
-    """Run `kafkalab ARGS` on a pseudo-terminal, answer its [y/N] question, return (exit code, all output)."""
+def on_a_terminal(args: list[str], answer: bytes | None, env: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """Run `kafkalab ARGS` on a pseudo-terminal, answer its [y/N] question (unless answer is None),
+    return (exit code, all output)."""
     import pty
     import sys
 
@@ -102,9 +103,10 @@ def on_a_terminal(args: list[str], answer: bytes, env: dict[str, str] | None = N
         os.execve(sys.executable, [sys.executable, "-m", "kafkalab", *args], env or dict(os.environ))
     seen = b""
     deadline = time.monotonic() + 30
-    while b"[y/N]" not in seen and time.monotonic() < deadline:
+    while answer is not None and b"[y/N]" not in seen and time.monotonic() < deadline:
         seen += os.read(fd, 1024)
-    os.write(fd, answer)
+    if answer is not None:
+        os.write(fd, answer)
     while True:
         try:
             chunk = os.read(fd, 1024)

@@ -294,6 +294,17 @@ def test_down_volumes_asks_on_a_terminal_and_no_keeps_the_data(
     assert lab.status().healthy, "answering no changes nothing"
 
 
+def test_up_on_a_terminal_shows_each_phase_while_it_lasts(
+    lab_factory: Callable[..., Lab], on_a_terminal: Callable[..., tuple[int, bytes]],
+) -> None:
+    lab = lab_factory()
+    code, seen = on_a_terminal(["up"], None, {**os.environ, **lab.settings.compose_env()})
+    assert code == 0, seen.decode(errors="replace")[-2000:]
+    for phase in (b"Starting containers", b"Waiting for the broker to answer", b"Ready in"):
+        assert phase in seen, phase
+    assert lab.status().healthy
+
+
 def test_cluster_mode_replicates_across_three_brokers(lab_factory: Callable[..., Lab]) -> None:
     lab = lab_factory(mode="cluster")
     up = run(lab, "up", "--no-ui")
