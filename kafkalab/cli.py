@@ -102,8 +102,8 @@ def cli(
 
 MODE = click.Choice(["kraft", "zookeeper", "cluster"])
 PULL = click.Choice(["missing", "never", "always"])
-# No line for "preflight": see `up`.
 PHASES: dict[Phase, str] = {
+    "preflight": "Checking Docker",
     "containers": "Starting containers",
     "broker": "Waiting for the broker to answer",
     "ui": "Waiting for kafka-ui to answer",
@@ -127,15 +127,13 @@ def up(state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pu
       kafkalab up --mode zookeeper --timeout 60
     """
     lab = state.lab(mode=mode, timeout=timeout, pull=pull)
-    # The spinner shows from the first phase after the pre-flight: until `docker compose up` has
-    # begun, the CPU is python_on_whales' to import (that is time to ready), not Rich's.
-    with render.progress(None) as spinner:
-
-        def on_phase(phase: Phase) -> None:
-            if phase in PHASES:
-                spinner.show(PHASES[phase])
-
-        result = lab.up(ui=not no_ui, wait=not no_wait, on_phase=on_phase)
+    # The pre-flight overlaps the import of python_on_whales, which is the critical path to
+    # `docker compose up`: the spinner only shows for it when it is slow (a daemon that hangs).
+    with render.progress(PHASES["preflight"], delay=1.0) as spinner:
+        result = lab.up(
+            ui=not no_ui, wait=not no_wait,
+            on_phase=lambda phase: spinner.show(PHASES[phase], now=phase != "preflight"),
+        )
     if result.already_running:
         render.note(f"The lab {lab.settings.project} is already running.")
     elif no_wait:

@@ -22,6 +22,7 @@ from kafkalab.settings import BROKERS, Settings, resolve
 Phase = Literal["preflight", "containers", "broker", "ui"]
 LabState = Literal["healthy", "degraded", "not running"]
 LOG_TAIL_LINES = 30
+UI_REQUEST_TIMEOUT = 2.0  # seconds one health request to kafka-ui may take
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,7 +177,8 @@ class Lab:
             ui_poll.poke()
             if not ui_poll.done.wait(0.05):
                 phase("ui")
-            while not ui_poll.done.wait(0.2):
+            # The poll's last question may end up to one request timeout past the deadline.
+            while not ui_poll.done.wait(0.2) and time.monotonic() < deadline + UI_REQUEST_TIMEOUT:
                 watch.check()
         finally:
             if ui_poll is not None:
@@ -337,7 +339,7 @@ class Lab:
             self.down(volumes=not self._had_volumes)
 
 
-def ui_health(url: str, timeout: float = 2.0) -> UiStatus:
+def ui_health(url: str, timeout: float = UI_REQUEST_TIMEOUT) -> UiStatus:
     """GET /actuator/health, kafka-ui's health endpoint (the Spring Boot actuator)."""
     import http.client
 
@@ -348,7 +350,7 @@ def ui_health(url: str, timeout: float = 2.0) -> UiStatus:
         conn.request("GET", "/actuator/health")
         response = conn.getresponse()
         body = response.read().decode("utf-8", "replace")
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, or not HTTP
         return UiStatus(url, False, f"no answer ({exc.__class__.__name__})")
     finally:
         conn.close()
@@ -409,15 +411,15 @@ class _UiPoll:
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
-        # Between HTTP polls of a starting JVM; the deadline is what bounds it.
-        while not (health := ui_health(self.url)).healthy and time.monotonic() < self.deadline:
-            self.health = health
-            self._wake.wait(self.every)
-            self._wake.clear()
-            if self._cancelled:
-                break
-        self.health = health
-        self.done.set()
+        try:
+            while not self._cancelled:
+                self._wake.clear()  # before asking: a poke that comes while it asks is not lost
+                self.health = ui_health(self.url)
+                if self.health.healthy or time.monotonic() >= self.deadline:
+                    break
+                self._wake.wait(self.every)  # between HTTP polls of a starting JVM
+        finally:
+            self.done.set()
 
     def poke(self) -> None:
         self._wake.set()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -80,36 +81,53 @@ def error(exc: KafkalabError) -> None:
 
 
 class Spinner:
-    """A spinner line on stderr: its phase and the seconds since it started, re-rendered live."""
+    """A spinner line on stderr: its phase and the seconds since it started, re-rendered live.
 
-    def __init__(self, text: str | None) -> None:
+    It comes on screen from a thread of its own, `delay` seconds after it is made or at the first
+    show(now=True): importing Rich (about 60 ms) and drawing then never hold up the caller.
+    """
+
+    def __init__(self, text: str, delay: float) -> None:
         self.start = time.monotonic()
-        self.text = text or ""
-        self._live: Any = None
-        if text is not None:
-            self.show(text)
-
-    def show(self, text: str) -> None:
-        """Change the phase, and put the spinner on screen if it is not there yet."""
         self.text = text
-        if self._live is None:
-            # Four frames a second: enough for a spinner, and it leaves the CPU to the JVMs starting up.
-            self._live = err().status(self, refresh_per_second=4)
-            self._live.start()
+        self._now = threading.Event()
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._live: Any = None
+        self._thread = threading.Thread(target=self._appear, args=(delay,), daemon=True)
+        self._thread.start()
+
+    def _appear(self, delay: float) -> None:
+        if self._now.wait(delay) and self._stopped:
+            return
+        live = err().status(self, refresh_per_second=4)  # four frames a second leave the CPU to the JVMs
+        with self._lock:
+            if not self._stopped:
+                live.start()
+                self._live = live
+
+    def show(self, text: str, *, now: bool = True) -> None:
+        """Change the phase; with now, the spinner comes on screen without waiting out its delay."""
+        self.text = text
+        if now:
+            self._now.set()
 
     def stop(self) -> None:
-        if self._live is not None:
-            self._live.stop()
+        with self._lock:
+            self._stopped = True
+            if self._live is not None:
+                self._live.stop()
+        self._now.set()
 
     def __rich__(self) -> str:
         return f"{self.text} [dim]{time.monotonic() - self.start:4.1f} s[/dim]"
 
 
 @contextmanager
-def progress(first: str | None) -> Iterator[Spinner]:
-    """A spinner on stderr; `.show(text)` changes the phase. With None, nothing shows until the
-    first show(): Rich (about 60 ms to import) then loads once the slow part has begun."""
-    spinner = Spinner(first)
+def progress(first: str, *, delay: float = 0.0) -> Iterator[Spinner]:
+    """A spinner on stderr showing `first`; `.show(text)` changes the phase. With a delay, nothing
+    shows for that long unless show() comes first: a quick step stays quiet."""
+    spinner = Spinner(first, delay)
     try:
         yield spinner
     finally:

@@ -92,28 +92,38 @@ def teardown_project(project: str) -> None:
     wait_until(lambda: not docker_leftovers(project), 60, f"project {project} to be gone")
 
 
-def on_a_terminal(args: list[str], answer: bytes | None, env: dict[str, str] | None = None) -> tuple[int, bytes]:
+def on_a_terminal(
+    args: list[str], answer: bytes | None, env: dict[str, str] | None = None, timeout: float = 180,
+) -> tuple[int, bytes]:
     """Run `kafkalab ARGS` on a pseudo-terminal, answer its [y/N] question (unless answer is None),
-    return (exit code, all output)."""
+    return (exit code, all output). A run longer than `timeout` is killed and fails the test."""
     import pty
+    import select
+    import signal
     import sys
 
     pid, fd = pty.fork()
     if pid == 0:  # the child: kafkalab on a terminal
         os.execve(sys.executable, [sys.executable, "-m", "kafkalab", *args], env or dict(os.environ))
     seen = b""
-    deadline = time.monotonic() + 30
-    while answer is not None and b"[y/N]" not in seen and time.monotonic() < deadline:
-        seen += os.read(fd, 1024)
+    deadline = time.monotonic() + timeout
+
+    def read() -> bytes:
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail(f"kafkalab {' '.join(args)} ran over {timeout:g} s; its output: {seen[-2000:]!r}")
+        try:
+            return os.read(fd, 1024)
+        except OSError:  # the child closed the terminal
+            return b""
+
+    while answer is not None and b"[y/N]" not in seen:
+        seen += read()
     if answer is not None:
         os.write(fd, answer)
-    while True:
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
+    while chunk := read():
         seen += chunk
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), seen

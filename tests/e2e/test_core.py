@@ -298,10 +298,12 @@ def test_up_on_a_terminal_shows_each_phase_while_it_lasts(
     lab_factory: Callable[..., Lab], on_a_terminal: Callable[..., tuple[int, bytes]],
 ) -> None:
     lab = lab_factory()
-    code, seen = on_a_terminal(["up"], None, {**os.environ, **lab.settings.compose_env()})
+    env = {**os.environ, **lab.settings.compose_env(), "TERM": "xterm-256color"}
+    code, seen = on_a_terminal(["up"], None, env)
     assert code == 0, seen.decode(errors="replace")[-2000:]
-    for phase in (b"Starting containers", b"Waiting for the broker to answer", b"Ready in"):
-        assert phase in seen, phase
+    phases = [b"Starting containers", b"Waiting for the broker to answer", b"Ready in"]
+    where = [seen.find(phase) for phase in phases]
+    assert -1 not in where and where == sorted(where), (where, seen.decode(errors="replace")[-2000:])
     assert lab.status().healthy
 
 

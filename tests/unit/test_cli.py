@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -164,3 +167,37 @@ def test_compose_v1_only_is_named(tmp_path: Path) -> None:
         "Error: Docker Compose v2 was not found: `docker compose version` reports 1.29.2.",
         f"Hint: {errors.ComposeV1Only.hint}",
     ]
+
+
+@pytest.fixture
+def terminal_err() -> Iterator[io.StringIO]:
+    """render's stderr console as a terminal that writes into a string."""
+    from rich.console import Console
+
+    from kafkalab import render
+
+    buffer = io.StringIO()
+    render.reset()
+    render._consoles["err"] = Console(file=buffer, force_terminal=True, width=80)
+    yield buffer
+    render.reset()
+
+
+def test_a_step_quicker_than_the_spinners_delay_stays_quiet(terminal_err: io.StringIO) -> None:
+    from kafkalab import render
+
+    with render.progress("Checking Docker", delay=30) as spinner:
+        spinner.show("Checking Docker", now=False)
+    assert terminal_err.getvalue() == ""
+
+
+def test_show_now_puts_the_spinner_on_screen_before_its_delay(terminal_err: io.StringIO) -> None:
+    from kafkalab import render
+
+    with render.progress("Checking Docker", delay=30) as spinner:
+        spinner.show("Starting containers")
+        deadline = time.monotonic() + 10
+        while "Starting containers" not in terminal_err.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)  # polling the console's output for the first frame
+    assert "Starting containers" in terminal_err.getvalue()
+    assert "Checking Docker" not in terminal_err.getvalue()

@@ -58,7 +58,7 @@ def test_past_the_deadline_it_reports_the_last_answer(ui: tuple[str, type[_Healt
     assert poll.done.wait(5)
     assert not poll.health.healthy
     assert "HTTP 503" in poll.health.detail
-    assert handler.asked >= 2
+    assert handler.asked >= 1
 
 
 def test_cancel_stops_the_polling(ui: tuple[str, type[_Health]]) -> None:
@@ -80,3 +80,27 @@ def test_no_ui_there() -> None:
     assert poll.done.wait(5)
     assert not poll.health.healthy
     assert "no answer" in poll.health.detail
+
+
+def test_an_answer_that_is_not_http_ends_as_unhealthy() -> None:
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def garbage() -> None:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:  # closed at the end of the test
+                    return
+                with conn:
+                    conn.recv(1024)
+                    conn.sendall(b"\x00\x01 not http at all\r\n\r\n")
+
+        threading.Thread(target=garbage, daemon=True).start()
+        poll = _UiPoll(f"http://127.0.0.1:{server.getsockname()[1]}", time.monotonic() + 0.3, every=0.05)
+        assert poll.done.wait(5)
+    assert not poll.health.healthy
+    assert "no answer (BadStatusLine)" in poll.health.detail
