@@ -21,24 +21,27 @@ if TYPE_CHECKING:
     from kafkalab.lab import LabStatus
 
 _consoles: dict[str, Console] = {}
+_consoles_lock = threading.Lock()  # the spinner makes its console on a thread of its own
 
 
 def out() -> Console:
     """The console for data (stdout)."""
-    if "out" not in _consoles:
-        from rich.console import Console
+    with _consoles_lock:
+        if "out" not in _consoles:
+            from rich.console import Console
 
-        _consoles["out"] = Console(highlight=False)
-    return _consoles["out"]
+            _consoles["out"] = Console(highlight=False)
+        return _consoles["out"]
 
 
 def err() -> Console:
     """The console for progress, notes and errors (stderr)."""
-    if "err" not in _consoles:
-        from rich.console import Console
+    with _consoles_lock:
+        if "err" not in _consoles:
+            from rich.console import Console
 
-        _consoles["err"] = Console(stderr=True, highlight=False)
-    return _consoles["err"]
+            _consoles["err"] = Console(stderr=True, highlight=False)
+        return _consoles["err"]
 
 
 def reset() -> None:
