@@ -414,6 +414,8 @@ class _UiPoll:
         try:
             while not self._cancelled:
                 self._wake.clear()  # before asking: a poke that comes while it asks is not lost
+                if self._cancelled:  # ... nor a cancel that came just before the clear
+                    break
                 self.health = ui_health(self.url)
                 if self.health.healthy or time.monotonic() >= self.deadline:
                     break

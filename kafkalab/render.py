@@ -103,10 +103,15 @@ class Spinner:
     def _appear(self, delay: float) -> None:
         if self._now.wait(delay) and self._stopped:
             return
-        live = err().status(self, refresh_per_second=4)  # four frames a second leave the CPU to the JVMs
+        from rich.live import Live
+        from rich.spinner import Spinner as Dots
+
+        # Four frames a second leave the CPU to the JVMs; the first is drawn at once.
+        live = Live(Dots("dots", text=self, style="status.spinner"), console=err(), refresh_per_second=4,
+                    transient=True)
         with self._lock:
             if not self._stopped:
-                live.start()
+                live.start(refresh=True)
                 self._live = live
 
     def show(self, text: str, *, now: bool = True) -> None:

@@ -120,7 +120,11 @@ def on_a_terminal(
             return b""
 
     while answer is not None and b"[y/N]" not in seen:
-        seen += read()
+        chunk = read()
+        if not chunk:
+            os.waitpid(pid, 0)
+            pytest.fail(f"kafkalab {' '.join(args)} ended without asking; its output: {seen[-2000:]!r}")
+        seen += chunk
     if answer is not None:
         os.write(fd, answer)
     while chunk := read():

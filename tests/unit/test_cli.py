@@ -187,7 +187,8 @@ def test_a_step_quicker_than_the_spinners_delay_stays_quiet(terminal_err: io.Str
     from kafkalab import render
 
     with render.progress("Checking Docker", delay=30) as spinner:
-        spinner.show("Checking Docker", now=False)
+        spinner.show("Still checking", now=False)
+        assert not spinner._now.is_set(), "show(now=False) must leave the delay running"
     assert terminal_err.getvalue() == ""
 
 

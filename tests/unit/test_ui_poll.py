@@ -85,22 +85,27 @@ def test_no_ui_there() -> None:
 def test_an_answer_that_is_not_http_ends_as_unhealthy() -> None:
     import socket
 
+    finished = threading.Event()
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
+        server.settimeout(0.1)
 
         def garbage() -> None:
-            while True:
+            while not finished.is_set():
                 try:
                     conn, _ = server.accept()
-                except OSError:  # closed at the end of the test
-                    return
+                except OSError:  # a timeout: look at `finished` again
+                    continue
                 with conn:
                     conn.recv(1024)
                     conn.sendall(b"\x00\x01 not http at all\r\n\r\n")
 
-        threading.Thread(target=garbage, daemon=True).start()
+        serving = threading.Thread(target=garbage, daemon=True)
+        serving.start()
         poll = _UiPoll(f"http://127.0.0.1:{server.getsockname()[1]}", time.monotonic() + 0.3, every=0.05)
         assert poll.done.wait(5)
+        finished.set()
+        serving.join(5)
     assert not poll.health.healthy
     assert "no answer (BadStatusLine)" in poll.health.detail
