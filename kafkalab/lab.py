@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -111,7 +112,7 @@ class Lab:
         # Importing python_on_whales takes about 0.35 s of CPU, the most of anything before
         # `docker compose up`: it goes first, while the docker CLI answers the pre-flight questions
         # (waiting on a subprocess frees the GIL, so they overlap).
-        warm = _import_in_background("python_on_whales")
+        warm = _Background(importlib.import_module, "python_on_whales")
         phase("preflight")
         services = [s for s in self.compose.services if ui or s != "kafka-ui"]
         images = (
@@ -129,10 +130,10 @@ class Lab:
             )
             if images is not None:
                 images.result()
-            warm.join()
+            warm.result()
             phase("containers")
             # confluent_kafka (about 0.14 s) loads while `docker compose up` runs.
-            _import_in_background("confluent_kafka")
+            _Background(importlib.import_module, "confluent_kafka")
             self.compose.up(services)
             self._started = True
         if not wait:
@@ -362,14 +363,6 @@ def running_mode(containers: list[Container] | tuple[Container, ...]) -> str:
     """The mode of a lab, told by the services its containers run."""
     services = {c.service for c in containers}
     return "zookeeper" if "zookeeper" in services else "cluster" if "kafka-3" in services else "kraft"
-
-
-def _import_in_background(module: str) -> threading.Thread:
-    import importlib
-
-    thread = threading.Thread(target=importlib.import_module, args=(module,), daemon=True)
-    thread.start()
-    return thread
 
 
 class _Background:
