@@ -1,3 +1,3 @@
-from kafkalab.cli import main
+from kafkalab._console import main
 
 main()

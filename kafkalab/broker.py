@@ -7,14 +7,17 @@ the Docker-only commands never pay for it. librdkafka's own log lines go to the 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kafkalab.errors import (
     BrokerUnreachable,
+    ConfigError,
     GroupNotFound,
     KafkalabError,
     KafkaRequestError,
@@ -89,7 +92,7 @@ def _metadata(admin: Any, bootstrap: str, timeout: float) -> ClusterInfo:
     try:
         md = admin.list_topics(timeout=timeout)
     except KafkaException as exc:
-        raise BrokerUnreachable(f"No Kafka broker answered at {bootstrap}: {exc.args[0].str()}.") from None
+        raise unreachable(f"No Kafka broker answered at {bootstrap}: {exc.args[0].str()}.") from None
     user_topics = [t for name, t in md.topics.items() if not name.startswith("__")]
     return ClusterInfo(
         bootstrap=bootstrap,
@@ -138,7 +141,14 @@ def create_topic(  # the positional order is public API
     admin = _admin(bootstrap)
     _reachable(admin, bootstrap, min(timeout, REQUEST_TIMEOUT))
     topic = NewTopic(name, num_partitions=partitions, replication_factor=replication, config=config or {})
-    future = admin.create_topics([topic], request_timeout=timeout)[name]
+    try:
+        future = admin.create_topics([topic], request_timeout=timeout)[name]
+    except ValueError as exc:  # librdkafka's own limits: 1 to 100,000 partitions, replication 1 to 10,000
+        detail = str(exc).partition("): ")[2] or str(exc)  # without its "Invalid NewTopic(name)" prefix
+        raise KafkaRequestError(
+            f"Could not create topic {name}: {sentence(detail)}",
+            "Give 1 to 100,000 partitions and a replication factor of 1 to 10,000.",
+        ) from None
     try:
         future.result(timeout=timeout + 1)  # the request's own timeout comes first, with a clearer error
     except KafkaException as exc:
@@ -146,11 +156,11 @@ def create_topic(  # the positional order is public API
         if error.code() == KafkaError.TOPIC_ALREADY_EXISTS and if_not_exists:
             return False
         if error.code() == KafkaError._TRANSPORT or error.code() == KafkaError._TIMED_OUT:
-            raise BrokerUnreachable(f"No Kafka broker answered at {bootstrap}: {error.str()}.") from None
+            raise unreachable(f"No Kafka broker answered at {bootstrap}: {error.str()}.") from None
         message = f"Could not create topic {name}: {sentence(error.str())}"
         raise KafkaRequestError(message, _create_hint(error)) from None
     except FutureTimeout:
-        raise BrokerUnreachable(f"Could not create topic {name}: no answer from {bootstrap}.") from None
+        raise unreachable(f"Could not create topic {name}: no answer from {bootstrap}.") from None
     _wait_for_topic(admin, bootstrap, name, timeout)
     return True
 
@@ -187,25 +197,101 @@ def is_internal(topic: str) -> bool:
     return topic.startswith("__")
 
 
+BOOTSTRAP_HINT = (
+    "Give the brokers as HOST:PORT[,HOST:PORT...], such as localhost:9092 or SASL_SSL://[::1]:9093."
+)
+_SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def parse_bootstrap(text: str, where: str = "--bootstrap-server") -> str:
+    """The bootstrap list `text` with its blanks removed, or ConfigError saying what is wrong with it.
+
+    Entries are HOST:PORT, with an optional SCHEME:// (librdkafka takes PLAINTEXT://, SASL_SSL://,
+    ...) and IPv6 hosts in brackets. librdkafka would take almost anything and then time out after
+    seconds; this says at once. `where` names the source of the text in the message.
+    """
+
+    def bad(why: str) -> ConfigError:
+        return ConfigError(f"Bad {where} {text!r}: {why}.", BOOTSTRAP_HINT)
+
+    if not text.strip():
+        raise bad("it is empty")
+    raws = text.split(",")
+    entries = []
+    for raw in raws:
+        entry = raw.strip()
+        # Name the entry at fault only in a list of them.
+        it, of = ("it", "") if len(raws) == 1 else (repr(entry), f" of {entry!r}")
+        if not entry:
+            raise bad("an entry is empty")
+        scheme, sep, address = entry.rpartition("://")
+        if sep and not (scheme and set(scheme) <= _SCHEME_CHARS):
+            raise bad(f"{it} has no scheme before ://")
+        host, sep, port = address.rpartition(":")
+        if not sep or not port:
+            raise bad(f"{it} is not HOST:PORT")
+        if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+            raise bad(f"port {port}{of} is not a number from 1 to 65535")
+        inner = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if not inner:
+            raise bad(f"the host{of} is empty")
+        if ":" in host and inner == host:
+            raise bad(f"the IPv6 host{of} goes in brackets, as [::1]:9092")
+        if any(c.isspace() or c in "/[]" for c in inner):
+            raise bad(f"host {inner!r}{of} is not a host name or address")
+        entries.append(entry)
+    return ",".join(entries)
+
+
+_hint_unreachable: contextvars.ContextVar[str | None] = contextvars.ContextVar("hint_unreachable", default=None)
+
+
+@contextlib.contextmanager
+def unreachable_hint(hint: str | None) -> Iterator[None]:
+    """Inside it, BrokerUnreachable has this hint instead of its default (start the lab).
+
+    The CLI enters it when the address is not the lab's: then starting the lab would not help.
+    """
+    token = _hint_unreachable.set(hint)
+    try:
+        yield
+    finally:
+        _hint_unreachable.reset(token)
+
+
+def unreachable(message: str, hint: str | None = None) -> BrokerUnreachable:
+    """The one place BrokerUnreachable is made: with `hint`, else the one of unreachable_hint()."""
+    return BrokerUnreachable(message, hint or _hint_unreachable.get())
+
+
 def probe(bootstrap: str, timeout: float = 1.0) -> None:
     """BrokerUnreachable at once when no bootstrap address accepts a TCP connection.
 
     librdkafka retries a refused connection until the request's timeout: without this, every
     command would wait REQUEST_TIMEOUT seconds before saying that the lab is not running.
+    librdkafka would also retry a host name that does not resolve: that is said at once too.
     """
     import socket
 
     reasons = []
+    unknown = []  # host names that do not resolve
     for address in bootstrap.split(","):
         host, sep, port = address.strip().rpartition("://")[2].rpartition(":")
-        if not sep or not port.isdigit():
+        if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
             return  # not host:port: leave it to librdkafka, which knows more forms
         try:
             socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
             return
+        except socket.gaierror:
+            unknown.append(host)
         except OSError as exc:
             reasons.append(exc.strerror or type(exc).__name__)
-    raise BrokerUnreachable(f"No Kafka broker answered at {bootstrap}: {reasons[0].lower()}.")
+    if unknown:  # a typo is likelier than a broker that is down: say that first
+        raise unreachable(
+            f"No Kafka broker answered at {bootstrap}: the host name {unknown[0]} does not resolve.",
+            "Check the host name in the address: this machine's resolver (DNS, /etc/hosts) does not know it.",
+        )
+    raise unreachable(f"No Kafka broker answered at {bootstrap}: {reasons[0].lower()}.")
 
 
 def _admin(bootstrap: str) -> Any:
@@ -220,7 +306,7 @@ def request_failed(error: Any, bootstrap: str, what: str) -> KafkalabError:
 
     code = error.code()
     if code in {getattr(KafkaError, name) for name in _UNREACHABLE}:
-        return BrokerUnreachable(f"No Kafka broker answered at {bootstrap}: {error.str()}.")
+        return unreachable(f"No Kafka broker answered at {bootstrap}: {error.str()}.")
     if code in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError.UNKNOWN_TOPIC_ID):
         return TopicNotFound(f"{what}: the topic does not exist at {bootstrap}.")
     if code == KafkaError.GROUP_ID_NOT_FOUND:
@@ -253,7 +339,7 @@ def _reachable(admin: Any, bootstrap: str, timeout: float) -> Any:
     try:
         return admin.list_topics(timeout=timeout)
     except KafkaException as exc:
-        raise BrokerUnreachable(f"No Kafka broker answered at {bootstrap}: {exc.args[0].str()}.") from None
+        raise unreachable(f"No Kafka broker answered at {bootstrap}: {exc.args[0].str()}.") from None
 
 
 def _result(future: Any, bootstrap: str, what: str, timeout: float) -> Any:
@@ -266,7 +352,7 @@ def _result(future: Any, bootstrap: str, what: str, timeout: float) -> Any:
     except KafkaException as exc:
         raise request_failed(exc.args[0], bootstrap, what) from None
     except FutureTimeout:
-        raise BrokerUnreachable(f"{what}: no answer from {bootstrap} within {timeout:g} s.") from None
+        raise unreachable(f"{what}: no answer from {bootstrap} within {timeout:g} s.") from None
 
 
 def topic_metadata(client: Any, bootstrap: str, topic: str, timeout: float = REQUEST_TIMEOUT) -> Any:
@@ -281,7 +367,7 @@ def topic_metadata(client: Any, bootstrap: str, topic: str, timeout: float = REQ
         try:
             md = client.list_topics(topic=topic, timeout=max(deadline - time.monotonic(), 0.05))
         except KafkaException as exc:
-            raise BrokerUnreachable(f"No Kafka broker answered at {bootstrap}: {exc.args[0].str()}.") from None
+            raise unreachable(f"No Kafka broker answered at {bootstrap}: {exc.args[0].str()}.") from None
         found = md.topics.get(topic)
         error = found.error if found is not None else None
         if found is not None and error is None:

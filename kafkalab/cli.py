@@ -8,6 +8,7 @@ import dataclasses
 import gc
 import io
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import click
 
 from kafkalab import render
 from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, Aborted, KafkalabError, KafkaRequestError
+from kafkalab.modes import ALL_SERVICES, MODE_NAMES
 
 if TYPE_CHECKING:
     from kafkalab.lab import Lab, Phase
@@ -41,6 +43,10 @@ class KafkalabGroup(click.Group):
     """Maps every KafkalabError to two lines on stderr and its exit code; tracebacks only with --debug."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # From here on a Ctrl-C is a KeyboardInterrupt that the command maps to what it left behind;
+        # before (imports, parsing) kafkalab._console ends the process quietly.
+        with contextlib.suppress(ValueError):  # not the main thread (an embedding application)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return super().invoke(ctx)
         except KafkalabError as exc:
@@ -84,11 +90,14 @@ def _version() -> str:
               help="Compose project name [KAFKALAB_PROJECT; default kafkalab].")
 @click.option("--port", type=int, help="Host port of the EXTERNAL listener [KAFKALAB_PORT; default 9094].")
 @click.option("--ui-port", type=int, help="Host port of kafka-ui [KAFKALAB_UI_PORT; default 8080].")
+@click.option("--zookeeper-port", type=int,
+              help="Host port of ZooKeeper, in zookeeper mode [KAFKALAB_ZOOKEEPER_PORT; default 2181].")
 @click.option("-v", "--verbose", is_flag=True, help="Show each docker command as it runs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def cli(
-    ctx: click.Context, project: str | None, port: int | None, ui_port: int | None, verbose: bool, debug: bool,
+    ctx: click.Context, project: str | None, port: int | None, ui_port: int | None, zookeeper_port: int | None,
+    verbose: bool, debug: bool,
 ) -> None:
     """A local Kafka for development: start it, check it, reset it, use it.
 
@@ -97,13 +106,16 @@ def cli(
       kafkalab status             # health of the lab
       kafkalab down --volumes     # reset
     """
-    ctx.obj = CliState({"project": project, "port": port, "ui_port": ui_port}, verbose, debug)
+    ctx.obj = CliState(
+        {"project": project, "port": port, "ui_port": ui_port, "zookeeper_port": zookeeper_port}, verbose, debug,
+    )
 
 
-MODE = click.Choice(["kraft", "zookeeper", "cluster"])
+MODE = click.Choice(MODE_NAMES)
 PULL = click.Choice(["missing", "never", "always"])
 PHASES: dict[Phase, str] = {
     "preflight": "Checking Docker",
+    "lock": "Waiting for another kafkalab to finish starting or stopping the lab",
     "containers": "Starting containers",
     "broker": "Waiting for the broker to answer",
     "ui": "Waiting for kafka-ui to answer",
@@ -134,6 +146,8 @@ def up(state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pu
             ui=not no_ui, wait=not no_wait,
             on_phase=lambda phase: spinner.show(PHASES[phase], now=phase != "preflight"),
         )
+    for name in result.unpaused:
+        render.note(f"Unpaused {name}: it was paused.")
     if result.already_running:
         render.note(f"The lab {lab.settings.project} is already running.")
     elif no_wait:
@@ -148,14 +162,19 @@ def up(state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pu
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Each service's state and ports, the broker (bootstrap, cluster id, controller, brokers,
-    topics, partitions) and the UI. Exit 0 healthy, 20 not running, 21 degraded.
+    topics, partitions) and the UI, and what is wrong. Exit 0 healthy, 20 not running or stopped
+    (its containers all stopped, as after a reboot), 21 degraded (something runs, not all is well).
 
     \b
       kafkalab status --json | jq .state
     """
     result = ctx.obj.lab().status()
-    render.emit(result, as_json, render.lab_status)
-    if result.state == "not running":
+    try:
+        render.emit(result, as_json, render.lab_status)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `status | head -1`: the exit code still tells the state
+        _discard_stdout()
+    if result.state in ("not running", "stopped"):
         ctx.exit(STATUS_NOT_RUNNING)
     if result.state == "degraded":
         ctx.exit(STATUS_DEGRADED)
@@ -177,16 +196,18 @@ def down(state: CliState, volumes: bool, yes: bool) -> None:
         raise Aborted("Nothing was deleted.")
     with render.progress("Stopping the lab"):
         result = lab.down(volumes=volumes)
-    removed = f"{len(result.containers)} containers"
+    removed = render.plural(len(result.containers), "container")
     if volumes:
-        removed += f" and {len(result.volumes)} volumes"
+        removed += " and " + render.plural(len(result.volumes), "volume")
     render.note(f"Removed {removed} of {lab.settings.project}.")
+    if result.foreign:
+        render.note(f"Left alone: {', '.join(result.foreign)}, of a compose project that is not kafkalab's.")
 
 
 @cli.command(short_help="Show the logs of the lab's containers.")
-@click.argument("service", required=False, type=click.Choice(["zookeeper", "kafka", "kafka-2", "kafka-3", "kafka-ui"]))
+@click.argument("service", required=False, type=click.Choice(ALL_SERVICES))
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
-@click.option("--tail", type=int, metavar="N", help="Only the last N lines of each container.")
+@click.option("--tail", type=click.IntRange(min=0), metavar="N", help="Only the last N lines of each container.")
 @click.pass_obj
 def logs(state: CliState, service: str | None, follow: bool, tail: int | None) -> None:
     """Print the logs of SERVICE (zookeeper, kafka, kafka-2, kafka-3 or kafka-ui), or of all of them.
@@ -203,8 +224,11 @@ def logs(state: CliState, service: str | None, follow: bool, tail: int | None) -
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def config(state: CliState, as_json: bool) -> None:
-    """Settings resolve from flags, then KAFKALAB_* variables, then [tool.kafkalab] in
-    ./pyproject.toml or ./kafkalab.toml, then defaults.
+    """Settings resolve from flags, then KAFKALAB_* variables, then the nearest config file, then
+    defaults. The file is found as pytest and ruff find theirs: in the current directory, then in
+    each parent up to the root, a pyproject.toml with a [tool.kafkalab] table (one without it is
+    skipped) or a kafkalab.toml; pyproject.toml wins within one directory. Its settings show its
+    path as their source.
 
     \b
       KAFKALAB_PORT=19094 kafkalab config
@@ -223,6 +247,9 @@ def config(state: CliState, as_json: bool) -> None:
 # given with --bootstrap-server. The work is in kafkalab.broker and kafkalab.stream.
 
 F = TypeVar("F", bound=Callable[..., Any])
+# librdkafka refuses more in a new topic (broker.create_topic says so too, for the Python API).
+MAX_PARTITIONS = 100_000
+MAX_REPLICATION = 10_000
 
 
 def bootstrap_option(f: F) -> F:
@@ -233,11 +260,26 @@ def bootstrap_option(f: F) -> F:
 
 
 def _bootstrap(state: CliState, bootstrap_server: str | None) -> str:
-    """--bootstrap-server, else the lab's address. Settings only: `Lab` would import the Docker side."""
+    """--bootstrap-server (or KAFKALAB_BOOTSTRAP_SERVER, or the config file's), checked; else the lab's
+    address. Settings only: `Lab` would import the Docker side."""
+    from kafkalab import broker
+    from kafkalab.errors import BrokerUnreachable
     from kafkalab.settings import resolve
 
     flags = {**state.flags, "bootstrap_server": bootstrap_server}
-    return resolve({k: v for k, v in flags.items() if v is not None}).bootstrap_servers
+    settings = resolve({k: v for k, v in flags.items() if v is not None})
+    given = settings.bootstrap_server if bootstrap_server is None else bootstrap_server  # -b '' is given
+    if bootstrap_server is None and not given:
+        return settings.bootstrap_servers
+    source = settings.sources.get("bootstrap_server", "flag")  # "flag", "env KAFKALAB_...", or a file
+    if source == "flag":
+        where = "--bootstrap-server"
+    else:
+        where = source.removeprefix("env ") if source.startswith("env ") else f"bootstrap_server in {source}"
+    address = broker.parse_bootstrap(given, where)
+    # Not the lab's address: were no broker to answer there, starting the lab would not help.
+    click.get_current_context().with_resource(broker.unreachable_hint(BrokerUnreachable.hint_elsewhere))
+    return address
 
 
 def _pairs(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -270,8 +312,9 @@ def topic() -> None:
 
 @topic.command("create", short_help="Create a topic.")
 @click.argument("name")
-@click.option("-p", "--partitions", type=click.IntRange(min=1), default=1, show_default=True, help="Partitions.")
-@click.option("-r", "--replication", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("-p", "--partitions", type=click.IntRange(min=1, max=MAX_PARTITIONS), default=1, show_default=True,
+              help="Partitions.")
+@click.option("-r", "--replication", type=click.IntRange(min=1, max=MAX_REPLICATION), default=1, show_default=True,
               help="Replication factor (at most the number of brokers).")
 @click.option("--config", "configs", multiple=True, metavar="KEY=VALUE", callback=_pairs,
               help="A topic config, such as retention.ms=3600000 (repeatable).")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import json
 import os
 import re
 import shutil
@@ -22,25 +21,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from kafkalab import record
 from kafkalab.errors import (
     ComposeError,
     ComposeV1Only,
     DaemonDown,
     DockerNotFound,
+    DockerSocketDenied,
     ImageMissing,
     KafkalabError,
     PortInUse,
 )
+from kafkalab.modes import LAB_LABEL, LEGACY_VOLUMES, MODE_LABEL, MODES
 from kafkalab.settings import Settings
 
 Echo = Callable[[str], None]
-
-SERVICES = {
-    "kraft": ("kafka", "kafka-ui"),
-    "zookeeper": ("zookeeper", "kafka", "kafka-ui"),
-    "cluster": ("kafka", "kafka-2", "kafka-3", "kafka-ui"),
-}
-
 
 def compose_dir() -> Path:
     """The compose files: inside the installed package, or at the top of a source checkout."""
@@ -55,14 +50,44 @@ def compose_dir() -> Path:
 class Container:
     service: str
     name: str
-    state: str  # running, exited, restarting, created, ...
+    state: str  # running, exited, paused, restarting, created, ...
     status: str  # docker's own words, e.g. "Up 3 minutes"
     ports: tuple[str, ...]
     image: str
+    id: str = ""
+    lab: str = ""  # its dev.kafkalab.lab label: the project, or "" on containers of earlier versions
+    mode: str = ""  # its dev.kafkalab.mode label
+    config_files: str = ""  # the compose files it was made from (Compose's own label)
 
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    def owned_by(self, project: str) -> bool:
+        """kafkalab's: it carries the lab's label, or it was made from kafkalab's compose files by an
+        earlier version, which labelled nothing."""
+        if self.lab:
+            return self.lab == project
+        return any(
+            Path(f).name in _MODE_FILES and Path(f).parent.name == "compose" for f in self.config_files.split(",")
+        )
+
+
+_MODE_FILES = {spec.file for spec in MODES.values()}
+_PS_FIELDS = (
+    "{{.ID}}", "{{.Label \"com.docker.compose.service\"}}", "{{.Names}}", "{{.State}}", "{{.Status}}",
+    "{{.Ports}}", "{{.Image}}", f'{{{{.Label "{LAB_LABEL}"}}}}', f'{{{{.Label "{MODE_LABEL}"}}}}',
+    "{{.Label \"com.docker.compose.project.config_files\"}}",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Inventory:
+    """What docker holds under the project's name: the lab's, and what is someone else's."""
+
+    containers: tuple[Container, ...]
+    volumes: tuple[str, ...]
+    foreign: tuple[str, ...]  # "container NAME" and "volume NAME" of a compose project that is not kafkalab's
 
 
 class Compose:
@@ -71,8 +96,9 @@ class Compose:
     def __init__(self, settings: Settings, echo: Echo | None = None) -> None:
         self.settings = settings
         self.echo = echo
-        self.file = compose_dir() / f"{settings.mode}.yaml"
-        self.services = SERVICES[settings.mode]
+        self.spec = MODES[settings.mode]
+        self.file = compose_dir() / self.spec.file
+        self.services = self.spec.service_names
         self._whales: Any = None
 
     # --- quick reads, straight through the docker CLI ----------------------------------------
@@ -94,8 +120,8 @@ class Compose:
             raise _translate(["docker", *args], done.returncode, done.stderr, self.settings)
         return done.stdout
 
-    def preflight(self) -> list[Container]:
-        """Docker found, the daemon answers, Compose is v2. Returns this project's containers.
+    def preflight(self) -> Inventory:
+        """Docker found, the daemon answers, Compose is v2. Returns what the project holds.
 
         Listing the containers is what proves the daemon answers; `docker compose version` runs
         alongside it, as the two take about 50 ms each.
@@ -110,49 +136,79 @@ class Compose:
 
         thread = threading.Thread(target=compose_version, daemon=True)
         thread.start()
-        containers = self.containers()
-        thread.join()
+        try:
+            inventory = self.inventory()
+        finally:
+            thread.join()
         found = version[0]
-        if isinstance(found, DockerNotFound):
+        if isinstance(found, ComposeError) and not _not_a_command(found.stderr):
+            # Compose is there but failed: say why, rather than that it is missing.
+            raise ComposeError(f"`docker compose version` failed: {found.message.split(': ', 1)[-1]}",
+                               command=found.command, returncode=found.returncode, stderr=found.stderr)
+        if isinstance(found, KafkalabError) and not isinstance(found, ComposeError):
             raise found
         if isinstance(found, KafkalabError) or found.lstrip("v")[:2] not in ("2.", "3.", "4.", "5."):
             raise ComposeV1Only(
                 "Docker Compose v2 was not found: `docker compose version` "
                 + (f"reports {found}." if isinstance(found, str) and found else "is not a docker command here.")
             )
-        return containers
+        return inventory
 
-    def containers(self, echo: bool = True) -> list[Container]:
-        """This project's containers, running or not, from docker's compose labels."""
+    def _project_containers(self, echo: bool) -> list[Container]:
         out = self._docker(
-            "ps", "--all", "--no-trunc", "--format", "{{json .}}",
+            "ps", "--all", "--no-trunc", "--format", "\t".join(_PS_FIELDS),
             "--filter", f"label=com.docker.compose.project={self.settings.project}", echo=echo,
         )
         found = []
         for line in out.splitlines():
-            row = json.loads(line)
-            labels = dict(
-                item.split("=", 1) for item in row.get("Labels", "").split(",") if "=" in item
-            )
+            cid, service, name, state, status, ports, image, lab, mode, files = _columns(line, 10)
             found.append(Container(
-                service=labels.get("com.docker.compose.service", "?"),
-                name=row.get("Names", ""),
-                state=row.get("State", ""),
-                status=row.get("Status", ""),
-                ports=tuple(p.strip() for p in row.get("Ports", "").split(",") if p.strip()),
-                image=row.get("Image", ""),
+                service=service or "?", name=name, state=state, status=status,
+                ports=tuple(p.strip() for p in ports.split(",") if p.strip()), image=image, id=cid,
+                lab=lab, mode=mode, config_files=files,
             ))
         return sorted(found, key=lambda c: c.service)
 
-    def volumes(self) -> list[str]:
-        out = self._docker(
-            "volume", "ls", "--format", "{{.Name}}",
-            "--filter", f"label=com.docker.compose.project={self.settings.project}",
-        )
-        return sorted(out.split())
+    def containers(self, echo: bool = True) -> list[Container]:
+        """The lab's containers, running or not (never those of someone else's project of that name)."""
+        return [c for c in self._project_containers(echo) if c.owned_by(self.settings.project)]
 
-    def remove_volumes(self, names: list[str]) -> None:
-        self._docker("volume", "rm", "--force", *names)
+    def inventory(self) -> Inventory:
+        project = self.settings.project
+        every = self._project_containers(echo=True)
+        ours = [c for c in every if c.owned_by(project)]
+        rows = self._docker(
+            "volume", "ls", "--format", f'{{{{.Name}}}}\t{{{{.Label "{LAB_LABEL}"}}}}\t'
+            '{{.Label "com.docker.compose.volume"}}',
+            "--filter", f"label=com.docker.compose.project={project}",
+        ).splitlines()
+        # Volumes of earlier versions carry no label: theirs by name, when kafkalab ran this project.
+        legacy = not any(c not in ours for c in every) and (record.known(project) or bool(ours))
+        volumes, foreign = [], [f"container {c.name}" for c in every if c not in ours]
+        for row in rows:
+            name, lab, declared = _columns(row, 3)
+            if lab == project or (not lab and legacy and declared in LEGACY_VOLUMES):
+                volumes.append(name)
+            else:
+                foreign.append(f"volume {name}")
+        return Inventory(tuple(ours), tuple(sorted(volumes)), tuple(foreign))
+
+    def volumes(self) -> list[str]:
+        return list(self.inventory().volumes)
+
+    def remove_volumes(self, names: list[str] | tuple[str, ...]) -> None:
+        if names:
+            self._docker("volume", "rm", "--force", *names)
+
+    def remove_containers(self, containers: list[Container] | tuple[Container, ...]) -> None:
+        """Stop (as `docker compose down` does, with time to shut down cleanly) and remove, by id."""
+        ids = [c.id for c in containers]
+        if ids:
+            self._docker("stop", *ids, timeout=60)
+            self._docker("rm", "--force", *ids)
+
+    def unpause(self, containers: list[Container]) -> None:
+        self._docker("unpause", *[c.id for c in containers])
 
     def check_ports(self, ports: dict[str, int]) -> None:
         """Each port must be free on 127.0.0.1; name the container holding it when docker's is."""
@@ -161,10 +217,10 @@ class Compose:
                 continue
             holder = self._docker("ps", "--filter", f"publish={port}", "--format", "{{.Names}}").split()
             by = f" by container {holder[0]}" if holder else " by another program"
+            flag = {"kafka-ui": "--ui-port", "zookeeper": "--zookeeper-port"}.get(purpose, "--port")
             raise PortInUse(
                 f"Port {port} ({purpose}) on 127.0.0.1 is already taken{by}.",
-                f"Stop {'that container' if holder else 'it'}, or choose another port with "
-                f"--{'ui-' if purpose == 'kafka-ui' else 'zookeeper-' if purpose == 'zookeeper' else ''}port.",
+                f"Stop {'that container' if holder else 'it'}, or choose another port with {flag}.",
             )
 
     def check_images(self, images: list[str]) -> None:
@@ -186,34 +242,15 @@ class Compose:
 
             if self.echo:
                 _listen_to_whales()
-            self._whales = DockerClient(
-                compose_files=[self.file],
-                compose_project_name=self.settings.project,
-                compose_env_files=[self._env_file()],
-            )
+            self._whales = DockerClient(compose_files=[self.file], compose_project_name=self.settings.project)
         return self._whales
-
-    def _env_file_path(self) -> Path:
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kafkalab"
-        return cache / f"{self.settings.project}.env"
-
-    def _env_file(self) -> Path:
-        """The settings as a compose --env-file, so that every docker compose call sees the same."""
-        path = self._env_file_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{k}={v}\n" for k, v in self.settings.compose_env().items()))
-        return path
-
-    def forget(self) -> None:
-        """Remove the project's --env-file (after `down --volumes`, nothing of the lab is left)."""
-        self._env_file_path().unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _environment(self) -> Iterator[None]:
         """The resolved settings in os.environ while python-on-whales runs docker compose.
 
-        Compose lets the process environment win over --env-file, so a KAFKALAB_* variable in the
-        user's shell would otherwise beat a --port flag inside the compose file.
+        Compose lets the process environment win over an --env-file, so a KAFKALAB_* variable in
+        the user's shell would otherwise beat a --port flag inside the compose file.
         """
         resolved = self.settings.compose_env()
         saved = {name: os.environ.get(name) for name in resolved}
@@ -245,15 +282,17 @@ class Compose:
             _echo_to.reset(token)
 
     def up(self, services: list[str]) -> None:
-        self._run(lambda d: d.compose.up(
-            services=services, detach=True, pull=self.settings.pull, quiet=True, remove_orphans=True,
-        ))
+        """Create and start the services. Orphans are left alone: under this project name, only what
+        carries the lab's label is kafkalab's (Inventory.foreign keeps `up` from sharing a name)."""
+        record.write(self.settings.project, {**self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode})
+        self._run(lambda d: d.compose.up(services=services, detach=True, pull=self.settings.pull, quiet=True))
 
     def stop(self, services: list[str]) -> None:
         self._run(lambda d: d.compose.stop(services=services))
 
-    def down(self, volumes: bool) -> None:
-        self._run(lambda d: d.compose.down(volumes=volumes, remove_orphans=True, quiet=True))
+    def down(self) -> None:
+        """Remove the containers and network of this mode's file; volumes are removed by name."""
+        self._run(lambda d: d.compose.down(quiet=True))
 
     def logs(self, services: list[str], tail: int | None, follow: bool, prefix: bool = True) -> Iterator[str]:
         from python_on_whales.exceptions import DockerException
@@ -279,6 +318,12 @@ class Compose:
             return "".join(self.logs([service], tail=lines, follow=False, prefix=False))
         except KafkalabError:
             return ""
+
+
+def _columns(line: str, count: int) -> list[str]:
+    """A tab-separated row of `docker ... --format`, padded: a label that is absent prints nothing."""
+    cells = line.split("\t")
+    return [*cells, *[""] * (count - len(cells))][:count]
 
 
 def _port_free(port: int) -> bool:
@@ -312,8 +357,16 @@ def _listen_to_whales() -> None:
     logger.propagate = False  # these DEBUG records are for -v, not for the application's own logs
 
 
-# What docker says, as seen from Engine 20.10 and Compose 2.40, for the failures that have a type.
-_PORT_TAKEN = re.compile(r"Bind for [\d.]+:(\d+) failed|:(\d+): bind: address already in use")
+# What docker says, as seen from Engines 20.10 and 28 and Compose 2.40, for the failures that have a type.
+# A taken port: 20.10 "Bind for 127.0.0.1:9094 failed: port is already allocated", 28 "failed to bind
+# host port for 127.0.0.1:9094:172.18.0.2:9094/tcp: address already in use", and the userland proxy's.
+_PORT_TAKEN = re.compile(
+    r"Bind for [\d.]+:(\d+) failed|failed to bind host port for (?:[\d.]+|\[[\da-f:]*\]):(\d+)"
+    r"|:(\d+): bind: address already in use"
+)
+# The socket exists but this user may not use it (not in the docker group): CLI 20.10 to 28 say
+# "permission denied while trying to connect to the Docker daemon socket", later ones "... docker API".
+_SOCKET_DENIED = re.compile(r"permission denied while trying to connect to the docker", re.IGNORECASE)
 _IMAGE_MISSING = re.compile(r"No such image: (\S+)|pull access denied for ([^,\s]+)|image (\S+) not found")
 
 
@@ -321,6 +374,8 @@ def _translate(command: list[str], returncode: int | None, stderr: str, settings
     """Docker reports most failures only as text on stderr: give each known one its type."""
     text = stderr.strip()
     last = text.splitlines()[-1] if text else f"exit code {returncode}"
+    if _SOCKET_DENIED.search(text):
+        return DockerSocketDenied("This user may not use the Docker daemon: " + last)
     if "Cannot connect to the Docker daemon" in text or "error during connect" in text:
         return DaemonDown("The Docker daemon is not answering: " + last)
     port = _PORT_TAKEN.search(text)
@@ -336,8 +391,14 @@ def _translate(command: list[str], returncode: int | None, stderr: str, settings
             f"Image {name} could not be pulled: {last}",
             "Check the image name and tag (KAFKALAB_IMAGE_*), and `docker login` if the registry needs it.",
         )
-    if "is not a docker command" in text and "compose" in command:
+    if _not_a_command(text) and "compose" in command:
         return ComposeV1Only("Docker Compose v2 was not found: `docker compose` is not a docker command here.")
     return ComposeError(
         f"`{' '.join(command[:4])}` failed: {last}", command=command, returncode=returncode, stderr=stderr,
     )
+
+
+def _not_a_command(stderr: str) -> bool:
+    """The docker CLI has no `compose` plugin: "'compose' is not a docker command" (20.10),
+    "unknown command: docker compose" (28)."""
+    return "is not a docker command" in stderr or "unknown command" in stderr

@@ -35,6 +35,15 @@ class DaemonDown(KafkalabError):
     hint = "Start the Docker daemon (for example `sudo systemctl start docker`), then run this again."
 
 
+class DockerSocketDenied(DaemonDown):
+    """The daemon runs, but this user may not use its socket: the most common first-day failure on Linux."""
+
+    hint = (
+        "Add your user to the docker group (`sudo usermod -aG docker $USER`, then log in again), "
+        "use rootless Docker, or set DOCKER_HOST to a daemon you may use."
+    )
+
+
 class ComposeV1Only(KafkalabError):
     exit_code = 6
     hint = "Install the Docker Compose v2 plugin so that `docker compose version` reports v2."
@@ -80,6 +89,10 @@ class ReadinessTimeout(KafkalabError):
 class BrokerUnreachable(KafkalabError):
     exit_code = 11
     hint = "Start the lab with `kafkalab up`, or point at a running cluster with --bootstrap-server."
+    # When the address is not the lab's (--bootstrap-server, KAFKALAB_BOOTSTRAP_SERVER): the lab is no fix.
+    hint_elsewhere = (
+        "Check the address, and that a Kafka broker runs there; `kafkalab config` shows where it came from."
+    )
 
 
 class TopicNotFound(KafkalabError):
@@ -104,6 +117,13 @@ class Aborted(KafkalabError):
     hint = "Pass --yes to confirm without a prompt."
 
 
+class Interrupted(KafkalabError):
+    """Ctrl-C: the message says when, the hint what was left behind and what to do about it."""
+
+    exit_code = 130
+    hint = "Nothing was started."
+
+
 # Exit codes of `kafkalab status`, which reports rather than fails.
 STATUS_NOT_RUNNING = 20
 STATUS_DEGRADED = 21
@@ -113,6 +133,6 @@ EXIT_CODES: dict[str, int] = {
     for cls in (
         KafkalabError, ConfigError, DockerNotFound, DaemonDown, ComposeV1Only, PortInUse,
         ImageMissing, ComposeError, ReadinessTimeout, BrokerUnreachable, TopicNotFound,
-        KafkaRequestError, GroupNotFound, Aborted,
+        KafkaRequestError, GroupNotFound, Aborted, DockerSocketDenied, Interrupted,
     )
 }

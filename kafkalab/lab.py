@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
-from kafkalab import broker
-from kafkalab.compose import Compose, Container, Echo
-from kafkalab.errors import BrokerUnreachable, ConfigError, KafkalabError, ReadinessTimeout
-from kafkalab.settings import BROKERS, Settings, resolve
+from kafkalab import broker, record
+from kafkalab.compose import Compose, Container, Echo, Inventory
+from kafkalab.errors import BrokerUnreachable, ConfigError, Interrupted, KafkalabError, ReadinessTimeout
+from kafkalab.modes import MODES, mode_of_services
+from kafkalab.settings import Settings, resolve
 
-Phase = Literal["preflight", "containers", "broker", "ui"]
-LabState = Literal["healthy", "degraded", "not running"]
+Phase = Literal["preflight", "lock", "containers", "broker", "ui"]
+LabState = Literal["healthy", "degraded", "stopped", "not running"]
 LOG_TAIL_LINES = 30
 UI_REQUEST_TIMEOUT = 2.0  # seconds one health request to kafka-ui may take
 
@@ -42,6 +43,8 @@ class LabStatus:
     broker: broker.ClusterInfo | None
     broker_error: str | None
     ui: UiStatus | None
+    problems: tuple[str, ...] = ()  # what is wrong, one line each
+    hint: str | None = None  # what to do about it
 
     @property
     def healthy(self) -> bool:
@@ -60,6 +63,8 @@ class LabStatus:
             "broker": self.broker.to_dict() if self.broker else None,
             "broker_error": self.broker_error,
             "ui": dataclasses.asdict(self.ui) if self.ui else None,
+            "problems": list(self.problems),
+            "hint": self.hint,
         }
 
 
@@ -68,16 +73,18 @@ class UpResult:
     already_running: bool
     seconds: float
     status: LabStatus
+    unpaused: tuple[str, ...] = ()  # containers that were paused, and that up unpaused
 
 
 @dataclasses.dataclass(frozen=True)
 class DownResult:
     containers: tuple[str, ...]
     volumes: tuple[str, ...]
+    foreign: tuple[str, ...] = ()  # another compose project's objects under the same name, left alone
 
 
 class Lab:
-    """A local Kafka lab: one compose project, in KRaft or ZooKeeper mode."""
+    """A local Kafka lab: one compose project, in one of the modes of kafkalab.modes."""
 
     def __init__(
         self, settings: Settings | None = None, *, keep: bool = False, echo: Echo | None = None,
@@ -92,13 +99,9 @@ class Lab:
 
     @property
     def bootstrap_servers(self) -> str:
-        """Where the clients connect: --bootstrap-server when set, else the lab's EXTERNAL listener."""
-        return self.settings.bootstrap_servers
-
-    @property
-    def _own_broker(self) -> str:
-        # Readiness and status are about this lab's broker, whatever --bootstrap-server says.
-        return f"localhost:{self.settings.port}"
+        """Where the lab's clients connect: every broker of the lab, never --bootstrap-server (which is
+        for the CLI's Kafka commands), so that tests and scripts only ever touch the lab."""
+        return self.settings.lab_bootstrap
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -106,9 +109,20 @@ class Lab:
         self, *, ui: bool = True, wait: bool = True, timeout: float | None = None,
         on_phase: Callable[[Phase], None] | None = None,
     ) -> UpResult:
-        """Start the stack (unless it runs already) and wait until the broker and the UI answer."""
+        """Start the stack (unless it runs already) and wait until the broker and the UI answer.
+
+        Concurrent calls for one project, from any process, take turns while Compose changes things;
+        the later ones find the lab started and only wait for it. Ctrl-C raises Interrupted, which
+        says what was left behind.
+        """
+        self._left: _Left = "nothing"
+        try:
+            return self._up(ui, wait, timeout, on_phase or (lambda _p: None))
+        except KeyboardInterrupt:
+            raise _interrupted(self._left) from None
+
+    def _up(self, ui: bool, wait: bool, timeout: float | None, phase: Callable[[Phase], None]) -> UpResult:
         started = time.monotonic()
-        phase = on_phase or (lambda _p: None)
         # Importing python_on_whales takes about 0.35 s of CPU, the most of anything before
         # `docker compose up`: it goes first, while the docker CLI answers the pre-flight questions
         # (waiting on a subprocess frees the GIL, so they overlap).
@@ -119,36 +133,46 @@ class Lab:
             _Background(self.compose.check_images, self._images(services))
             if self.settings.pull == "never" else None
         )
-        containers = self.compose.preflight()
-        # A paused or restarting container still holds its ports: it is this lab's, not a conflict.
-        present = {c.service for c in containers if c.state in ("running", "paused", "restarting")}
-        already = set(services) <= present
-        self._check_same_lab(containers)
-        if not already:
-            self.compose.check_ports(
-                {k: v for k, v in self.settings.host_ports.items() if k in services and k not in present}
-            )
-            if images is not None:
-                images.result()
-            warm.result()
-            phase("containers")
-            # confluent_kafka (about 0.14 s) loads while `docker compose up` runs.
-            _Background(importlib.import_module, "confluent_kafka")
-            self.compose.up(services)
-            self._started = True
+        with record.lock(self.settings.project, on_wait=lambda: phase("lock")):
+            inventory = self.compose.preflight()
+            self._refuse_foreign(inventory)
+            containers = list(inventory.containers)
+            self._check_same_lab(containers)
+            paused = [c for c in containers if c.state == "paused"]
+            if paused:  # a paused broker would only time out: it is the lab's, so carry on with it
+                self.compose.unpause(paused)
+            # A restarting container still holds its ports: it is this lab's, not a conflict.
+            present = {c.service for c in containers if c.state in ("running", "paused", "restarting")}
+            already = set(services) <= present
+            if already:
+                self._left = "running"
+            else:
+                self.compose.check_ports(
+                    {k: v for k, v in self.settings.host_ports.items() if k in services and k not in present}
+                )
+                if images is not None:
+                    images.result()
+                warm.result()
+                phase("containers")
+                # confluent_kafka (about 0.14 s) loads while `docker compose up` runs.
+                _Background(importlib.import_module, "confluent_kafka")
+                self._left = "starting"
+                self.compose.up(services)
+                self._started = True
+        unpaused = tuple(c.name for c in paused)
         if not wait:
-            return UpResult(already, time.monotonic() - started, self.status())
+            return UpResult(already, time.monotonic() - started, self.status(), unpaused)
         budget = timeout or self.settings.timeout
-        info, ui_status = self._wait(started + budget, budget, ui="kafka-ui" in services, on_phase=on_phase)
+        info, ui_status = self._wait(started + budget, budget, ui="kafka-ui" in services, on_phase=phase)
         # What the wait learnt is the status, but for the containers' own state.
         status = self._assemble(tuple(self.compose.containers()), info, None, ui_status)
-        return UpResult(already, time.monotonic() - started, status)
+        return UpResult(already, time.monotonic() - started, status, unpaused)
 
     def wait_ready(
         self, timeout: float | None = None, *, ui: bool = True,
         on_phase: Callable[[Phase], None] | None = None,
     ) -> broker.ClusterInfo:
-        """Poll until the broker answers a metadata request (and the UI its health check)."""
+        """Poll until every broker answers a metadata request (and the UI its health check)."""
         budget = timeout or self.settings.timeout
         return self._wait(time.monotonic() + budget, budget, ui=ui, on_phase=on_phase)[0]
 
@@ -160,17 +184,18 @@ class Lab:
         watch = _ExitWatch(self.compose, [s for s in self.compose.services if ui or s != "kafka-ui"])
         # The UI is polled alongside the broker: it is usually up first, and then costs no time at the end.
         ui_poll = _UiPoll(self.settings.ui_url, deadline) if ui else None
+        bootstrap = self.settings.lab_bootstrap
         try:
             try:
                 info = broker.wait_for_brokers(
-                    self._own_broker, BROKERS[self.settings.mode], max(deadline - time.monotonic(), 0.1),
+                    bootstrap, len(self.compose.spec.brokers), max(deadline - time.monotonic(), 0.1),
                     on_attempt=watch.check,
                 )
             except ReadinessTimeout:
                 log_tail = self.compose.log_tail("kafka", LOG_TAIL_LINES)
                 silent = "The broker logged nothing yet: raise --timeout, or see `kafkalab logs kafka`."
                 raise ReadinessTimeout(
-                    f"The broker at {self._own_broker} was not ready within {budget:g} s.",
+                    f"The broker at {bootstrap} was not ready within {budget:g} s.",
                     None if log_tail else silent, log_tail=log_tail,
                 ) from None
             if ui_poll is None:
@@ -192,46 +217,75 @@ class Lab:
         return info, ui_poll.health
 
     def down(self, *, volumes: bool = False) -> DownResult:
-        """Stop and remove the containers; with volumes, this project's volumes too. Idempotent."""
-        running = self.compose.preflight()
-        compose = self._compose_of(running)
-        before = compose.volumes() if volumes else []
-        compose.down(volumes=volumes)
-        if volumes:
-            # Volumes that a file of another mode declared are not in this one: remove them by label.
-            left = compose.volumes()
-            if left:
-                compose.remove_volumes(left)
-            compose.forget()
+        """Stop and remove the lab's containers; with volumes, the lab's volumes too (of every mode).
+
+        Only what carries the lab's label (or was made by an earlier kafkalab) is touched: a compose
+        project of someone else's under the same name keeps its containers, network and volumes.
+        Idempotent.
+        """
+        with record.lock(self.settings.project):
+            inventory = self.compose.preflight()
+            ours = list(inventory.containers)
+            compose = self._compose_of(ours)
+            if any(f.startswith("container ") for f in inventory.foreign):
+                # `docker compose down` goes by service name, and theirs may share ours: by id only.
+                compose.remove_containers(ours)
+            elif not inventory.foreign or ours:
+                compose.down()
+                # Containers of the lab made from another mode's file are orphans to this one.
+                compose.remove_containers(compose.containers(echo=False))
+            if volumes:
+                compose.remove_volumes(inventory.volumes)
+                record.forget(self.settings.project)
         self._started = False
-        return DownResult(tuple(c.name for c in running), tuple(before))
+        return DownResult(
+            tuple(c.name for c in ours), inventory.volumes if volumes else (), inventory.foreign,
+        )
 
     def status(self) -> LabStatus:
-        """What runs, whether the broker answers and what it holds, and whether the UI answers."""
-        s = self.settings
+        """What runs, whether the brokers answer and what they hold, and whether the UI answers."""
         containers = tuple(self.compose.containers())
         if not containers:
-            return LabStatus(s.project, s.mode, "not running", (), None, None, None)
-        ui = _Background(ui_health, s.ui_url) if any(c.service == "kafka-ui" for c in containers) else None
+            return LabStatus(self.settings.project, self.settings.mode, "not running", (), None, None, None)
+        self._check_same_lab(list(containers), any_mode=True)
+        lab = self._of(list(containers))
+        s = lab.settings
+        ui_runs = any(c.service == "kafka-ui" and c.running for c in containers)
+        ui = _Background(ui_health, s.ui_url) if ui_runs else None
         info: broker.ClusterInfo | None = None
         error = None
-        try:
-            info = broker.cluster_info(self._own_broker, timeout=1.5)
-        except BrokerUnreachable as exc:
-            error = exc.message
-        return self._assemble(containers, info, error, ui.result() if ui else None)
+        if any(c.running for c in containers if c.service in {b.name for b in lab.compose.spec.brokers}):
+            try:
+                info = broker.cluster_info(s.lab_bootstrap, timeout=1.5)
+            except BrokerUnreachable as exc:
+                error = exc.message
+        else:
+            error = "No broker container is running."
+        return lab._assemble(containers, info, error, ui.result() if ui else None)
 
     def _assemble(
         self, containers: tuple[Container, ...], info: broker.ClusterInfo | None, error: str | None,
         ui: UiStatus | None,
     ) -> LabStatus:
         s = self.settings
-        mode = running_mode(containers)
-        good = (
-            all(c.running for c in containers) and info is not None and len(info.brokers) == BROKERS[mode]
-            and (ui is None or ui.healthy)
-        )
-        return LabStatus(s.project, mode, "healthy" if good else "degraded", containers, info, error, ui)
+        brokers = len(self.compose.spec.brokers)
+        problems = [f"{c.service} is {c.state} ({c.status})." for c in containers if not c.running]
+        if info is not None and len(info.brokers) < brokers and not problems:
+            problems.append(f"{len(info.brokers)} of {brokers} brokers answer.")
+        if ui is not None and not ui.healthy:
+            problems.append(f"kafka-ui does not answer: {ui.detail}.")
+        paused = [c.name for c in containers if c.state == "paused"]
+        if paused:
+            hint = f"Unpause: `docker unpause {' '.join(paused)}` (`kafkalab up` does it too)."
+        elif problems:
+            hint = f"`kafkalab up{'' if s.mode == 'kraft' else ' --mode ' + s.mode}` starts what stopped; " \
+                   "`kafkalab logs SERVICE` says why it stopped."
+        else:
+            hint = None
+        good = not problems and info is not None and len(info.brokers) == brokers
+        stopped = not any(c.running or c.state == "paused" for c in containers)
+        state: LabState = "healthy" if good else "stopped" if stopped else "degraded"
+        return LabStatus(s.project, s.mode, state, containers, info, error, ui, tuple(problems), hint)
 
     def brokers_answer(self) -> bool:
         """Every broker of the lab answers a Kafka request on its published port (ApiVersions).
@@ -240,52 +294,66 @@ class Lab:
         """
         from kafkalab.wire import answers
 
-        brokers = [port for name, port in self.settings.host_ports.items() if name not in ("kafka-ui", "zookeeper")]
-        return all(answers("127.0.0.1", port) for port in brokers)
+        return all(answers("127.0.0.1", b.host_port(self.settings)) for b in self.compose.spec.brokers)
 
     def logs(self, service: str | None = None, *, follow: bool = False, tail: int | None = None) -> Iterator[str]:
-        compose = self._compose_of(self.compose.containers())
+        running = self.compose.containers()
+        compose = self._compose_of(running)
         if service is not None and service not in compose.services:
             raise KafkalabError(
                 f"No service {service!r} in the {compose.settings.mode} lab.",
                 f"Services: {', '.join(compose.services)}.",
             )
+        if not running:  # nothing of the lab's: and what Compose would show under this name is not
+            return iter(())
         return compose.logs([service] if service else [], tail=tail, follow=follow)
 
-    def _compose_of(self, running: list[Container]) -> Compose:
-        """The compose project of the lab that runs, whatever mode these settings name."""
-        mode = running_mode(running) if running else self.settings.mode
+    def _of(self, containers: list[Container]) -> Lab:
+        """This lab, with the mode its containers run in (the settings may name another)."""
+        mode = running_mode(containers) if containers else self.settings.mode
         if mode == self.settings.mode:
-            return self.compose
-        return Compose(self.settings.replace(mode=mode), self.compose.echo)
+            return self
+        return Lab(self.settings.replace(mode=mode), echo=self.compose.echo)
 
-    def _check_same_lab(self, containers: list[Container]) -> None:
-        """A lab that runs under this project name must be the one these settings describe."""
-        s = self.settings
-        other = running_mode(containers)
-        if containers and other != s.mode:
+    def _compose_of(self, containers: list[Container]) -> Compose:
+        return self._of(containers).compose
+
+    def _refuse_foreign(self, inventory: Inventory) -> None:
+        if inventory.foreign:
+            p = self.settings.project
+            shown = ", ".join(inventory.foreign[:3]) + (", ..." if len(inventory.foreign) > 3 else "")
             raise ConfigError(
-                f"The lab {s.project} is already running in {other} mode, not {s.mode}.",
-                f"Use --mode {other}, or `kafkalab down` it first.",
+                f"A compose project named {p} exists that kafkalab did not create ({shown}).",
+                f"Give the lab another name with --project-name (or KAFKALAB_PROJECT); kafkalab leaves {p} alone.",
             )
+
+    def _check_same_lab(self, containers: list[Container], *, any_mode: bool = False) -> None:
+        """A lab that runs under this project name must be the one these settings describe: its mode
+        (unless any_mode) and its ports."""
+        s = self.settings
+        if not containers:
+            return
+        other = running_mode(containers)
+        if other != s.mode and not any_mode:
+            how = "running" if any(c.running for c in containers) else "stopped, its containers kept,"
+            raise ConfigError(
+                f"The lab {s.project} is {how} in {other} mode, not {s.mode}.",
+                f"Use --mode {other}, or `kafkalab down` it first (its data is kept).",
+            )
+        ports = s.replace(mode=other).host_ports
         for c in containers:
-            want = s.host_ports.get(c.service)
+            want = ports.get(c.service)
             published = [p for p in c.ports if "->" in p]
             if want and published and not any(p.startswith(f"127.0.0.1:{want}->") for p in published):
                 have = published[0].split("->")[0].rsplit(":", 1)[-1]
                 raise ConfigError(
-                    f"The lab {s.project} is already running with {c.service} on port {have}, not {want}.",
+                    f"The lab {s.project} is running with {c.service} on port {have}, not {want}.",
                     "Use the same port settings, or `kafkalab down` it first.",
                 )
 
     def _images(self, services: list[str]) -> list[str]:
-        s = self.settings
-        by_service = {
-            "zookeeper": s.image_zookeeper,
-            "kafka": s.image_kafka_zk if s.mode == "zookeeper" else s.image_kafka,
-            "kafka-ui": s.image_ui,
-        }
-        return sorted({by_service.get(name, s.image_kafka) for name in services})
+        spec = self.compose.spec
+        return sorted({getattr(self.settings, spec.service(name).image) for name in services})
 
     # --- clients -----------------------------------------------------------------------------
 
@@ -340,6 +408,26 @@ class Lab:
             self.down(volumes=not self._had_volumes)
 
 
+# What a Ctrl-C during `up` leaves behind, and what to do about it.
+_Left = Literal["nothing", "starting", "running"]
+_INTERRUPTED: dict[str, tuple[str, str]] = {
+    "nothing": ("Interrupted before any container was started.", "Nothing was started."),
+    "starting": (
+        "Interrupted while the lab's containers were starting.",
+        "Containers may be starting: run `kafkalab up` again to wait for them, or `kafkalab down` to stop them.",
+    ),
+    "running": (
+        "Interrupted while waiting for the lab, which was already running.",
+        "The lab keeps running: `kafkalab status` shows its health.",
+    ),
+}
+
+
+def _interrupted(left: _Left) -> Interrupted:
+    message, hint = _INTERRUPTED[left]
+    return Interrupted(message, hint)
+
+
 def ui_health(url: str, timeout: float = UI_REQUEST_TIMEOUT) -> UiStatus:
     """GET /actuator/health, kafka-ui's health endpoint (the Spring Boot actuator)."""
     import http.client
@@ -360,9 +448,9 @@ def ui_health(url: str, timeout: float = UI_REQUEST_TIMEOUT) -> UiStatus:
 
 
 def running_mode(containers: list[Container] | tuple[Container, ...]) -> str:
-    """The mode of a lab, told by the services its containers run."""
-    services = {c.service for c in containers}
-    return "zookeeper" if "zookeeper" in services else "cluster" if "kafka-3" in services else "kraft"
+    """The mode of a lab: its containers' mode label, or for labs of earlier versions their services."""
+    labelled = [c.mode for c in containers if c.mode in MODES]
+    return labelled[0] if labelled else mode_of_services({c.service for c in containers})
 
 
 class _Background:

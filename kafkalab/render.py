@@ -30,7 +30,13 @@ def out() -> Console:
         if "out" not in _consoles:
             from rich.console import Console
 
-            _consoles["out"] = Console(highlight=False)
+            class Out(Console):
+                def on_broken_pipe(self) -> None:
+                    # Rich would exit 1 here; the command decides (`status | head -1` keeps its code).
+                    self.quiet = True
+                    raise BrokenPipeError
+
+            _consoles["out"] = Out(highlight=False)
         return _consoles["out"]
 
 
@@ -153,7 +159,7 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     out().print(t)
 
 
-_STATE_STYLE = {"healthy": "bold green", "degraded": "bold yellow", "not running": "bold red"}
+_STATE_STYLE = {"healthy": "bold green", "degraded": "bold yellow", "stopped": "bold red", "not running": "bold red"}
 
 
 def lab_status(status: LabStatus) -> None:
@@ -183,6 +189,10 @@ def lab_status(status: LabStatus) -> None:
     if status.ui is not None:
         mark = "[green]answers[/green]" if status.ui.healthy else f"[red]{status.ui.detail}[/red]"
         console.print(f"UI: {status.ui.url} {mark}")
+    for problem in status.problems:
+        console.print(f"[red]✘[/red] {problem}", highlight=False)
+    if status.hint:
+        console.print(f"Hint: {status.hint}", markup=False, highlight=False, soft_wrap=True)
 
 
 # --- topics, produce, consume, groups ----------------------------------------------------------

@@ -1,7 +1,10 @@
 """Resolves kafkalab's settings: flags, then KAFKALAB_* environment, then a config file, then defaults.
 
-The config file is ``[tool.kafkalab]`` in ./pyproject.toml, or the top level of ./kafkalab.toml.
-Every resolved value remembers where it came from, for `kafkalab config`.
+The config file is found as pytest and ruff find theirs: the nearest one at or above the current
+directory. In each directory, from the current one up to the root, ``pyproject.toml`` counts if it
+has a ``[tool.kafkalab]`` table (else it is skipped) and ``kafkalab.toml`` whenever it exists; the
+pyproject.toml wins within one directory, and the first directory with either is the one used.
+Every resolved value remembers where it came from (a file by its path), for `kafkalab config`.
 The environment names are the ones the compose files interpolate, so `Settings.compose_env()` is
 all that `docker compose` needs to run kafkalab's stacks.
 """
@@ -9,18 +12,19 @@ all that `docker compose` needs to run kafkalab's stacks.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from kafkalab.errors import ConfigError
+from kafkalab.modes import MODE_NAMES, Mode
+from kafkalab.modes import MODES as MODE_TABLE
 
-Mode = Literal["kraft", "zookeeper", "cluster"]
+MODES: tuple[Mode, ...] = MODE_NAMES
+
 PullPolicy = Literal["missing", "never", "always"]
-MODES: tuple[Mode, ...] = ("kraft", "zookeeper", "cluster")
-# How many brokers each mode runs: `up` waits until that many answer.
-BROKERS: dict[str, int] = {"kraft": 1, "zookeeper": 1, "cluster": 3}
 PULL_POLICIES: tuple[PullPolicy, ...] = ("missing", "never", "always")
 
 # Public images, pinned. Test beds swap them through the KAFKALAB_IMAGE_* settings.
@@ -47,13 +51,28 @@ class Settings:
     pull: PullPolicy = "missing"
     timeout: float = 120.0
     bootstrap_server: str = ""
-    # Where each value came from: "flag", "env KAFKALAB_X", "pyproject.toml", "kafkalab.toml", "default".
+    # Where each value came from: "flag", "env KAFKALAB_X", the config file's full path, "default".
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
     def bootstrap_servers(self) -> str:
-        """The address clients use: --bootstrap-server when given, else the lab's external listener."""
-        return self.bootstrap_server or f"localhost:{self.port}"
+        """The address the Kafka commands use: --bootstrap-server when given, else the lab's."""
+        return self.bootstrap_server or self.lab_bootstrap
+
+    @property
+    def lab_bootstrap(self) -> str:
+        """Every broker of the lab, on its EXTERNAL listener: the lab answers while any one of them does."""
+        return MODE_TABLE[self.mode].bootstrap(self)
+
+    def with_recorded_mode(self) -> Settings:
+        """The mode the lab was last started in (kafkalab's record), unless a mode was chosen: so that
+        the Kafka commands, which never ask Docker, bootstrap from all brokers of a running cluster."""
+        from kafkalab import record
+
+        recorded = record.read(self.project).get("KAFKALAB_MODE")
+        if "mode" in self.sources or recorded not in MODES or recorded == self.mode:
+            return self
+        return dataclasses.replace(self, mode=recorded, sources={**self.sources, "mode": "the lab's record"})
 
     @property
     def ui_url(self) -> str:
@@ -61,13 +80,8 @@ class Settings:
 
     @property
     def host_ports(self) -> dict[str, int]:
-        """The ports this stack publishes on 127.0.0.1, by what they are for."""
-        ports = {"kafka": self.port, "kafka-ui": self.ui_port}
-        if self.mode == "zookeeper":
-            ports["zookeeper"] = self.zookeeper_port
-        if self.mode == "cluster":  # each broker has its own EXTERNAL listener, on the next ports
-            ports.update({"kafka-2": self.port + 1, "kafka-3": self.port + 2})
-        return ports
+        """The ports this stack publishes on 127.0.0.1, by service."""
+        return {s.name: s.host_port(self) for s in MODE_TABLE[self.mode].services}
 
     def compose_env(self) -> dict[str, str]:
         """The variables the compose files interpolate."""
@@ -91,6 +105,18 @@ _COMPOSE_VARS = {
 }
 
 
+# The numeric settings, and what a good value is, for the error messages.
+_NUMBERS = {
+    "port": "a port number", "ui_port": "a port number", "zookeeper_port": "a port number",
+    "timeout": "a number of seconds",
+}
+# In the order they win within one directory: (file name, where its settings table is).
+_CONFIG_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("pyproject.toml", ("tool", "kafkalab")),
+    ("kafkalab.toml", ()),
+)
+
+
 def _fields() -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(Settings) if f.name != "sources"]
 
@@ -105,9 +131,12 @@ def resolve(
     cwd: Path | None = None,
     _sources: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Build Settings from flags (None means "not given"), the environment and the config file."""
+    """Build Settings from flags (None means "not given"), the environment and the config file.
+
+    The config file is the nearest one at or above `cwd` (default: the current directory).
+    """
     env = os.environ if env is None else env
-    file_values, file_name = _read_config_file(cwd or Path.cwd())
+    file_values, file_path = _read_config_file(cwd or Path.cwd())
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for field in _fields():
@@ -118,7 +147,11 @@ def resolve(
         elif env.get(env_name(name), "") != "":
             raw, source = env[env_name(name)], f"env {env_name(name)}"
         elif name in file_values:
-            raw, source = file_values[name], file_name
+            raw, source = file_values[name], str(file_path)
+            if name in _NUMBERS and isinstance(raw, str):
+                # TOML has numbers of its own: a quoted one is the wrong type, as ruff and pytest
+                # would say of theirs. Text is only for flags and the environment.
+                raise _bad(name, raw, source, f"is a string, not {_NUMBERS[name]}")
         else:
             continue
         values[name] = _coerce(name, raw, source)
@@ -126,23 +159,27 @@ def resolve(
     return Settings(**values, sources=sources)
 
 
+def _bad(name: str, raw: Any, source: str, why: str) -> ConfigError:
+    return ConfigError(f"Bad value for {name} ({source}): {raw!r} {why}.")
+
+
 def _coerce(name: str, raw: Any, source: str) -> Any:
+    """The checked value of setting `name`: raw is text (a flag, the environment) or a Python value
+    (from TOML, or from the code through Settings.replace)."""
     def bad(why: str) -> ConfigError:
-        return ConfigError(f"Bad value for {name} ({source}): {raw!r} {why}.")
+        return _bad(name, raw, source, why)
 
     if name in ("port", "ui_port", "zookeeper_port"):
-        try:
-            port = int(raw)
-        except (TypeError, ValueError):
-            raise bad("is not a port number") from None
+        port = _as_int(raw)
+        if port is None:
+            raise bad("is not a port number")
         if not 1 <= port <= 65535:
             raise bad("is not between 1 and 65535")
         return port
     if name == "timeout":
-        try:
-            seconds = float(raw)
-        except (TypeError, ValueError):
-            raise bad("is not a number of seconds") from None
+        seconds = _as_seconds(raw)
+        if seconds is None:
+            raise bad("is not a number of seconds")
         if seconds <= 0:
             raise bad("is not above 0")
         return seconds
@@ -159,36 +196,89 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
     return raw
 
 
+def _as_int(raw: Any) -> int | None:
+    """An int, or text of ASCII digits only; None for anything else."""
+    # bool is a subclass of int: without this, `port = true` would be port 1.
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    # int() would also take " 9094", "9_094", "+9094" and non-ASCII digits: none is a port as written.
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        return int(raw)
+    return None  # floats too, 29094.0 included: truncating 29094.9 would hide a typo
+
+
+def _as_seconds(raw: Any) -> float | None:
+    """A finite number of seconds from an int, a float or text that parses as one; None otherwise."""
+    # `timeout = true` is not one second; lists, tables and dates are no number at all.
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        return None
+    try:
+        seconds = float(raw)
+    except (ValueError, OverflowError):  # OverflowError: an int too large for a float
+        return None
+    # nan would never compare above 0, and an infinite deadline is no deadline: both are typos.
+    return seconds if math.isfinite(seconds) else None
+
+
 def _valid_project(name: str) -> bool:
     allowed = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
     return bool(name) and name[0].isalnum() and set(name) <= allowed
 
 
-def _read_config_file(cwd: Path) -> tuple[dict[str, Any], str]:
-    """[tool.kafkalab] of ./pyproject.toml wins over ./kafkalab.toml; unknown keys are errors."""
+def _read_config_file(cwd: Path) -> tuple[dict[str, Any], Path | None]:
+    """The settings of the nearest config file at or above cwd, and that file's path (None: no file).
+
+    As pytest and ruff find theirs, so that kafkalab run in a subdirectory of a project still uses
+    the project's settings: in cwd, then in each parent up to the root, pyproject.toml counts only
+    if it has a [tool.kafkalab] table (a project's pyproject.toml usually has none, and is skipped),
+    kafkalab.toml whenever it exists, and pyproject.toml wins within one directory. Only that one
+    file is read for settings; unknown keys in it are errors.
+    """
+    start = cwd.absolute()  # .parents of a relative path would stop short of the root
+    for directory in (start, *start.parents):
+        for file_name, table_path in _CONFIG_FILES:
+            path = directory / file_name
+            table = _settings_table(path, table_path)
+            if table is not None:
+                return _check_keys(table, path), path
+    return {}, None
+
+
+def _settings_table(path: Path, table_path: tuple[str, ...]) -> dict[Any, Any] | None:
+    """The kafkalab table of the TOML file at path; None if there is no such file or table."""
     import tomllib
 
-    for file_name, table_path in (("pyproject.toml", ("tool", "kafkalab")), ("kafkalab.toml", ())):
-        path = cwd / file_name
+    try:
         if not path.is_file():
-            continue
-        try:
-            data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}.", "Fix the file's syntax.") from None
-        for key in table_path:
-            data = data.get(key) if isinstance(data, dict) else None
-        if data is None:
-            continue
-        if not isinstance(data, dict):
-            raise ConfigError(f"{file_name}: the kafkalab settings must be a table.")
-        values = {cast(str, k).replace("-", "_"): v for k, v in data.items()}
-        known = {f.name for f in _fields()}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(
-                f"{file_name}: unknown setting {unknown[0]!r}.",
-                f"Known settings: {', '.join(sorted(known))}.",
-            )
-        return values, file_name
-    return {}, ""
+            return None
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read: {exc.strerror or exc}.", "Make it readable, or remove it.") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8
+        raise ConfigError(f"{path} is not valid TOML: {exc}.", "Fix the file's syntax.") from None
+    try:
+        data: Any = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}.", "Fix the file's syntax.") from None
+    for key in table_path:
+        data = data.get(key) if isinstance(data, dict) else None
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the kafkalab settings must be a table.")
+    return data
+
+
+def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
+    """The table with its keys as field names ("ui-port" is ui_port); an unknown key is an error."""
+    values = {cast(str, k).replace("-", "_"): v for k, v in table.items()}
+    known = {f.name for f in _fields()}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting {unknown[0]!r}.",
+            f"Known settings: {', '.join(sorted(known))}.",
+        )
+    return values

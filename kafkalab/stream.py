@@ -479,7 +479,10 @@ class _Consume:
                 if max_messages is not None and count + len(good) > max_messages:
                     good = good[:max_messages - count]
                 out.write(render(good))
-                if self.follow:
+                # With a group, offsets are stored (to be committed) only once the batch has left
+                # out's buffer: a reader gone by then (`| head`) makes flush() fail, and nothing of
+                # it is committed. Without a group nothing is committed: keep the buffering.
+                if self.follow or self.group is not None:
                     out.flush()
                 count += len(good)
                 if self.group is not None:

@@ -216,7 +216,9 @@ def test_bad_config_file(lab_factory: Callable[..., Lab], tmp_path: Path, monkey
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["up"], env={"KAFKALAB_PORT": ""})
     assert result.exit_code == 3
-    assert result.stderr.splitlines()[0] == "Error: Bad value for port (kafkalab.toml): 'high' is not a port number."
+    assert result.stderr.splitlines()[0] == (
+        f"Error: Bad value for port ({tmp_path / 'kafkalab.toml'}): 'high' is a string, not a port number."
+    )
 
 
 # --- the wheel, installed in a fresh venv ------------------------------------------------------

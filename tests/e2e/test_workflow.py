@@ -11,6 +11,7 @@ import base64
 import json
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -37,6 +38,10 @@ SECONDS = r"\d+\.\d\d"
 TOPIC_HINT = "Hint: List the topics with `kafkalab topic list`, or create it with `kafkalab topic create`.\n"
 UNREACHABLE_HINT = (
     "Hint: Start the lab with `kafkalab up`, or point at a running cluster with --bootstrap-server.\n"
+)
+# When the address came from -b (or KAFKALAB_BOOTSTRAP_SERVER), starting the lab would not help.
+ELSEWHERE_HINT = (
+    "Hint: Check the address, and that a Kafka broker runs there; `kafkalab config` shows where it came from.\n"
 )
 
 
@@ -355,14 +360,17 @@ def test_missing_topic_is_one_error_with_a_hint(bootstrap: str) -> None:
     ["topic", "create", "t"], ["topic", "list"], ["topic", "describe", "t"], ["topic", "delete", "t", "--yes"],
     ["produce", "t"], ["consume", "t"], ["group", "list"], ["group", "describe", "g"],
 ], ids=lambda a: " ".join(a[:2]))
-def test_unreachable_broker_is_one_error_with_a_hint(args: list[str]) -> None:
+@pytest.mark.parametrize("given", [True, False], ids=["-b", "the lab"])
+def test_unreachable_broker_is_one_error_with_a_hint(args: list[str], given: bool) -> None:
     with socket.socket() as sock:  # bound but not listening: connections are refused
         sock.bind(("127.0.0.1", 0))
-        address = f"127.0.0.1:{sock.getsockname()[1]}"
+        port = str(sock.getsockname()[1])
+        address = f"127.0.0.1:{port}" if given else f"localhost:{port}"
         started = time.monotonic()
-        result = kl(*args, "-b", address, input="v\n")
+        result = kl(*args, "-b", address, input="v\n") if given else kl("--port", port, *args, input="v\n")
     assert (result.exit_code, result.stdout) == (11, "")
-    assert result.stderr == f"Error: No Kafka broker answered at {address}: connection refused.\n" + UNREACHABLE_HINT
+    hint = ELSEWHERE_HINT if given else UNREACHABLE_HINT
+    assert result.stderr == f"Error: No Kafka broker answered at {address}: connection refused.\n" + hint
     assert time.monotonic() - started < 2
 
 
@@ -452,6 +460,28 @@ def test_follow_with_a_group_and_ctrl_c_commits(bootstrap: str) -> None:
     after = group(bootstrap, g)
     assert (after["lag"], after["members"]) == (0, [])
     assert sum(p["committed"] for p in after["partitions"]) == 10
+
+
+def test_a_group_read_into_head_commits_only_what_head_could_get(bootstrap: str) -> None:
+    name, g = fresh("head"), fresh("head")
+    create(bootstrap, name)
+    total, size = 20_000, 40
+    # 40-byte lines: a batch (at most 1,000 messages, 40 KB) fits whole in the pipe (64 KiB) while
+    # head reads its first 5 lines, so the batch with the 5th line is written and committed; the
+    # 800 KB of all the lines cannot be, once head has left.
+    lines = [f"line {i:06d} ".encode().ljust(size - 1, b"x") + b"\n" for i in range(total)]
+    sent = kl_process("produce", name, "-b", bootstrap, input=b"".join(lines))
+    assert sent.returncode == 0, sent.stderr
+    consume = f"{shlex.quote(sys.executable)} -m kafkalab consume {name} -g {g} --from-beginning -b {bootstrap}"
+    piped = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"{consume} | head -5"], capture_output=True, timeout=120, check=False,
+    )
+    assert (piped.returncode, piped.stderr) == (0, b""), "kafkalab ends quietly when head leaves"
+    assert piped.stdout == b"".join(lines[:5])
+    committed = group(bootstrap, g)["partitions"][0]["committed"]
+    assert 5 <= committed < total
+    # Committed were only lines that reached the pipe: at most its 64 KiB and what head read.
+    assert committed * size <= 2 * 65_536
 
 
 def test_follow_stops_after_the_timeout(bootstrap: str) -> None:

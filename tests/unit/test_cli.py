@@ -45,7 +45,10 @@ def test_every_error_is_two_lines_and_its_exit_code(
 
 
 def test_exit_codes_are_distinct_and_all_documented() -> None:
-    codes = [*errors.EXIT_CODES.values(), errors.STATUS_NOT_RUNNING, errors.STATUS_DEGRADED]
+    # A user denied the socket is a daemon the CLI can't reach, as the issue has it: 5, like DaemonDown.
+    assert errors.DockerSocketDenied.exit_code == errors.DaemonDown.exit_code
+    kinds = {name: code for name, code in errors.EXIT_CODES.items() if name != "DockerSocketDenied"}
+    codes = [*kinds.values(), errors.STATUS_NOT_RUNNING, errors.STATUS_DEGRADED]
     assert len(codes) == len(set(codes))
     readme = (ROOT / "README.md").read_text()
     for name, code in errors.EXIT_CODES.items():
@@ -90,6 +93,27 @@ def test_config_json_shows_value_and_source(monkeypatch: pytest.MonkeyPatch) -> 
     assert data["port"] == {"value": "19999", "source": "flag"}
     assert data["ui_port"] == {"value": "18081", "source": "env KAFKALAB_UI_PORT"}
     assert data["mode"] == {"value": "kraft", "source": "default"} or data["mode"]["source"].startswith("env")
+
+
+def test_config_finds_the_projects_pyproject_from_a_subdirectory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The environment would win over the file: clear what this test reads.
+    monkeypatch.delenv("KAFKALAB_PROJECT", raising=False)
+    monkeypatch.delenv("KAFKALAB_PORT", raising=False)
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "orders-svc"\n\n[tool.kafkalab]\nproject = "orders-svc"\n')
+    (tmp_path / "src" / "orders").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "src" / "orders")
+    result = CliRunner().invoke(cli, ["config", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["project"] == {"value": "orders-svc", "source": str(pyproject)}
+
+    pyproject.write_text("[tool.kafkalab]\nport = true\n")
+    result = CliRunner().invoke(cli, ["config", "--json"])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[0] == f"Error: Bad value for port ({pyproject}): True is not a port number."
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
@@ -156,7 +180,7 @@ def test_compose_v1_only_is_named(tmp_path: Path) -> None:
         "#!/bin/sh\n"
         'case "$1 $2" in\n'
         '  "compose version") echo "1.29.2";;\n'
-        "  ps*) ;;\n"
+        "  ps*|volume*) ;;\n"
         '  *) echo "unexpected: $*" >&2; exit 1;;\n'
         "esac\n"
     )
@@ -166,6 +190,28 @@ def test_compose_v1_only_is_named(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[-2:] == [
         "Error: Docker Compose v2 was not found: `docker compose version` reports 1.29.2.",
         f"Hint: {errors.ComposeV1Only.hint}",
+    ]
+
+
+def test_a_compose_that_fails_otherwise_is_not_called_v1(tmp_path: Path) -> None:
+    # A stand-in again: the plugin is there but broken (here: it cannot be executed), which is not v1.
+    fake = tmp_path / "docker"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'case "$1 $2" in\n'
+        '  "compose version") echo "fork/exec /usr/libexec/docker/cli-plugins/docker-compose: permission denied" >&2;'
+        " exit 1;;\n"
+        "  ps*|volume*) ;;\n"
+        '  *) echo "unexpected: $*" >&2; exit 1;;\n'
+        "esac\n"
+    )
+    fake.chmod(0o755)
+    result = CliRunner().invoke(cli, ["up"], env={"PATH": str(tmp_path), "KAFKALAB_PROJECT": "v1test"})
+    assert result.exit_code == 9
+    assert result.stderr.splitlines()[-2:] == [
+        "Error: `docker compose version` failed: fork/exec /usr/libexec/docker/cli-plugins/docker-compose: "
+        "permission denied",
+        f"Hint: {errors.ComposeError.hint}",
     ]
 
 

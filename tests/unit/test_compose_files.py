@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kafkalab.compose import SERVICES, compose_dir
+from kafkalab.compose import compose_dir
+from kafkalab.modes import LAB_LABEL, MODE_LABEL, MODES
 from kafkalab.settings import DEFAULT_IMAGES, Settings
 
 FILES = sorted(compose_dir().glob("*.yaml"))
@@ -27,14 +28,14 @@ def config(path: Path, env: dict[str, str]) -> dict[str, object]:
 
 
 def test_one_file_per_mode() -> None:
-    assert [p.stem for p in FILES] == sorted(SERVICES)
+    assert [p.name for p in FILES] == sorted(spec.file for spec in MODES.values())
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_defaults_are_the_pinned_public_images(path: Path) -> None:
     services = config(path, {})["services"]
     assert isinstance(services, dict)
-    assert sorted(services) == sorted(SERVICES[path.stem])
+    assert sorted(services) == sorted(MODES[path.stem].service_names)
     for name, service in services.items():
         image = service["image"]
         assert image in DEFAULT_IMAGES.values(), (name, image)
@@ -43,6 +44,35 @@ def test_defaults_are_the_pinned_public_images(path: Path) -> None:
         assert service["pull_policy"] == "missing"
         for port in service.get("ports", []):
             assert port["host_ip"] == "127.0.0.1", (name, port)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_the_file_agrees_with_the_mode_table(path: Path) -> None:
+    """Images, ports, volumes and the lab's labels, service by service, as kafkalab.modes says."""
+    spec = MODES[path.stem]
+    settings = Settings(mode=spec.name, project="orders", port=19094, ui_port=18080, zookeeper_port=12181,
+                        image_kafka="k:4", image_kafka_zk="k:3", image_zookeeper="z:1", image_ui="u:1")
+    found = config(path, settings.compose_env())
+    labels = {LAB_LABEL: "orders", MODE_LABEL: spec.name}
+    for service in spec.services:
+        conf = found["services"][service.name]  # type: ignore[index]
+        assert conf["image"] == getattr(settings, service.image)
+        assert [(p["published"], p["target"]) for p in conf["ports"]] == [
+            (str(service.host_port(settings)), service.container_port)
+        ]
+        assert sorted(v["source"] for v in conf.get("volumes", [])) == sorted(service.volumes)
+        assert conf["labels"] == labels
+    assert sorted(found["volumes"]) == sorted(spec.volumes)  # type: ignore[arg-type]
+    for volume in found["volumes"].values():  # type: ignore[attr-defined]
+        assert volume["labels"] == labels
+    assert found["networks"]["default"]["labels"] == labels  # type: ignore[index]
+
+
+def test_each_mode_keeps_its_own_data() -> None:
+    """The modes' cluster ids differ: a volume shared by two modes would keep the second from starting."""
+    names = [v for spec in MODES.values() for v in spec.volumes]
+    assert len(names) == len(set(names))
+    assert MODES["kraft"].volumes == ("kafka-data",)  # the name of earlier versions: their data stays
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -85,6 +115,18 @@ def test_settings_reach_the_file(path: Path) -> None:
          "Image kafkalab-test/nope:0 is not on this machine, and --pull is never."),
         ("docker: 'compose' is not a docker command.\nSee 'docker --help'", "ComposeV1Only",
          "Docker Compose v2 was not found: `docker compose` is not a docker command here."),
+        ("unknown command: docker compose\n\nRun 'docker --help' for more information", "ComposeV1Only",
+         "Docker Compose v2 was not found: `docker compose` is not a docker command here."),
+        # Engine 28's wording for a taken port.
+        ("Error response from daemon: failed to set up container networking: driver failed programming external "
+         "connectivity on endpoint krt-kafka-1 (1ec7): failed to bind host port for 127.0.0.1:19094:172.18.0.2:9094/tcp: "
+         "address already in use", "PortInUse", "Port 19094 on 127.0.0.1 is already taken."),
+        ("permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: "
+         "Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.50/containers/json\": dial unix /var/run/docker.sock: "
+         "connect: permission denied", "DockerSocketDenied",
+         "This user may not use the Docker daemon: permission denied while trying to connect to the Docker daemon "
+         "socket at unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.50/containers/json\": "
+         "dial unix /var/run/docker.sock: connect: permission denied"),
         ("service \"kafka\" refers to undefined volume data: invalid compose project", "ComposeError",
          "`docker compose up` failed: service \"kafka\" refers to undefined volume data: invalid compose project"),
     ],

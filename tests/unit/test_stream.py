@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from typing import Any
 
@@ -42,6 +43,9 @@ class FakeMessage:
 
     def headers(self) -> list[tuple[str, bytes | None]] | None:
         return self._headers
+
+    def error(self) -> None:
+        return None
 
 
 @pytest.mark.parametrize(("rest", "chunk", "lines", "tail"), [
@@ -235,6 +239,91 @@ def test_probe_passes_when_one_address_listens() -> None:
         listening.listen()
         closed.bind(("127.0.0.1", 0))
         broker.probe(f"127.0.0.1:{closed.getsockname()[1]},PLAINTEXT://127.0.0.1:{listening.getsockname()[1]}")
+
+
+class Pipe(io.RawIOBase):
+    """stdout as a pipe whose reader leaves (`| head`) after `accepts` writes; logs into `events`."""
+
+    def __init__(self, events: list[Any], accepts: int) -> None:
+        self.events, self.accepts = events, accepts
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.accepts == 0:
+            self.accepts = -1  # once: a later flush, when the writer is collected, finds nowhere to fail
+            raise BrokenPipeError(32, "Broken pipe")
+        if self.accepts > 0:
+            self.accepts -= 1
+            self.events.append(("written", bytes(data)))
+        return len(data)
+
+
+class EndOfPartition:
+    """The event consume() returns at the end of partition 0."""
+
+    def partition(self) -> int:
+        return 0
+
+    def error(self) -> Any:
+        from confluent_kafka import KafkaError
+
+        return KafkaError(KafkaError._PARTITION_EOF)
+
+
+class FakeConsumer:
+    """Hands out the given batches, one per consume(), and logs store_offsets() and commit()."""
+
+    def __init__(self, events: list[Any], batches: list[list[FakeMessage]]) -> None:
+        self.events, self.batches = events, batches
+        self.next_offset = 0
+
+    def consume(self, _count: int, _timeout: float) -> list[Any]:
+        if not self.batches:
+            return [EndOfPartition()]
+        batch = self.batches.pop(0)
+        self.next_offset += len(batch)
+        return batch
+
+    def store_offsets(self, offsets: list[Any]) -> None:
+        self.events.append(("stored", [(tp.partition, tp.offset) for tp in offsets]))
+
+    def position(self, partitions: list[Any]) -> list[Any]:
+        from confluent_kafka import TopicPartition
+
+        return [TopicPartition(tp.topic, tp.partition, self.next_offset) for tp in partitions]
+
+    def commit(self, asynchronous: bool) -> None:
+        self.events.append(("committed", asynchronous))
+
+
+def _messages(first: int, count: int) -> list[FakeMessage]:
+    return [FakeMessage(f"m{i}".encode(), offset=i) for i in range(first, first + count)]
+
+
+def test_with_a_group_only_what_reached_the_reader_is_committed() -> None:
+    events: list[Any] = []
+    consumer = FakeConsumer(events, [_messages(0, 2), _messages(2, 3)])
+    run = stream._Consume(consumer, "h:1", "orders", "g", follow=False)
+    run.assigned, run.pending = True, {0}
+    out = io.BufferedWriter(Pipe(events, accepts=1))  # the reader leaves after the first batch
+    result = run.loop(out, stream.render_values, None, None)  # type: ignore[arg-type]
+    assert (result.stopped, result.committed) == ("closed", True)
+    # The first batch left the buffer before its offsets were stored; the second never reached
+    # the reader, and is not stored: the commit is of m0 and m1 only.
+    assert events == [("written", b"m0\nm1\n"), ("stored", [(0, 2)]), ("committed", False)]
+
+
+def test_without_a_group_the_output_stays_buffered() -> None:
+    events: list[Any] = []
+    consumer = FakeConsumer(events, [_messages(0, 2), _messages(2, 3)])
+    run = stream._Consume(consumer, "h:1", "orders", None, follow=False)
+    run.assigned, run.pending, run.ends = True, {0}, {0: 5}
+    out = io.BufferedWriter(Pipe(events, accepts=1))
+    result = run.loop(out, stream.render_values, None, None)  # type: ignore[arg-type]
+    assert (result.stopped, result.messages, result.committed) == ("end", 5, False)
+    assert events == [("written", b"m0\nm1\nm2\nm3\nm4\n")]  # one write, at the end
 
 
 class FakeProducer:

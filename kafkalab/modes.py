@@ -1,0 +1,98 @@
+"""The one table of kafkalab's modes: per mode its compose file, and per service its image
+setting, host port, brokers and volumes. Everything else (settings, compose, lab, cli, plugin)
+reads the facts of a mode from here.
+
+The compose files in compose/ must agree with this table; tests/unit/test_compose_files.py checks
+that they do, service by service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+Mode = Literal["kraft", "zookeeper", "cluster"]
+
+# The label that marks every container, volume and network kafkalab created, with the project as
+# its value; and the one that records the mode. Docker objects without the first are not the lab's
+# (but for labs of earlier kafkalab versions: see compose.Ownership).
+LAB_LABEL = "dev.kafkalab.lab"
+MODE_LABEL = "dev.kafkalab.mode"
+
+
+@dataclasses.dataclass(frozen=True)
+class Service:
+    name: str
+    image: str  # the Settings field that names its image
+    port: str  # the Settings field of its host port
+    container_port: int  # the port it publishes, inside its container
+    port_offset: int = 0  # cluster brokers 2 and 3 publish on the ports after the first's
+    broker: bool = False
+    volumes: tuple[str, ...] = ()
+
+    def host_port(self, settings: Any) -> int:
+        return int(getattr(settings, self.port)) + self.port_offset
+
+
+@dataclasses.dataclass(frozen=True)
+class ModeSpec:
+    name: Mode
+    services: tuple[Service, ...]
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.yaml"
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.services)
+
+    @property
+    def brokers(self) -> tuple[Service, ...]:
+        return tuple(s for s in self.services if s.broker)
+
+    @property
+    def volumes(self) -> tuple[str, ...]:
+        return tuple(v for s in self.services for v in s.volumes)
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def bootstrap(self, settings: Any) -> str:
+        """Every broker's EXTERNAL listener: clients reach the cluster while any one of them answers."""
+        return ",".join(f"localhost:{b.host_port(settings)}" for b in self.brokers)
+
+
+_UI = Service("kafka-ui", image="image_ui", port="ui_port", container_port=8080)
+
+
+def _broker(name: str, image: str = "image_kafka", offset: int = 0, volume: str = "kafka-data") -> Service:
+    return Service(name, image, "port", 9094, port_offset=offset, broker=True, volumes=(volume,))
+
+
+# Each mode keeps its data in volumes of its own: the modes' cluster ids differ, and a broker
+# refuses a log directory formatted for another cluster. kraft keeps the name `kafka-data`, which
+# labs of earlier versions used, so that their data stays theirs.
+MODES: dict[str, ModeSpec] = {
+    "kraft": ModeSpec("kraft", (_broker("kafka"), _UI)),
+    "zookeeper": ModeSpec("zookeeper", (
+        Service("zookeeper", "image_zookeeper", "zookeeper_port", 2181, volumes=("zookeeper-data", "zookeeper-log")),
+        _broker("kafka", image="image_kafka_zk", volume="zk-kafka-data"),
+        _UI,
+    )),
+    "cluster": ModeSpec("cluster", (
+        _broker("kafka", volume="cluster-kafka-data"),
+        _broker("kafka-2", offset=1, volume="kafka-2-data"),
+        _broker("kafka-3", offset=2, volume="kafka-3-data"),
+        _UI,
+    )),
+}
+MODE_NAMES: tuple[Mode, ...] = ("kraft", "zookeeper", "cluster")
+ALL_SERVICES: tuple[str, ...] = tuple(sorted({s.name for m in MODES.values() for s in m.services}))
+# Volume names that labs of kafkalab 0.1 created, before each mode had its own and before labels.
+LEGACY_VOLUMES = frozenset({"kafka-data", "kafka-2-data", "kafka-3-data", "zookeeper-data", "zookeeper-log"})
+
+
+def mode_of_services(services: set[str]) -> Mode:
+    """The mode of a lab whose containers carry no mode label (earlier versions), by its services."""
+    return "zookeeper" if "zookeeper" in services else "cluster" if "kafka-3" in services else "kraft"
