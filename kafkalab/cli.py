@@ -36,17 +36,25 @@ class CliState:
         from kafkalab.settings import resolve
 
         settings = resolve({**self.flags, **{k: v for k, v in flags.items() if v is not None}})
-        return Lab(settings, echo=render.command if self.verbose else None)
+        lab = Lab(settings, echo=render.command if self.verbose else None)
+        work_begins()
+        return lab
+
+
+def work_begins() -> None:
+    """From here on a Ctrl-C is a KeyboardInterrupt, which the command turns into what it left behind.
+
+    Until then (Python's start, the imports, the options) kafkalab._console ends the process quietly:
+    nothing was started. Every command that talks to Docker or Kafka calls this first.
+    """
+    with contextlib.suppress(ValueError):  # not the main thread: an application that embeds the CLI
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class KafkalabGroup(click.Group):
     """Maps every KafkalabError to two lines on stderr and its exit code; tracebacks only with --debug."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        # From here on a Ctrl-C is a KeyboardInterrupt that the command maps to what it left behind;
-        # before (imports, parsing) kafkalab._console ends the process quietly.
-        with contextlib.suppress(ValueError):  # not the main thread (an embedding application)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return super().invoke(ctx)
         except KafkalabError as exc:
@@ -266,11 +274,12 @@ def _bootstrap(state: CliState, bootstrap_server: str | None) -> str:
     from kafkalab.errors import BrokerUnreachable
     from kafkalab.settings import resolve
 
+    work_begins()
     flags = {**state.flags, "bootstrap_server": bootstrap_server}
     settings = resolve({k: v for k, v in flags.items() if v is not None})
     given = settings.bootstrap_server if bootstrap_server is None else bootstrap_server  # -b '' is given
     if bootstrap_server is None and not given:
-        return settings.bootstrap_servers
+        return settings.with_recorded_mode().lab_bootstrap
     source = settings.sources.get("bootstrap_server", "flag")  # "flag", "env KAFKALAB_...", or a file
     if source == "flag":
         where = "--bootstrap-server"

@@ -6,12 +6,17 @@ until a test asks for one of its fixtures:
 - ``kafka_lab`` (session): the project's lab when it already runs and its broker answers (attach:
   one `docker ps` and one metadata request; kafka-ui is not waited for), else a lab started for
   the session and stopped at its end (``--kafkalab-keep`` leaves it running). A lab that was
-  running, even in part, is never stopped.
+  running, even in part, is never stopped. Under pytest-xdist the workers share one lab: the first
+  to ask starts it, the others wait for it and attach, and the controller stops it once, after the
+  last worker finished.
 - ``kafka_topic``: a new topic with a unique name, deleted after the test. Its partitions and
   config come from ``@pytest.mark.kafka_topic(partitions=3, config={...})``, or from indirect
   parametrization: ``@pytest.mark.parametrize("kafka_topic", [1, 3], indirect=True)``.
 - ``kafka_producer`` and ``kafka_consumer``: clients bound to the lab, closed after the test. The
   consumer has a consumer group of its own and starts at the earliest offset.
+
+Every fixture talks to the lab's own brokers only: KAFKALAB_BOOTSTRAP_SERVER is for the CLI's Kafka
+commands, and never points a test's topics or messages at another cluster.
 
 pytest loads this module in every session of every project that has kafkalab installed, so
 importing it stays cheap: confluent_kafka and python_on_whales load only when a fixture runs.
@@ -28,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 
+from kafkalab.modes import MODES as MODE_TABLE
 from kafkalab.settings import MODES
 
 if TYPE_CHECKING:
@@ -39,8 +45,10 @@ if TYPE_CHECKING:
 
 # What the session did with its lab, for the terminal summary: one line, or none when unused.
 _SUMMARY = pytest.StashKey[str]()
-# The port the broker's EXTERNAL listener has inside its container (compose/*.yaml).
-_BROKER_CONTAINER_PORT = 9094
+# Under pytest-xdist, the key of config.workeroutput under which a worker tells the controller
+# about its lab, and what the controller received from its workers.
+_HANDOFF = "kafkalab"
+_HANDED = pytest.StashKey[list[dict[str, Any]]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -93,11 +101,14 @@ def kafka_lab(pytestconfig: pytest.Config) -> Iterator[Lab]:
 
 
 class _LabSession:
-    def __init__(self, config: pytest.Config, lab: Lab, *, started: bool, keep_volumes: bool) -> None:
+    def __init__(
+        self, config: pytest.Config, lab: Lab, *, started: bool, keep_volumes: bool, seconds: float = 0.0,
+    ) -> None:
         self.config = config
         self.lab = lab
         self.started = started
         self.keep_volumes = keep_volumes
+        self.seconds = seconds  # what starting it took
 
     @classmethod
     def open(cls, config: pytest.Config) -> _LabSession:
@@ -109,7 +120,7 @@ class _LabSession:
             settings = _same_lab(probe, settings)
             if settings is not lab.settings:
                 lab = type(lab)(settings)
-        where = f"the lab {settings.project} at {settings.bootstrap_servers}"
+        where = f"the lab {settings.project} at {settings.lab_bootstrap}"
         if probe.ready:
             config.stash[_SUMMARY] = f"kafkalab: attached to {where} in {time.monotonic() - begun:.2f} s."
             return cls(config, lab, started=False, keep_volumes=True)
@@ -119,7 +130,9 @@ class _LabSession:
         try:
             result = lab.up(ui=not config.getoption("kafkalab_no_ui"))
         except BaseException:  # not ready in time, interrupted...: what this session started goes, all the same
-            if not was_running and not config.getoption("kafkalab_keep"):
+            # But not a lab that up() found started meanwhile (by another xdist worker): not ours.
+            found_started = getattr(lab, "_left", None) == "running"
+            if not was_running and not found_started and not config.getoption("kafkalab_keep"):
                 with contextlib.suppress(Exception):
                     lab.down(volumes=not keep_volumes)
             raise
@@ -128,9 +141,20 @@ class _LabSession:
             config.stash[_SUMMARY] = f"kafkalab: attached to {where} in {time.monotonic() - begun:.2f} s."
             return cls(config, lab, started=False, keep_volumes=True)
         config.stash[_SUMMARY] = f"kafkalab: started {where} in {result.seconds:.1f} s"
-        return cls(config, lab, started=True, keep_volumes=keep_volumes)
+        return cls(config, lab, started=True, keep_volumes=keep_volumes, seconds=result.seconds)
 
     def close(self) -> None:
+        if _is_xdist_worker(self.config):
+            # This worker's session ends while others may still be running tests on the lab: the
+            # controller stops it (and writes the summary) once every worker has finished.
+            s = self.lab.settings
+            workeroutput: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
+            workeroutput[_HANDOFF] = {
+                "started": self.started, "project": s.project, "mode": s.mode, "port": s.port,
+                "ui_port": s.ui_port, "zookeeper_port": s.zookeeper_port, "bootstrap": s.lab_bootstrap,
+                "volumes": not self.keep_volumes, "seconds": self.seconds,
+            }
+            return
         if not self.started:
             return
         project = self.lab.settings.project
@@ -139,6 +163,56 @@ class _LabSession:
             return
         self.lab.down(volumes=not self.keep_volumes)
         self.config.stash[_SUMMARY] += ", and stopped it."
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+# --- under pytest-xdist: the controller, which runs no test, stops what a worker started ---------
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist it is never called, and that is fine
+def pytest_testnodedown(node: Any, error: object) -> None:
+    # A worker that crashed sent nothing: its lab, if it started one, is left running.
+    handed = getattr(node, "workeroutput", {}).get(_HANDOFF)
+    if handed:
+        node.config.stash.setdefault(_HANDED, []).append(handed)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In the controller of an xdist run: stop the lab a worker started, now that no worker uses it.
+
+    Runs before the terminal summary, which then has the one line of the whole run.
+    """
+    config = session.config
+    handed = config.stash.get(_HANDED, None)
+    if not handed:
+        return
+    started = [h for h in handed if h["started"]]
+    h = (started or handed)[0]  # one lab per run: up() takes turns across processes, so one worker started it
+    where = f"the lab {h['project']} at {h['bootstrap']}"
+    if not started:
+        config.stash[_SUMMARY] = f"kafkalab: the workers attached to {where}."
+        return
+    summary = f"kafkalab: a worker started {where} in {h['seconds']:.1f} s"
+    if config.getoption("kafkalab_keep"):
+        config.stash[_SUMMARY] = f"{summary}; left it running (`kafkalab -p {h['project']} down --volumes` stops it)."
+        return
+    from kafkalab.errors import KafkalabError
+    from kafkalab.lab import Lab
+
+    try:
+        settings = _settings(config).replace(
+            project=h["project"], mode=h["mode"], port=h["port"], ui_port=h["ui_port"],
+            zookeeper_port=h["zookeeper_port"],
+        )
+        Lab(settings).down(volumes=h["volumes"])
+    except KafkalabError as exc:
+        config.stash[_SUMMARY] = f"{summary}; stopping it at the end of the run failed.\n{_describe(exc)}"
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
+    config.stash[_SUMMARY] = f"{summary}; stopped it at the end of the run."
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -196,13 +270,18 @@ def _same_lab(probe: _Probe, settings: Settings) -> Settings:
             )
         # Mode not chosen: adopt the lab's, so that starting its stopped services keeps its stack.
         settings = settings.replace(mode=probe.mode)
+    brokers = {b.name: b for b in MODE_TABLE[settings.mode].brokers}
     for container in probe.containers:
-        published = re.search(rf":(\d+)->{_BROKER_CONTAINER_PORT}/", " ".join(container.ports))
-        if container.service == "kafka" and published and int(published.group(1)) != settings.port:
+        broker = brokers.get(container.service)
+        if broker is None:
+            continue
+        published = re.search(rf":(\d+)->{broker.container_port}/", " ".join(container.ports))
+        # The brokers of a cluster publish on the ports after the first's: compare the first's.
+        port = int(published.group(1)) - broker.port_offset if published else settings.port
+        if port != settings.port:
             raise ConfigError(
-                f"The lab {settings.project} runs with its broker on port {published.group(1)}, "
-                f"not on port {settings.port}.",
-                f"Use its port (--kafkalab-port {published.group(1)} or KAFKALAB_PORT), stop it with "
+                f"The lab {settings.project} runs with its broker on port {port}, not on port {settings.port}.",
+                f"Use its port (--kafkalab-port {port} or KAFKALAB_PORT), stop it with "
                 "`kafkalab down`, or choose another project with --kafkalab-project.",
             )
     return settings

@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -131,6 +132,15 @@ def on_a_terminal(
         seen += chunk
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), seen
+
+
+@pytest.fixture(scope="session")
+def bed() -> SimpleNamespace:
+    """This module's helpers, for test files elsewhere: a conftest module cannot be imported by name."""
+    return SimpleNamespace(
+        ROOT=ROOT, docker_leftovers=docker_leftovers, free_port=free_port, project_name=project_name,
+        teardown_project=teardown_project, wait_until=wait_until,
+    )
 
 
 @pytest.fixture(name="on_a_terminal")

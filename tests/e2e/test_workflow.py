@@ -480,8 +480,9 @@ def test_a_group_read_into_head_commits_only_what_head_could_get(bootstrap: str)
     assert piped.stdout == b"".join(lines[:5])
     committed = group(bootstrap, g)["partitions"][0]["committed"]
     assert 5 <= committed < total
-    # Committed were only lines that reached the pipe: at most its 64 KiB and what head read.
-    assert committed * size <= 2 * 65_536
+    # Committed were only lines that reached the pipe: at most its 64 KiB and what head read (one
+    # read of up to 128 KiB in coreutils). Measured: 1,001 or 2,001.
+    assert committed * size <= 65_536 + 131_072
 
 
 def test_follow_stops_after_the_timeout(bootstrap: str) -> None:

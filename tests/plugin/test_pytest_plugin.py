@@ -187,8 +187,10 @@ def test_the_entry_point_registers_the_plugin(pytester: pytest.Pytester) -> None
     markers.stdout.fnmatch_lines(["@pytest.mark.kafka_topic(partitions=1, config=None): *"])
 
 
+# The plugin's xdist hooks are optional: it loads without xdist, and under it.
+@pytest.mark.parametrize("xdist", [[], ["-p", "no:xdist"], ["-n", "2"]], ids=["plain", "no xdist", "xdist"])
 def test_unused_it_loads_nothing_heavy_and_needs_no_docker(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, xdist: list[str],
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker here
     pytester.makepyfile('''
@@ -199,7 +201,7 @@ def test_unused_it_loads_nothing_heavy_and_needs_no_docker(
             for heavy in ("confluent_kafka", "python_on_whales", "kafkalab.lab", "kafkalab.broker"):
                 assert heavy not in sys.modules
     ''')
-    result = run_inner(pytester, monkeypatch)
+    result = run_inner(pytester, monkeypatch, *xdist)
     result.assert_outcomes(passed=1)
     assert "kafkalab:" not in result.stdout.str()
 
@@ -371,3 +373,166 @@ def test_keep_leaves_the_started_lab_running(
     again.assert_outcomes(passed=1)
     again.stdout.fnmatch_lines([f"kafkalab: attached to the lab {new_lab.project} at *"])
     assert Lab(new_lab).status().healthy
+
+
+# --- under pytest-xdist ---------------------------------------------------------------------
+
+# Six round trips, spread over the workers. Each records its worker and the broker container it
+# reached; at the end of each worker's session (after its kafka_lab teardown), the conftest records
+# which of the lab's containers still run.
+XDIST_TESTS = '''
+import json, os, time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_roundtrip(kafka_lab, kafka_topic, kafka_producer, kafka_consumer, n):
+    value = f"message {n}".encode()
+    kafka_producer.produce(kafka_topic, value)
+    assert kafka_producer.flush(10) == 0
+    kafka_consumer.subscribe([kafka_topic])
+    deadline = time.monotonic() + 30
+    msg = None
+    while msg is None or msg.error() is not None:
+        assert time.monotonic() < deadline, f"{value!r} did not come back"
+        msg = kafka_consumer.poll(1)
+    assert msg.value() == value
+    kafka = [c.id for c in kafka_lab.compose.containers() if c.service == "kafka"]
+    with Path(os.environ["KAFKALAB_PLUGIN_RECORD"]).open("a") as f:
+        f.write(json.dumps({"test": n, "worker": os.environ["PYTEST_XDIST_WORKER"], "kafka": kafka}) + "\\n")
+'''
+
+XDIST_CONFTEST = '''
+import json, os, subprocess
+from pathlib import Path
+
+import pytest
+
+
+@pytest.hookimpl(trylast=True)  # after the session's fixtures were torn down, kafka_lab's included
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):
+        return
+    label = "label=dev.kafkalab.lab=" + os.environ["KAFKALAB_PROJECT"]
+    running = subprocess.run(["docker", "ps", "-q", "--no-trunc", "--filter", label],
+                             capture_output=True, text=True, check=True).stdout.split()
+    with Path(os.environ["KAFKALAB_PLUGIN_RECORD"]).open("a") as f:
+        f.write(json.dumps({"worker_end": session.config.workerinput["workerid"], "running": running}) + "\\n")
+'''
+
+
+def lab_containers(project: str) -> list[str]:
+    """The ids of the lab's containers, running or not, by kafkalab's own label."""
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--no-trunc", "--filter", f"label=dev.kafkalab.lab={project}"],
+        capture_output=True, text=True, check=True,
+    )
+    return sorted(out.stdout.split())
+
+
+@pytest.mark.e2e
+def test_xdist_workers_share_one_lab_stopped_once_at_the_end(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, new_lab: Any, bed: ModuleType,
+) -> None:
+    assert bed.docker_leftovers(new_lab.project) == []
+    for name, value in lab_env(new_lab).items():
+        monkeypatch.setenv(name, value)
+    pytester.makeconftest(XDIST_CONFTEST)
+    pytester.makepyfile(XDIST_TESTS)
+
+    begun = time.monotonic()
+    result = run_inner(pytester, monkeypatch, "-n", "3", "--kafkalab-no-ui")
+    print(f"the -n 3 inner run took {time.monotonic() - begun:.1f} s")
+
+    result.assert_outcomes(passed=6)
+    seen = [r for r in records(pytester) if "test" in r]
+    ends = [r for r in records(pytester) if "worker_end" in r]
+    assert sorted(r["test"] for r in seen) == list(range(6))
+    assert {r["worker"] for r in seen} == {"gw0", "gw1", "gw2"}
+    # One lab: every test, whatever its worker, reached the same one broker container...
+    kafka = {tuple(r["kafka"]) for r in seen}
+    assert len(kafka) == 1 and len(next(iter(kafka))) == 1
+    # ...which was still running when each worker's session ended, the starter's included.
+    assert sorted(r["worker_end"] for r in ends) == ["gw0", "gw1", "gw2"]
+    assert all(r["running"] == list(next(iter(kafka))) for r in ends), ends
+    out = result.stdout.str()
+    assert out.count("kafkalab:") == 1
+    result.stdout.fnmatch_lines([
+        f"kafkalab: a worker started the lab {new_lab.project} at localhost:{new_lab.port} in * s; "
+        "stopped it at the end of the run."
+    ])
+    # Stopped by the controller, once, after the last worker: nothing is left, data included.
+    assert bed.docker_leftovers(new_lab.project) == []
+
+
+@pytest.mark.e2e
+def test_xdist_keep_leaves_the_lab_running(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, new_lab: Any,
+) -> None:
+    pytester.makepyfile(DELIVERS.replace("def test_delivers", "@__import__('pytest').mark.parametrize('n', range(3))\n"
+                                         "def test_delivers").replace("kafka_producer):", "kafka_producer, n):"))
+
+    result = run_inner(pytester, monkeypatch, "-n", "3", *lab_options(new_lab), "--kafkalab-keep", "--kafkalab-no-ui")
+
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([
+        f"kafkalab: a worker started the lab {new_lab.project} at localhost:{new_lab.port} in * s; left it running "
+        f"(`kafkalab -p {new_lab.project} down --volumes` stops it)."
+    ])
+    assert len({r["project"] for r in records(pytester)}) == 1
+    assert Lab(new_lab).status().healthy  # new_lab takes it down
+    assert len(lab_containers(new_lab.project)) == 1
+
+
+# --- the fixtures only ever touch the lab ---------------------------------------------------
+
+# What the fixtures' clients reach: the advertised port of the broker that answered them.
+REACHES = '''
+import json, os
+from pathlib import Path
+
+
+def test_reaches(kafka_lab, kafka_topic, kafka_producer, kafka_consumer):
+    errors = []
+    kafka_producer.produce(kafka_topic, b"hello", on_delivery=lambda err, _msg: errors.append(err))
+    assert kafka_producer.flush(10) == 0
+    assert errors == [None]
+    ports = {}
+    for name, client in (("producer", kafka_producer), ("consumer", kafka_consumer)):
+        metadata = client.list_topics(kafka_topic, timeout=10)
+        assert metadata.topics[kafka_topic].error is None
+        ports[name] = sorted(b.port for b in metadata.brokers.values())
+    with Path(os.environ["KAFKALAB_PLUGIN_RECORD"]).open("a") as f:
+        f.write(json.dumps({"topic": kafka_topic, "bootstrap": kafka_lab.bootstrap_servers, **ports}) + "\\n")
+'''
+
+
+@pytest.mark.e2e
+def test_the_fixtures_ignore_kafkalab_bootstrap_server(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, shared_lab: Lab, lab_factory: Any,
+    bed: ModuleType,
+) -> None:
+    other = lab_factory()
+    other.up(ui=False)
+    admin = other.admin()
+    before = set(admin.list_topics(timeout=10).topics)
+    for name, value in {**lab_env(shared_lab.settings), "KAFKALAB_BOOTSTRAP_SERVER": other.bootstrap_servers}.items():
+        monkeypatch.setenv(name, value)
+    pytester.makepyfile(REACHES)
+
+    result = run_inner(pytester, monkeypatch)
+
+    result.assert_outcomes(passed=1)
+    bootstrap = f"localhost:{shared_lab.settings.port}"
+    result.stdout.fnmatch_lines([f"kafkalab: attached to the lab {shared_lab.settings.project} at {bootstrap} in * s."])
+    [seen] = records(pytester)
+    port = shared_lab.settings.port
+    assert (seen["bootstrap"], seen["producer"], seen["consumer"]) == (bootstrap, [port], [port])
+    # The other cluster saw nothing: no topic of the test, and no consumer offsets topic either.
+    assert set(admin.list_topics(timeout=10).topics) == before
+    assert seen["topic"] not in set(shared_lab.admin().list_topics(timeout=10).topics) or bed.wait_until(
+        lambda: seen["topic"] not in set(shared_lab.admin().list_topics(timeout=10).topics), 10,
+        "the test's topic to be deleted from the session's lab",
+    )
