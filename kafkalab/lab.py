@@ -103,6 +103,12 @@ class Lab:
         for the CLI's Kafka commands), so that tests and scripts only ever touch the lab."""
         return self.settings.lab_bootstrap
 
+    @property
+    def started(self) -> bool:
+        """This Lab's up() ran `docker compose up`, rather than finding the lab started (by another
+        process, say): what a failed start may take down again."""
+        return self._started
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     def up(
@@ -397,7 +403,7 @@ class Lab:
         try:
             self.up()
         except BaseException:
-            if self._started and not ran_before and not self.keep:
+            if self.started and not ran_before and not self.keep:
                 self.down(volumes=not self._had_volumes)
             raise
         self._started = self._started and not ran_before

@@ -131,8 +131,7 @@ class _LabSession:
             result = lab.up(ui=not config.getoption("kafkalab_no_ui"))
         except BaseException:  # not ready in time, interrupted...: what this session started goes, all the same
             # But not a lab that up() found started meanwhile (by another xdist worker): not ours.
-            found_started = getattr(lab, "_left", None) == "running"
-            if not was_running and not found_started and not config.getoption("kafkalab_keep"):
+            if lab.started and not was_running and not config.getoption("kafkalab_keep"):
                 with contextlib.suppress(Exception):
                     lab.down(volumes=not keep_volumes)
             raise
