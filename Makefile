@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The local test images stand in for the public ones: see tests/bed/images.env.
 WITH_BED_IMAGES := set -a && . tests/bed/images.env && set +a &&
 
-.PHONY: help venv bed images up status down test unit lint bench clean
+.PHONY: help venv bed registry images up status down test unit lint bench clean
 
 help: ## List the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -21,11 +21,15 @@ $(BIN)/kafkalab: pyproject.toml
 
 venv: $(BIN)/kafkalab ## Create .venv with kafkalab and its dev tools
 
-bed: ## Make Docker Engine and Compose v2 answer (as root; does nothing when they do)
+bed: ## Make Docker Engine, Compose v2 and the local registries answer (as root; does nothing when they do)
 	tests/bed/provision
 
-images: bed ## Build the local test images (no registry needed; unchanged ones are kept)
+registry: ## Only the local registries: 127.0.0.1:5555 open, :5556 with auth (see tests/bed/registry.env)
+	tests/bed/registry
+
+images: bed ## Build the local test images and push them into the local registries (unchanged ones are kept)
 	tests/bed/build-images
+	tests/bed/push-images
 
 up: venv images ## Start the lab on the local images and wait until it is ready
 	$(WITH_BED_IMAGES) $(BIN)/kafkalab up

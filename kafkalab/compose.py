@@ -217,7 +217,7 @@ class Compose:
                 continue
             holder = self._docker("ps", "--filter", f"publish={port}", "--format", "{{.Names}}").split()
             by = f" by container {holder[0]}" if holder else " by another program"
-            flag = {"kafka-ui": "--ui-port", "zookeeper": "--zookeeper-port"}.get(purpose, "--port")
+            flag = "--" + self.spec.service(purpose).port.replace("_", "-")  # --port, --ui-port, --zookeeper-port
             raise PortInUse(
                 f"Port {port} ({purpose}) on 127.0.0.1 is already taken{by}.",
                 f"Stop {'that container' if holder else 'it'}, or choose another port with {flag}.",

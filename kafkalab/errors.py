@@ -79,7 +79,8 @@ class ReadinessTimeout(KafkalabError):
     """The lab did not become ready (broker, then UI) before the deadline."""
 
     exit_code = 10
-    hint = "Read the broker log above; raise --timeout if the machine is slow, or `kafkalab down --volumes` to reset."
+    # Not `down --volumes`: a slow or hung broker is no reason to delete the data.
+    hint = "Read the broker log above; raise --timeout if the machine is slow; `kafkalab logs kafka` shows all of it."
 
     def __init__(self, message: str, hint: str | None = None, *, log_tail: str = "") -> None:
         super().__init__(message, hint)

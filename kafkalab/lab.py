@@ -256,8 +256,7 @@ class Lab:
         self._check_same_lab(list(containers), any_mode=True)
         lab = self._of(list(containers))
         s = lab.settings
-        ui_runs = any(c.service == "kafka-ui" and c.running for c in containers)
-        ui = _Background(ui_health, s.ui_url) if ui_runs else None
+        ui = _Background(ui_health, s.ui_url) if any(c.service == "kafka-ui" for c in containers) else None
         info: broker.ClusterInfo | None = None
         error = None
         if any(c.running for c in containers if c.service in {b.name for b in lab.compose.spec.brokers}):
@@ -341,9 +340,9 @@ class Lab:
             return
         other = running_mode(containers)
         if other != s.mode and not any_mode:
-            how = "running" if any(c.running for c in containers) else "stopped, its containers kept,"
+            how = "is already running" if any(c.running for c in containers) else "has stopped containers"
             raise ConfigError(
-                f"The lab {s.project} is {how} in {other} mode, not {s.mode}.",
+                f"The lab {s.project} {how} in {other} mode, not {s.mode}.",
                 f"Use --mode {other}, or `kafkalab down` it first (its data is kept).",
             )
         ports = s.replace(mode=other).host_ports
@@ -353,7 +352,7 @@ class Lab:
             if want and published and not any(p.startswith(f"127.0.0.1:{want}->") for p in published):
                 have = published[0].split("->")[0].rsplit(":", 1)[-1]
                 raise ConfigError(
-                    f"The lab {s.project} is running with {c.service} on port {have}, not {want}.",
+                    f"The lab {s.project} is already running with {c.service} on port {have}, not {want}.",
                     "Use the same port settings, or `kafkalab down` it first.",
                 )
 

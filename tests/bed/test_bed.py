@@ -193,3 +193,169 @@ def test_zookeeper_trio(compose: Callable[..., Any], kafka_conf: Conf, wait_unti
         "stand-in DOWN",
         until=lambda r: r == (503, {"status": "DOWN"}),
     )
+
+
+# The local registries (tests/bed/registry, started by tests/bed/provision) and the bed's images in them
+# under their public names (tests/bed/push-images). Settings: tests/bed/registry.env.
+
+
+def registry_env() -> dict[str, str]:
+    """KEY=VALUE lines of tests/bed/registry.env (comments and blank lines skipped, no shell expansion)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "registry.env"
+    values: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        assert sep and key.isidentifier(), f"{path}: not KEY=VALUE: {line!r}"
+        values[key] = value.strip()
+    return values
+
+
+REGISTRY = registry_env()
+REGISTRY_IMAGES = sorted(k for k in REGISTRY if k.startswith("REGISTRY_IMAGE_"))
+
+
+def registry_get(
+    registry: str, path: str = "/v2/", auth: tuple[str, str] | None = None, accept: str = ""
+) -> tuple[int, dict[str, str], bytes]:
+    """GET http://REGISTRY/PATH, never through a proxy: (status, lowercased headers, body); 4xx/5xx too."""
+    import base64
+
+    request = urllib.request.Request(f"http://{registry}{path}")
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(":".join(auth).encode()).decode())
+    if accept:
+        request.add_header("Accept", accept)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=10) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
+    except OSError as exc:
+        raise AssertionError(f"no registry answers on {registry} (run tests/bed/registry): {exc}") from exc
+
+
+def docker(*args: str, check: bool = True, timeout: float = 120) -> Any:
+    """Run the docker CLI: the CompletedProcess; with check, a non-zero exit fails with its output."""
+    import subprocess
+
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} exited {proc.returncode}\n{proc.stdout}{proc.stderr}")
+    return proc
+
+
+def image_id(ref: str) -> str | None:
+    proc = docker("image", "inspect", "-f", "{{.Id}}", ref, check=False, timeout=30)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def untag_registry_ref(ref: str) -> None:
+    """Remove the local tag REF of a registry image (never a kafkalab-test/* image: those stay)."""
+    registries = (REGISTRY["KAFKALAB_TEST_REGISTRY"], REGISTRY["KAFKALAB_TEST_AUTH_REGISTRY"])
+    assert ref.startswith(tuple(f"{r}/" for r in registries)), f"not a local registry's image: {ref}"
+    if image_id(ref) is not None:
+        docker("image", "rm", ref, timeout=30)  # no --force: an image with other tags is only untagged
+    assert image_id(ref) is None, ref
+
+
+def test_registry_answers_v2() -> None:
+    for registry, auth in (
+        (REGISTRY["KAFKALAB_TEST_REGISTRY"], None),
+        (
+            REGISTRY["KAFKALAB_TEST_AUTH_REGISTRY"],
+            (REGISTRY["KAFKALAB_TEST_REGISTRY_USER"], REGISTRY["KAFKALAB_TEST_REGISTRY_PASSWORD"]),
+        ),
+    ):
+        status, headers, body = registry_get(registry, auth=auth)
+        assert status == 200, (registry, status, body)
+        assert headers.get("docker-distribution-api-version") == "registry/2.0", (registry, headers)
+        assert body.strip() == b"{}", (registry, body)
+
+
+def test_registry_has_the_bed_images_under_their_public_names(images_env: dict[str, str]) -> None:
+    registry = REGISTRY["KAFKALAB_TEST_REGISTRY"]
+    assert {k.removeprefix("REGISTRY_IMAGE_") for k in REGISTRY_IMAGES} == {
+        k.removeprefix("KAFKALAB_IMAGE_") for k in images_env if k.startswith("KAFKALAB_IMAGE_")
+    }
+    status, _, body = registry_get(registry, "/v2/_catalog")
+    assert status == 200, body
+    catalog = set(json.loads(body)["repositories"])
+    for key in REGISTRY_IMAGES:
+        ref = REGISTRY[key]
+        host, _, rest = ref.partition("/")
+        repo, _, tag = rest.rpartition(":")
+        assert host == registry and repo in catalog, (ref, catalog)
+        assert repo.split("/")[0] in {"apache", "confluentinc", "kafbat"}, ref  # the public names
+        status, _, body = registry_get(
+            registry, f"/v2/{repo}/manifests/{tag}", accept="application/vnd.docker.distribution.manifest.v2+json"
+        )
+        assert status == 200, (ref, status, body)
+        # The manifest's config is the local image itself: its digest is the local image's id.
+        source = images_env["KAFKALAB_IMAGE_" + key.removeprefix("REGISTRY_IMAGE_")]
+        assert json.loads(body)["config"]["digest"] == image_id(source), (
+            f"{ref} is not {source} (run tests/bed/push-images)"
+        )
+
+
+@pytest.mark.parametrize("key", REGISTRY_IMAGES)
+def test_registry_image_pulls_after_rmi(key: str, docker_ready: None, images_env: dict[str, str]) -> None:
+    ref = REGISTRY[key]
+    source = images_env["KAFKALAB_IMAGE_" + key.removeprefix("REGISTRY_IMAGE_")]
+    want = image_id(source)
+    assert want, f"no local image {source}"
+    untag_registry_ref(ref)
+    try:
+        proc = docker("pull", ref)
+        assert ref in proc.stdout, proc.stdout
+        assert image_id(ref) == want, f"pulled {ref} is not {source}"
+    finally:
+        untag_registry_ref(ref)
+    assert image_id(source) == want, f"{source} changed"
+
+
+def test_auth_registry_needs_credentials(docker_ready: None, images_env: dict[str, str], tmp_path: Any) -> None:
+    import subprocess
+    from pathlib import Path
+
+    registry = REGISTRY["KAFKALAB_TEST_AUTH_REGISTRY"]
+    user, password = REGISTRY["KAFKALAB_TEST_REGISTRY_USER"], REGISTRY["KAFKALAB_TEST_REGISTRY_PASSWORD"]
+    for auth in (None, (user, "wrong-password"), ("nobody", password)):
+        status, headers, body = registry_get(registry, auth=auth)
+        assert status == 401, (auth, status, body)
+        assert headers.get("www-authenticate", "").startswith("Basic realm="), headers
+    assert registry_get(registry, auth=(user, password))[0] == 200
+
+    # docker itself: refused with no credentials, pulled once logged in. The login lives in a
+    # DOCKER_CONFIG of the test's own, so the machine's docker login state is never touched.
+    ref = REGISTRY["AUTH_REGISTRY_IMAGE_UI"]
+    want = image_id(images_env["KAFKALAB_IMAGE_UI"])
+    home_config = Path.home() / ".docker" / "config.json"
+    home_before = home_config.read_bytes() if home_config.exists() else None
+    config = str(tmp_path / "docker-config")
+    untag_registry_ref(ref)
+    try:
+        refused = docker("--config", config, "pull", ref, check=False)
+        assert refused.returncode != 0, refused.stdout
+        assert "no basic auth credentials" in refused.stderr or "unauthorized" in refused.stderr, refused.stderr
+        assert image_id(ref) is None
+        login = subprocess.run(
+            ["docker", "--config", config, "login", "-u", user, "--password-stdin", registry],
+            input=password,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert login.returncode == 0, login.stdout + login.stderr
+        docker("--config", config, "pull", ref)
+        assert image_id(ref) == want, f"pulled {ref} is not {images_env['KAFKALAB_IMAGE_UI']}"
+        docker("--config", config, "logout", registry)
+    finally:
+        untag_registry_ref(ref)
+    assert (home_config.read_bytes() if home_config.exists() else None) == home_before, "~/.docker/config.json changed"

@@ -319,7 +319,7 @@ def test_status_of_another_labs_port_refuses(shared_lab: Lab, spare_port: int) -
     status = cli_run(shared_lab, "--port", str(spare_port), "status")
     assert status.exit_code == 3, status.stdout
     assert status.stderr.splitlines()[0] == (
-        f"Error: The lab {shared_lab.settings.project} is running with kafka on port {shared_lab.settings.port}, "
+        f"Error: The lab {shared_lab.settings.project} is already running with kafka on port {shared_lab.settings.port}, "
         f"not {spare_port}."
     )
 
