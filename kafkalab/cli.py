@@ -124,6 +124,7 @@ PULL = click.Choice(["missing", "never", "always"])
 PHASES: dict[Phase, str] = {
     "preflight": "Checking Docker",
     "lock": "Waiting for another kafkalab to finish starting or stopping the lab",
+    "pull": "Pulling images",
     "containers": "Starting containers",
     "broker": "Waiting for the broker to answer",
     "ui": "Waiting for kafka-ui to answer",
@@ -137,22 +138,29 @@ PHASES: dict[Phase, str] = {
 @click.option("--no-ui", is_flag=True, help="Do not start kafka-ui.")
 @click.option("--pull", type=PULL, help="Image pull policy [default missing].")
 @click.option("--no-wait", is_flag=True, help="Return once the containers are started.")
+@click.option("--wait-ui", is_flag=True, help="Also wait until kafka-ui answers (it starts after the broker).")
 @click.pass_obj
-def up(state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pull: str | None, no_wait: bool) -> None:
-    """Start the lab with Docker Compose, wait until the broker answers on localhost:9094 (and
-    kafka-ui on 8080), then print the status. Running it again on a running lab is fine.
+def up(
+    state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pull: str | None, no_wait: bool,
+    wait_ui: bool,
+) -> None:
+    """Start the lab with Docker Compose: pull the images that are missing (with progress), start
+    the containers, wait until the broker answers on localhost:9094, then print the status. kafka-ui
+    is shown as starting until it answers; --wait-ui waits for it. The timeout starts after the pull.
+    Running it again on a running lab is fine.
 
     \b
       kafkalab up
-      kafkalab up --mode zookeeper --timeout 60
+      kafkalab up --mode zookeeper --timeout 60 --wait-ui
     """
     lab = state.lab(mode=mode, timeout=timeout, pull=pull)
     # The pre-flight overlaps the import of python_on_whales, which is the critical path to
     # `docker compose up`: the spinner only shows for it when it is slow (a daemon that hangs).
     with render.progress(PHASES["preflight"], delay=1.0) as spinner:
         result = lab.up(
-            ui=not no_ui, wait=not no_wait,
+            ui=not no_ui, wait=not no_wait, wait_ui=wait_ui,
             on_phase=lambda phase: spinner.show(PHASES[phase], now=phase != "preflight"),
+            on_pull=spinner.pulling,
         )
     for name in result.unpaused:
         render.note(f"Unpaused {name}: it was paused.")
@@ -163,6 +171,27 @@ def up(state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pu
     else:
         render.note(f"Ready in {result.seconds:.1f} s.")
     render.lab_status(result.status)
+
+
+@cli.command(short_help="Pull the lab's images that are missing.")
+@click.option("--mode", type=MODE, help="The mode whose images to pull [default: the mode setting].")
+@click.option("--no-ui", is_flag=True, help="Not kafka-ui's image.")
+@click.option("--always", is_flag=True, help="Pull every image, also those already here (newer layers).")
+@click.pass_obj
+def pull(state: CliState, mode: str | None, no_ui: bool, always: bool) -> None:
+    """Pull the images of the lab's mode that are not on this machine, with progress, as `up` does
+    first: so that CI can pull (and cache) them in a step of its own.
+
+    \b
+      kafkalab pull --mode cluster
+    """
+    lab = state.lab(mode=mode)
+    services = [s for s in lab.compose.services if not (no_ui and s == "kafka-ui")]
+    with render.progress(PHASES["pull"]) as spinner:
+        pulled = lab.pull(services, always=always or None, on_pull=spinner.pulling)
+    if not pulled:
+        render.note("Every image is here already." if lab.settings.pull != "never" else
+                    "Every image is here (the pull setting is never: nothing was asked of a registry).")
 
 
 @cli.command(short_help="Show the health of the lab.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -246,13 +247,13 @@ class Compose:
         return self._whales
 
     @contextlib.contextmanager
-    def _environment(self) -> Iterator[None]:
+    def _environment(self, **extra: str) -> Iterator[None]:
         """The resolved settings in os.environ while python-on-whales runs docker compose.
 
         Compose lets the process environment win over an --env-file, so a KAFKALAB_* variable in
         the user's shell would otherwise beat a --port flag inside the compose file.
         """
-        resolved = self.settings.compose_env()
+        resolved = {**self.settings.compose_env(), **extra}
         saved = {name: os.environ.get(name) for name in resolved}
         os.environ.update(resolved)
         try:
@@ -282,10 +283,39 @@ class Compose:
             _echo_to.reset(token)
 
     def up(self, services: list[str]) -> None:
-        """Create and start the services. Orphans are left alone: under this project name, only what
-        carries the lab's label is kafkalab's (Inventory.foreign keeps `up` from sharing a name)."""
+        """Create and start the services, with the images already here (pulling is a phase of its
+        own: Lab.pull). Orphans are left alone: under this project name, only what carries the
+        lab's label is kafkalab's (Inventory.foreign keeps `up` from sharing a name)."""
         record.write(self.settings.project, {**self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode})
-        self._run(lambda d: d.compose.up(services=services, detach=True, pull=self.settings.pull, quiet=True))
+        self._run(lambda d: d.compose.up(services=services, detach=True, pull="never", quiet=True))
+
+    def missing_images(self, images: list[str]) -> list[str]:
+        """Those of the images that are not on this machine (one `docker image ls` for all)."""
+        out = self._docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+        here = set(out.split())
+        return [i for i in images if (i if ":" in i.rsplit("/", 1)[-1] else i + ":latest") not in here]
+
+    def pull(self, services: list[str]) -> Iterator[dict[str, Any]]:
+        """`docker compose pull` of the services, as Compose's JSON progress events, one per line.
+
+        A registry's failure comes as an event too (see kafkalab.pull); what else Compose fails
+        with is translated here, once the stream ends.
+        """
+        from python_on_whales.exceptions import DockerException
+
+        token = _echo_to.set(self.echo)
+        try:
+            with self._environment(COMPOSE_PROGRESS="json"):
+                for _source, chunk in self._client().compose.pull(services=services, stream_logs=True):
+                    for line in chunk.decode("utf-8", "replace").splitlines():
+                        if line.startswith("{"):
+                            with contextlib.suppress(ValueError):
+                                yield json.loads(line)
+        except DockerException as exc:
+            raise _translate([str(a) for a in exc.docker_command], exc.return_code, exc.stderr or "",
+                             self.settings) from None
+        finally:
+            _echo_to.reset(token)
 
     def stop(self, services: list[str]) -> None:
         self._run(lambda d: d.compose.stop(services=services))

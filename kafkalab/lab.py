@@ -19,9 +19,11 @@ from kafkalab import broker, record
 from kafkalab.compose import Compose, Container, Echo, Inventory
 from kafkalab.errors import BrokerUnreachable, ConfigError, Interrupted, KafkalabError, ReadinessTimeout
 from kafkalab.modes import MODES, mode_of_services
+from kafkalab.pull import ImagePull, PullProgress
 from kafkalab.settings import Settings, resolve
 
-Phase = Literal["preflight", "lock", "containers", "broker", "ui"]
+OnPull = Callable[[PullProgress, ImagePull | None], None]  # the progress so far, and the image just pulled
+Phase = Literal["preflight", "lock", "pull", "containers", "broker", "ui"]
 LabState = Literal["healthy", "degraded", "stopped", "not running"]
 LOG_TAIL_LINES = 30
 UI_REQUEST_TIMEOUT = 2.0  # seconds one health request to kafka-ui may take
@@ -32,6 +34,7 @@ class UiStatus:
     url: str
     healthy: bool
     detail: str
+    starting: bool = False  # `up` did not wait for it (--wait-ui does): not answering yet is no fault
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +77,7 @@ class UpResult:
     seconds: float
     status: LabStatus
     unpaused: tuple[str, ...] = ()  # containers that were paused, and that up unpaused
+    pulled: tuple[ImagePull, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,10 +116,12 @@ class Lab:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def up(
-        self, *, ui: bool = True, wait: bool = True, timeout: float | None = None,
-        on_phase: Callable[[Phase], None] | None = None,
+        self, *, ui: bool = True, wait: bool = True, timeout: float | None = None, wait_ui: bool = False,
+        on_phase: Callable[[Phase], None] | None = None, on_pull: OnPull | None = None,
     ) -> UpResult:
-        """Start the stack (unless it runs already) and wait until the broker and the UI answer.
+        """Start the stack (unless it runs already) and wait until every broker answers (and, with
+        wait_ui, kafka-ui too). Images that are missing are pulled first, as a phase of its own
+        (on_pull sees its progress); the timeout starts after it.
 
         Concurrent calls for one project, from any process, take turns while Compose changes things;
         the later ones find the lab started and only wait for it. Ctrl-C raises Interrupted, which
@@ -123,11 +129,14 @@ class Lab:
         """
         self._left: _Left = "nothing"
         try:
-            return self._up(ui, wait, timeout, on_phase or (lambda _p: None))
+            return self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
         except KeyboardInterrupt:
             raise _interrupted(self._left) from None
 
-    def _up(self, ui: bool, wait: bool, timeout: float | None, phase: Callable[[Phase], None]) -> UpResult:
+    def _up(
+        self, ui: bool, wait: bool, timeout: float | None, wait_ui: bool, phase: Callable[[Phase], None],
+        on_pull: OnPull | None,
+    ) -> UpResult:
         started = time.monotonic()
         # Importing python_on_whales takes about 0.35 s of CPU, the most of anything before
         # `docker compose up`: it goes first, while the docker CLI answers the pre-flight questions
@@ -135,10 +144,6 @@ class Lab:
         warm = _Background(importlib.import_module, "python_on_whales")
         phase("preflight")
         services = [s for s in self.compose.services if ui or s != "kafka-ui"]
-        images = (
-            _Background(self.compose.check_images, self._images(services))
-            if self.settings.pull == "never" else None
-        )
         with record.lock(self.settings.project, on_wait=lambda: phase("lock")):
             inventory = self.compose.preflight()
             self._refuse_foreign(inventory)
@@ -150,15 +155,16 @@ class Lab:
             # A restarting container still holds its ports: it is this lab's, not a conflict.
             present = {c.service for c in containers if c.state in ("running", "paused", "restarting")}
             already = set(services) <= present
+            pulled: tuple[ImagePull, ...] = ()
             if already:
                 self._left = "running"
             else:
                 self.compose.check_ports(
                     {k: v for k, v in self.settings.host_ports.items() if k in services and k not in present}
                 )
-                if images is not None:
-                    images.result()
                 warm.result()
+                pulled = self.pull(services, on_phase=phase, on_pull=on_pull)
+                started = time.monotonic()  # the readiness timeout starts after the pull
                 phase("containers")
                 # confluent_kafka (about 0.14 s) loads while `docker compose up` runs.
                 _Background(importlib.import_module, "confluent_kafka")
@@ -167,12 +173,44 @@ class Lab:
                 self._started = True
         unpaused = tuple(c.name for c in paused)
         if not wait:
-            return UpResult(already, time.monotonic() - started, self.status(), unpaused)
+            return UpResult(already, time.monotonic() - started, self.status(), unpaused, pulled)
         budget = timeout or self.settings.timeout
-        info, ui_status = self._wait(started + budget, budget, ui="kafka-ui" in services, on_phase=phase)
+        info, ui_status = self._wait(
+            started + budget, budget, ui="kafka-ui" in services and wait_ui, on_phase=phase,
+        )
+        if ui_status is None and "kafka-ui" in services:  # not waited for: how far it is
+            asked = ui_health(self.settings.ui_url, timeout=0.5)
+            ui_status = asked if asked.healthy else dataclasses.replace(asked, detail="starting", starting=True)
         # What the wait learnt is the status, but for the containers' own state.
         status = self._assemble(tuple(self.compose.containers()), info, None, ui_status)
-        return UpResult(already, time.monotonic() - started, status, unpaused)
+        return UpResult(already, time.monotonic() - started, status, unpaused, pulled)
+
+    def pull(
+        self, services: list[str] | None = None, *, always: bool | None = None,
+        on_phase: Callable[[Phase], None] | None = None, on_pull: OnPull | None = None,
+    ) -> tuple[ImagePull, ...]:
+        """Pull the images of the services (default: all of the mode's) that are not here, or all of
+        them with always (default: the pull setting is "always"); nothing under pull "never".
+        Registry failures are ImageMissing (exit 8), each naming the image and the registry."""
+        wanted = list(services if services is not None else self.compose.services)
+        if self.settings.pull == "never":
+            self.compose.check_images(self._images(wanted))
+            return ()
+        by_image: dict[str, str] = {}  # the first service of each image: cluster brokers share one
+        for service in wanted:
+            by_image.setdefault(getattr(self.settings, self.compose.spec.service(service).image), service)
+        every = always if always is not None else self.settings.pull == "always"
+        images = list(by_image) if every else self.compose.missing_images(list(by_image))
+        if not images:
+            return ()
+        if on_phase is not None:
+            on_phase("pull")
+        progress = PullProgress({by_image[image]: image for image in images})
+        for event in self.compose.pull(list(progress.pulls)):
+            finished = progress.update(event)
+            if on_pull is not None:
+                on_pull(progress, finished)
+        return tuple(progress.pulls.values())
 
     def wait_ready(
         self, timeout: float | None = None, *, ui: bool = True,
@@ -277,7 +315,7 @@ class Lab:
         problems = [f"{c.service} is {c.state} ({c.status})." for c in containers if not c.running]
         if info is not None and len(info.brokers) < brokers and not problems:
             problems.append(f"{len(info.brokers)} of {brokers} brokers answer.")
-        if ui is not None and not ui.healthy:
+        if ui is not None and not ui.healthy and not ui.starting:
             problems.append(f"kafka-ui does not answer: {ui.detail}.")
         paused = [c.name for c in containers if c.state == "paused"]
         if paused:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from kafkalab.errors import KafkalabError
     from kafkalab.lab import LabStatus
+    from kafkalab.pull import ImagePull, PullProgress
 
 _consoles: dict[str, Console] = {}
 _consoles_lock = threading.Lock()  # the spinner makes its console on a thread of its own
@@ -103,6 +104,7 @@ class Spinner:
         self._lock = threading.Lock()
         self._stopped = False
         self._live: Any = None
+        self.below: Any = None  # a renderable shown under the spinner's line: the pull's progress
         self._thread = threading.Thread(target=self._appear, args=(delay,), daemon=True)
         self._thread.start()
 
@@ -112,9 +114,9 @@ class Spinner:
         from rich.live import Live
         from rich.spinner import Spinner as Dots
 
+        dots = Dots("dots", text=self, style="status.spinner")
         # Four frames a second leave the CPU to the JVMs; the first is drawn at once.
-        live = Live(Dots("dots", text=self, style="status.spinner"), console=err(), refresh_per_second=4,
-                    transient=True)
+        live = Live(_Below(dots, self), console=err(), refresh_per_second=4, transient=True)
         with self._lock:
             if not self._stopped:
                 live.start(refresh=True)
@@ -135,6 +137,52 @@ class Spinner:
 
     def __rich__(self) -> str:
         return f"{self.text} [dim]{time.monotonic() - self.start:4.1f} s[/dim]"
+
+    def pulling(self, progress: PullProgress, finished: ImagePull | None) -> None:
+        """The pull's progress: on a terminal a row per image under the spinner; elsewhere a plain
+        line as each image is pulled."""
+        if err().is_terminal:
+            self.below = _PullRows(progress)
+        elif finished is not None:
+            say(finished.line())
+
+
+class _Below:
+    """The spinner's line, and under it what the spinner holds (if anything)."""
+
+    def __init__(self, line: Any, spinner: Spinner) -> None:
+        self.line = line
+        self.spinner = spinner
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+
+        return self.line if self.spinner.below is None else Group(self.line, self.spinner.below)
+
+
+class _PullRows:
+    """A row per image: its layers, bytes and percent, and a bar."""
+
+    def __init__(self, progress: PullProgress) -> None:
+        self.progress = progress
+
+    def __rich__(self) -> Any:
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+
+        from kafkalab.pull import megabytes
+
+        rows = Table.grid(padding=(0, 2))
+        for pull in self.progress.pulls.values():
+            size, got = pull.size, pull.downloaded
+            done = pull.finished is not None
+            percent = 100 if done else int(100 * got / size) if size else 0
+            rows.add_row(
+                f"  {pull.image}", f"{pull.layers_done}/{len(pull.layers)} layers",
+                f"{megabytes(got)} / {megabytes(size)}", f"{percent:3d} %",
+                ProgressBar(total=100, completed=percent, width=24),
+            )
+        return rows
 
 
 @contextmanager
@@ -187,7 +235,12 @@ def lab_status(status: LabStatus) -> None:
     else:
         console.print(f"Broker: [red]{status.broker_error}[/red]")
     if status.ui is not None:
-        mark = "[green]answers[/green]" if status.ui.healthy else f"[red]{status.ui.detail}[/red]"
+        if status.ui.healthy:
+            mark = "[green]answers[/green]"
+        elif status.ui.starting:
+            mark = "[yellow]starting[/yellow] (`kafkalab up --wait-ui` waits for it)"
+        else:
+            mark = f"[red]{status.ui.detail}[/red]"
         console.print(f"UI: {status.ui.url} {mark}")
     for problem in status.problems:
         console.print(f"[red]✘[/red] {problem}", highlight=False)

@@ -30,8 +30,8 @@ PULL_POLICIES: tuple[PullPolicy, ...] = ("missing", "never", "always")
 # Public images, pinned. Test beds swap them through the KAFKALAB_IMAGE_* settings.
 DEFAULT_IMAGES = {
     "image_kafka": "apache/kafka:4.4.0",
-    "image_kafka_zk": "confluentinc/cp-kafka:7.9.1",
-    "image_zookeeper": "confluentinc/cp-zookeeper:7.9.1",
+    "image_kafka_zk": "confluentinc/cp-kafka:7.9.11",
+    "image_zookeeper": "confluentinc/cp-zookeeper:7.9.11",
     "image_ui": "ghcr.io/kafbat/kafka-ui:v1.5.0",
 }
 

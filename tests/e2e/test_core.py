@@ -60,7 +60,7 @@ def topic_names(lab: Lab) -> set[str]:
 @pytest.mark.parametrize("mode", ["kraft", "zookeeper"])
 def test_lifecycle_keeps_data_until_down_volumes(mode: str, lab_factory: Callable[..., Lab]) -> None:
     lab = lab_factory(mode=mode)
-    up = run(lab, "up")
+    up = run(lab, "up", "--wait-ui")
     assert up.exit_code == 0, up.stderr
     assert f"Lab {lab.settings.project} ({mode}): healthy" in up.stdout
 
@@ -308,9 +308,10 @@ def test_up_on_a_terminal_shows_each_phase_while_it_lasts(
 ) -> None:
     lab = lab_factory()
     env = {**os.environ, **lab.settings.compose_env(), "TERM": "xterm-256color"}
-    code, seen = on_a_terminal(["up"], None, env)
+    code, seen = on_a_terminal(["up", "--wait-ui"], None, env)
     assert code == 0, seen.decode(errors="replace")[-2000:]
-    phases = [b"Starting containers", b"Waiting for the broker to answer", b"Ready in"]
+    phases = [b"Starting containers", b"Waiting for the broker to answer", b"Waiting for kafka-ui to answer",
+              b"Ready in"]
     where = [seen.find(phase) for phase in phases]
     assert -1 not in where and where == sorted(where), (where, seen.decode(errors="replace")[-2000:])
     assert lab.status().healthy

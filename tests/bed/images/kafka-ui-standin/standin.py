@@ -6,12 +6,17 @@ kafka-ui cannot be had on machines with no container registry. This server takes
 kafkalab asks of the real UI: GET /actuator/health is 200 {"status":"UP"} while a broker at the
 bootstrap servers accepts a TCP connection and answers a Kafka ApiVersions request, and 503
 {"status":"DOWN"} otherwise.
+
+Like the real UI, a Spring Boot application whose web server listens only once it has started, it
+listens STANDIN_START_SECONDS after the container starts (10 by default: kafka-ui's own start on a
+laptop, which comes seconds after the broker's). Until then a connection is refused.
 """
 from __future__ import annotations
 
 import json
 import os
 import signal
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from wire import answers  # kafkalab/wire.py, copied in beside this file
@@ -54,5 +59,8 @@ if __name__ == "__main__":
     # As PID 1 in its container, Python would ignore SIGTERM and `docker stop` would wait 10 s.
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     port = int(os.environ.get("SERVER_PORT", "8080"))
+    starting = float(os.environ.get("STANDIN_START_SECONDS", "10"))
+    print(f"kafka-ui-standin: starting, listening in {starting:g} s (a stand-in, not kafka-ui)", flush=True)
+    time.sleep(starting)  # what the stand-in stands in for: a JVM application's start
     print(f"kafka-ui-standin: serving on :{port} (a stand-in, not kafka-ui)", flush=True)
     ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
