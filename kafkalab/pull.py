@@ -57,7 +57,8 @@ class ImagePull:
     def line(self) -> str:
         """The plain line for a log: "Pulled apache/kafka:4.4.0 (412 MB) in 31 s"."""
         cached = sum(layer.here for layer in self.layers.values())
-        what = megabytes(self.downloaded) + (f", {cached} layers already here" if cached else "")
+        here = f", {cached} layer{'' if cached == 1 else 's'} already here" if cached else ""
+        what = megabytes(self.downloaded) + here
         return f"Pulled {self.image} ({what}) in {self.seconds:.0f} s"
 
 

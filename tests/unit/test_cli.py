@@ -169,7 +169,7 @@ def test_status_json_is_plain_json(monkeypatch: pytest.MonkeyPatch) -> None:
     assert data["state"] == "healthy"
     assert data["broker"]["broker_count"] == 1
     assert data["services"][0]["ports"] == ["9092/tcp", "127.0.0.1:9094->9094/tcp"]
-    assert data["ui"] == {"url": "http://localhost:8080", "healthy": True, "detail": "HTTP 200"}
+    assert data["ui"] == {"url": "http://localhost:8080", "healthy": True, "detail": "HTTP 200", "starting": False}
 
 
 def test_compose_v1_only_is_named(tmp_path: Path) -> None:
