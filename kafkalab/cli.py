@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import click
 
 from kafkalab import render
-from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, Aborted, KafkalabError, KafkaRequestError
+from kafkalab.errors import (
+    STATUS_DEGRADED,
+    STATUS_NOT_RUNNING,
+    Aborted,
+    Interrupted,
+    KafkalabError,
+    KafkaRequestError,
+)
 from kafkalab.modes import ALL_SERVICES, MODE_NAMES
 
 if TYPE_CHECKING:
@@ -61,13 +68,16 @@ class KafkalabGroup(click.Group):
             self._debug_traceback(ctx)
             render.error(exc)
             ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (click.exceptions.Exit, click.ClickException):
             raise
+        except click.exceptions.Abort:  # Ctrl-C or Ctrl-D at a [y/N] prompt: each asks before deleting
+            render.error(Aborted("Nothing was deleted: the question was not answered."))
+            ctx.exit(Aborted.exit_code)
         except BrokenPipeError:  # the reader of stdout left (`| head`): not an error
             _discard_stdout()
             ctx.exit(0)
-        except KeyboardInterrupt:
-            render.note("Interrupted.")
+        except KeyboardInterrupt:  # `up` says what it left (Interrupted); any other command may be half done
+            render.error(Interrupted("Interrupted.", "It may have done part of its work: run it again to finish."))
             ctx.exit(130)
         except Exception as exc:  # a bug: say so in two lines, unless --debug asks for the traceback
             self._debug_traceback(ctx)

@@ -64,12 +64,12 @@ class Container:
     def running(self) -> bool:
         return self.state == "running"
 
-    def owned_by(self, project: str) -> bool:
-        """kafkalab's: it carries the lab's label, or it was made from kafkalab's compose files by an
-        earlier version, which labelled nothing."""
+    def owned_by(self, project: str, legacy: bool) -> bool:
+        """kafkalab's: it carries the lab's label; or, where kafkalab 0.1 ran this project (legacy:
+        its record says so), it was made from one of kafkalab's compose files, as 0.1 labelled nothing."""
         if self.lab:
             return self.lab == project
-        return any(
+        return legacy and any(
             Path(f).name in _MODE_FILES and Path(f).parent.name == "compose" for f in self.config_files.split(",")
         )
 
@@ -89,6 +89,7 @@ class Inventory:
     containers: tuple[Container, ...]
     volumes: tuple[str, ...]
     foreign: tuple[str, ...]  # "container NAME" and "volume NAME" of a compose project that is not kafkalab's
+    adopted: tuple[str, ...] = ()  # the lab's volumes from kafkalab 0.1: no label, ever (Compose adds none)
 
 
 class Compose:
@@ -172,27 +173,34 @@ class Compose:
 
     def containers(self, echo: bool = True) -> list[Container]:
         """The lab's containers, running or not (never those of someone else's project of that name)."""
-        return [c for c in self._project_containers(echo) if c.owned_by(self.settings.project)]
+        legacy = record.legacy(self.settings.project)
+        return [c for c in self._project_containers(echo) if c.owned_by(self.settings.project, legacy)]
 
     def inventory(self) -> Inventory:
         project = self.settings.project
         every = self._project_containers(echo=True)
-        ours = [c for c in every if c.owned_by(project)]
+        legacy = record.legacy(project)
+        ours = [c for c in every if c.owned_by(project, legacy)]
         rows = self._docker(
             "volume", "ls", "--format", f'{{{{.Name}}}}\t{{{{.Label "{LAB_LABEL}"}}}}\t'
             '{{.Label "com.docker.compose.volume"}}',
             "--filter", f"label=com.docker.compose.project={project}",
         ).splitlines()
-        # Volumes of earlier versions carry no label: theirs by name, when kafkalab ran this project.
-        legacy = not any(c not in ours for c in every) and (record.known(project) or bool(ours))
-        volumes, foreign = [], [f"container {c.name}" for c in every if c not in ours]
+        # kafkalab 0.1's volumes carry no label: the lab's by their names where 0.1 ran this project,
+        # and once adopted, by kafkalab's record (they never get a label).
+        adopt = legacy and all(c in ours for c in every)
+        known = record.adopted(project)
+        volumes, adopted, foreign = [], [], [f"container {c.name}" for c in every if c not in ours]
         for row in rows:
             name, lab, declared = _columns(row, 3)
-            if lab == project or (not lab and legacy and declared in LEGACY_VOLUMES):
+            if lab == project:
                 volumes.append(name)
+            elif not lab and (name in known or (adopt and declared in LEGACY_VOLUMES)):
+                volumes.append(name)
+                adopted.append(name)
             else:
                 foreign.append(f"volume {name}")
-        return Inventory(tuple(ours), tuple(sorted(volumes)), tuple(foreign))
+        return Inventory(tuple(ours), tuple(sorted(volumes)), tuple(foreign), tuple(sorted(adopted)))
 
     def volumes(self) -> list[str]:
         return list(self.inventory().volumes)
@@ -282,11 +290,14 @@ class Compose:
         finally:
             _echo_to.reset(token)
 
-    def up(self, services: list[str]) -> None:
+    def up(self, services: list[str], adopted: tuple[str, ...] = ()) -> None:
         """Create and start the services, with the images already here (pulling is a phase of its
         own: Lab.pull). Orphans are left alone: under this project name, only what carries the
         lab's label is kafkalab's (Inventory.foreign keeps `up` from sharing a name)."""
-        record.write(self.settings.project, {**self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode})
+        record.write(self.settings.project, {
+            **self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode,
+            **({"KAFKALAB_ADOPTED_VOLUMES": ",".join(adopted)} if adopted else {}),
+        })
         self._run(lambda d: d.compose.up(services=services, detach=True, pull="never", quiet=True))
 
     def missing_images(self, images: list[str]) -> list[str]:

@@ -105,7 +105,7 @@ class Lab:
     def bootstrap_servers(self) -> str:
         """Where the lab's clients connect: every broker of the lab, never --bootstrap-server (which is
         for the CLI's Kafka commands), so that tests and scripts only ever touch the lab."""
-        return self.settings.lab_bootstrap
+        return self.settings.with_recorded_mode().lab_bootstrap
 
     @property
     def started(self) -> bool:
@@ -169,7 +169,7 @@ class Lab:
                 # confluent_kafka (about 0.14 s) loads while `docker compose up` runs.
                 _Background(importlib.import_module, "confluent_kafka")
                 self._left = "starting"
-                self.compose.up(services)
+                self.compose.up(services, inventory.adopted)
                 self._started = True
         unpaused = tuple(c.name for c in paused)
         if not wait:
@@ -321,8 +321,8 @@ class Lab:
         if paused:
             hint = f"Unpause: `docker unpause {' '.join(paused)}` (`kafkalab up` does it too)."
         elif problems:
-            hint = f"`kafkalab up{'' if s.mode == 'kraft' else ' --mode ' + s.mode}` starts what stopped; " \
-                   "`kafkalab logs SERVICE` says why it stopped."
+            hint = f"`kafkalab up{'' if s.mode == 'kraft' else ' --mode ' + s.mode}` (with this lab's options) " \
+                   "starts what stopped; `kafkalab logs SERVICE` says why it stopped."
         else:
             hint = None
         good = not problems and info is not None and len(info.brokers) == brokers
@@ -337,7 +337,8 @@ class Lab:
         """
         from kafkalab.wire import answers
 
-        return all(answers("127.0.0.1", b.host_port(self.settings)) for b in self.compose.spec.brokers)
+        s = self.settings.with_recorded_mode()
+        return all(answers("127.0.0.1", b.host_port(s)) for b in MODES[s.mode].brokers)
 
     def logs(self, service: str | None = None, *, follow: bool = False, tail: int | None = None) -> Iterator[str]:
         running = self.compose.containers()

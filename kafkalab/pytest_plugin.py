@@ -158,7 +158,7 @@ class _LabSession:
             return
         project = self.lab.settings.project
         if self.config.getoption("kafkalab_keep"):
-            self.config.stash[_SUMMARY] += f"; left it running (`kafkalab -p {project} down --volumes` stops it)."
+            self.config.stash[_SUMMARY] += f"; left it running (`kafkalab -p {project} down` stops it)."
             return
         self.lab.down(volumes=not self.keep_volumes)
         self.config.stash[_SUMMARY] += ", and stopped it."
@@ -196,7 +196,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     summary = f"kafkalab: a worker started {where} in {h['seconds']:.1f} s"
     if config.getoption("kafkalab_keep"):
-        config.stash[_SUMMARY] = f"{summary}; left it running (`kafkalab -p {h['project']} down --volumes` stops it)."
+        config.stash[_SUMMARY] = f"{summary}; left it running (`kafkalab -p {h['project']} down` stops it)."
         return
     from kafkalab.errors import KafkalabError
     from kafkalab.lab import Lab

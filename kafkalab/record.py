@@ -1,8 +1,9 @@
 """What kafkalab keeps on disk about each lab, in its state directory:
 
 - ``<project>.env``: the settings the lab was started with, as a compose --env-file. It also tells
-  later commands the lab's mode (the Kafka commands bootstrap from every broker of a cluster), and
-  marks the project as kafkalab's for labs of earlier versions, whose volumes carry no label.
+  later commands the lab's mode (the Kafka commands bootstrap from every broker of a cluster). One
+  that names no mode was written by kafkalab 0.1, which labelled nothing: only then are unlabelled
+  containers and volumes of that name the lab's, and the later record lists the volumes it adopted.
 - ``<project>.lock``: held while a process changes the lab (`up`, `down`), so that concurrent runs
   (pytest-xdist workers, two terminals, `make -j`) take turns instead of racing Compose.
 
@@ -63,12 +64,16 @@ def read(project: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
-def known(project: str) -> bool:
-    """kafkalab started a lab of this name here (and it was not reset since)."""
-    try:
-        return env_file(project).is_file()
-    except ConfigError:
-        return False
+def legacy(project: str) -> bool:
+    """kafkalab 0.1 started a lab of this name here (and it was not reset since): its record, which
+    (unlike later ones) names no mode. Only then are unlabelled objects of that name the lab's."""
+    values = read(project)
+    return bool(values) and "KAFKALAB_MODE" not in values
+
+
+def adopted(project: str) -> set[str]:
+    """The volumes of a 0.1 lab that a later `up` took over: they keep having no label."""
+    return {v for v in read(project).get("KAFKALAB_ADOPTED_VOLUMES", "").split(",") if v}
 
 
 def forget(project: str) -> None:

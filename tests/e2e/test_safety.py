@@ -64,12 +64,14 @@ volumes:
 """
 
 
-def test_a_users_compose_project_of_the_same_name_is_never_touched(lab_factory: Callable[..., Lab],
+@pytest.mark.parametrize("file", ["docker-compose.yml", "compose/kraft.yaml"])  # the second: kafkalab 0.1's name
+def test_a_users_compose_project_of_the_same_name_is_never_touched(file: str, lab_factory: Callable[..., Lab],
                                                                      tmp_path: Path, bed: SimpleNamespace) -> None:
     lab = lab_factory()
     project = lab.settings.project
-    (tmp_path / "docker-compose.yml").write_text(USERS_COMPOSE.format(image=os.environ["KAFKALAB_IMAGE_UI"]))
-    users = ["docker", "compose", "-p", project, "-f", str(tmp_path / "docker-compose.yml")]
+    (tmp_path / file).parent.mkdir(exist_ok=True)
+    (tmp_path / file).write_text(USERS_COMPOSE.format(image=os.environ["KAFKALAB_IMAGE_UI"]))
+    users = ["docker", "compose", "-p", project, "-f", str(tmp_path / file)]
     subprocess.run([*users, "up", "-d", "--pull", "never"], check=True, capture_output=True)
     try:
         container = f"{project}-kafka-1"
@@ -358,7 +360,7 @@ def test_status_of_a_paused_and_of_a_stopped_lab(lab_factory: Callable[..., Lab]
     status = cli_run(lab, "status")
     assert status.exit_code == STATUS_NOT_RUNNING
     assert status.stdout.startswith(f"Lab {lab.settings.project} (kraft): stopped")
-    assert "Hint: `kafkalab up` starts what stopped" in status.stdout
+    assert "Hint: `kafkalab up` (with this lab's options) starts what stopped" in status.stdout
     assert status_through_a_closed_pipe(lab) == STATUS_NOT_RUNNING
 
 

@@ -365,7 +365,7 @@ def test_keep_leaves_the_started_lab_running(
     kept.assert_outcomes(passed=1)
     kept.stdout.fnmatch_lines([
         f"kafkalab: started the lab {new_lab.project} at localhost:{new_lab.port} in * s; left it running "
-        f"(`kafkalab -p {new_lab.project} down --volumes` stops it)."
+        f"(`kafkalab -p {new_lab.project} down` stops it)."
     ])
     assert Lab(new_lab).status().healthy
     # The next session attaches to it.
@@ -479,7 +479,7 @@ def test_xdist_keep_leaves_the_lab_running(
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([
         f"kafkalab: a worker started the lab {new_lab.project} at localhost:{new_lab.port} in * s; left it running "
-        f"(`kafkalab -p {new_lab.project} down --volumes` stops it)."
+        f"(`kafkalab -p {new_lab.project} down` stops it)."
     ])
     assert len({r["project"] for r in records(pytester)}) == 1
     assert Lab(new_lab).status().healthy  # new_lab takes it down
