@@ -219,3 +219,20 @@ def test_up_returns_once_the_broker_answers_and_wait_ui_waits_for_the_ui(lab_fac
     assert waited.returncode == 0, waited.stderr
     assert f"UI: http://localhost:{lab.settings.ui_port} answers" in waited.stdout
     assert kafkalab(lab, "status").returncode == 0
+
+
+def test_on_a_terminal_the_pull_shows_layers_bytes_and_percent(
+    lab_factory: Callable[..., Lab], registry_kafka: str, on_a_terminal: Callable[..., tuple[int, bytes]],
+) -> None:
+    lab = lab_factory()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("KAFKALAB_")},
+           **{k: v for k, v in os.environ.items() if k.startswith("KAFKALAB_IMAGE_")},
+           "KAFKALAB_IMAGE_KAFKA": registry_kafka, "KAFKALAB_PULL": "missing", "KAFKALAB_PROJECT": lab.settings.project,
+           "TERM": "xterm-256color", "COLUMNS": "120"}
+    code, seen = on_a_terminal(["pull", "--no-ui"], None, env)
+    screen = seen.decode(errors="replace")
+    assert code == 0, screen[-2000:]
+    row = re.search(rf"{re.escape(registry_kafka)}\s+(\d+)/(\d+) layers\s+([\d,]+) MB / ([\d,]+) MB\s+(\d+) %", screen)
+    assert row, screen[-2000:]
+    assert int(row.group(2)) >= 1 and int(row.group(4).replace(",", "")) > 0
+    assert re.search(r"Pulling images .*\d+\.\d s", screen), "the spinner's phase and time, above the rows"
