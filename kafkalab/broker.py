@@ -11,17 +11,21 @@ import contextlib
 import contextvars
 import dataclasses
 import logging
+import re
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal
 
 from kafkalab.errors import (
+    AuthenticationFailed,
     BrokerUnreachable,
     ConfigError,
+    GroupNotEmpty,
     GroupNotFound,
     KafkalabError,
     KafkaRequestError,
     ReadinessTimeout,
+    TlsFailed,
     TopicNotFound,
 )
 
@@ -62,6 +66,130 @@ def consumer(bootstrap: str, group: str, **conf: Any) -> Any:
     from confluent_kafka import Consumer
 
     return Consumer(client_config(bootstrap, **{"group.id": group, "auto.offset.reset": "earliest", **conf}))
+
+
+# --- the Kafka commands' own clients: the user's settings, and security errors --------------------
+
+_user_settings: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "user_settings", default=None,
+)
+CONFIG_HINT = (
+    "Use librdkafka's property names and values (https://github.com/confluentinc/librdkafka/blob/master/"
+    "CONFIGURATION.md), as -X or a context's [contexts.NAME.client] table gives them."
+)
+
+
+@contextlib.contextmanager
+def client_settings(settings: Mapping[str, str]) -> Iterator[None]:
+    """Inside it, the clients of the Kafka commands (topics, groups, produce, consume) take these
+    librdkafka settings over kafkalab's own: the CLI enters it with -X and a context's client table.
+
+        with broker.client_settings({"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", ...}):
+            broker.list_topics("kafka.example.com:9093")
+    """
+    token = _user_settings.set(dict(settings))
+    try:
+        yield
+    finally:
+        _user_settings.reset(token)
+
+
+def user_settings() -> dict[str, str]:
+    """The librdkafka settings of client_settings() in force: empty outside it."""
+    return dict(_user_settings.get() or {})
+
+
+ClientKind = Literal["admin", "producer", "consumer"]
+
+
+def command_client(kind: ClientKind, bootstrap: str, conf: Mapping[str, Any] | None = None) -> Any:
+    """A client for one of kafkalab's commands: client_config(bootstrap), then kafkalab's settings
+    for the task (`conf`, with librdkafka's names), then the user's from client_settings(), which
+    win. Settings librdkafka refuses are a ConfigError. Its error callback ends the command with
+    AuthenticationFailed or TlsFailed when the broker refuses the login or the TLS handshake:
+    librdkafka itself would retry until a request timed out, as if no broker answered.
+    """
+    from confluent_kafka import Consumer, KafkaException, Producer
+    from confluent_kafka.admin import AdminClient
+
+    user = user_settings()
+    full = {**client_config(bootstrap), **(conf or {}), **user}
+    full["error_cb"] = SecurityCheck(bootstrap, full)
+    make = {"admin": AdminClient, "producer": Producer, "consumer": Consumer}[kind]
+    try:
+        return make(full)
+    except KafkaException as exc:
+        detail = exc.args[0].str().partition("Failed to create ")[2].partition(": ")[2] or exc.args[0].str()
+        from kafkalab.clientconf import masked
+
+        given = f" ({', '.join(f'{k}={masked(k, v)}' for k, v in user.items())})" if user else ""
+        raise ConfigError(f"librdkafka refused the client settings{given}: {sentence(detail)}", CONFIG_HINT) from None
+
+
+class SecurityCheck:
+    """The commands' clients' error_cb: a refused login or TLS handshake is an error of its own.
+
+    librdkafka reports these (and passing trouble, such as a broker restarting) through the error
+    callback, which runs inside poll(), consume() and flush(); an exception raised here comes out
+    of that call. Anything else librdkafka retries by itself, and is left to the request timeouts.
+    """
+
+    def __init__(self, bootstrap: str, conf: Mapping[str, Any]) -> None:
+        self.bootstrap = bootstrap
+        self.mechanism = str(conf.get("sasl.mechanism", conf.get("sasl.mechanisms", "GSSAPI"))).upper()
+        self.protocol = str(conf.get("security.protocol", "plaintext")).upper()
+
+    def __call__(self, error: Any) -> None:
+        from confluent_kafka import KafkaError
+
+        text = error.str()
+        if error.code() == KafkaError._AUTHENTICATION:
+            raise self.authentication_failed(text)
+        if error.code() == KafkaError._SSL or "SSL handshake failed" in text:
+            raise self.tls_failed(text)
+
+    @staticmethod
+    def _detail(text: str) -> str:
+        """librdkafka's words without the broker's name before them and the "(after 301ms in state ...)" after."""
+        head, sep, rest = text.partition("/bootstrap: ")
+        if not sep:
+            head, sep, rest = text.partition(": ")
+            rest = rest if sep and "://" in head else text
+        return re.sub(r"\s*\(after \d+ms in state [A-Z_]+\)$", "", rest).strip()
+
+    def authentication_failed(self, text: str) -> AuthenticationFailed:
+        detail = self._detail(text)
+        where = f"SASL authentication ({self.mechanism}) failed at {self.bootstrap}"
+        supported = re.search(r"broker's supported mechanisms: ?([A-Z0-9_,-]*)", detail)
+        if supported and supported.group(1):
+            enabled = supported.group(1).replace(",", ", ")
+            return AuthenticationFailed(
+                f"{where}: the broker does not enable {self.mechanism}; it enables {enabled}.",
+                f"Set sasl.mechanism to one of those, such as -X sasl.mechanism={supported.group(1).split(',')[0]}.",
+            )
+        if supported:  # a listener without SASL: it answers the SASL handshake as a request out of place
+            return AuthenticationFailed(
+                f"{where}: this listener does not take SASL (it refused the SASL handshake).",
+                "Check security.protocol and the port: this one speaks PLAINTEXT or SSL, without SASL.",
+            )
+        return AuthenticationFailed(
+            f"{where}: {sentence(detail.removeprefix('SASL authentication error: '))}",
+            "Check sasl.username and sasl.password (-X, or the context's client table; "
+            "`kafkalab config` lists the contexts).",
+        )
+
+    def tls_failed(self, text: str) -> TlsFailed:
+        detail = self._detail(text)
+        if "PLAINTEXT broker listener" in detail:
+            return TlsFailed(
+                f"TLS handshake failed at {self.bootstrap}: the broker closed the connection, as a PLAINTEXT "
+                f"listener does when spoken TLS to (security.protocol={self.protocol}).",
+                "Use the cluster's TLS port, or drop TLS there: -X security.protocol=PLAINTEXT (or SASL_PLAINTEXT).",
+            )
+        return TlsFailed(
+            f"TLS handshake failed at {self.bootstrap}: {sentence(detail)}",
+            "Check ssl.ca.location (the CA that signed the broker's certificate) and the host name in the address.",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,7 +425,34 @@ def probe(bootstrap: str, timeout: float = 1.0) -> None:
 def _admin(bootstrap: str) -> Any:
     probe(bootstrap)
     # A metadata request for one topic would create it on a broker with auto.create.topics.enable.
-    return admin_client(bootstrap, allow_auto_create_topics=False)
+    return command_client("admin", bootstrap, {"allow.auto.create.topics": False})
+
+
+ATTEMPT = 0.5
+"""Seconds of one metadata request of a command: between two, the client's error callback runs."""
+
+
+def list_metadata(client: Any, bootstrap: str, timeout: float, topic: str | None = None) -> Any:
+    """list_topics() of any client, in attempts of at most ATTEMPT s until `timeout`.
+
+    Between two attempts the client's callbacks are served: the error callback of command_client()
+    raises AuthenticationFailed or TlsFailed then, within a second, where librdkafka would retry
+    the login until the timeout. BrokerUnreachable when the request fails at once (no broker
+    would talk) or by the deadline. A consumer must not be reading yet: poll() would take a message.
+    """
+    from confluent_kafka import KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        started = time.monotonic()
+        wait = max(min(ATTEMPT, deadline - started), 0.05)
+        try:
+            return client.list_topics(topic=topic, timeout=wait)
+        except KafkaException as exc:
+            client.poll(0)
+            at_once = time.monotonic() - started < wait * 0.8
+            if at_once or time.monotonic() >= deadline:
+                raise unreachable(f"No Kafka broker answered at {bootstrap}: {exc.args[0].str()}.") from None
 
 
 def request_failed(error: Any, bootstrap: str, what: str) -> KafkalabError:
@@ -334,12 +489,7 @@ def _create_hint(error: Any) -> str | None:
 
 def _reachable(admin: Any, bootstrap: str, timeout: float) -> Any:
     """Cluster metadata, or BrokerUnreachable: the group APIs would only say "timed out" later."""
-    from confluent_kafka import KafkaException
-
-    try:
-        return admin.list_topics(timeout=timeout)
-    except KafkaException as exc:
-        raise unreachable(f"No Kafka broker answered at {bootstrap}: {exc.args[0].str()}.") from None
+    return list_metadata(admin, bootstrap, timeout)
 
 
 def _result(future: Any, bootstrap: str, what: str, timeout: float) -> Any:
@@ -360,14 +510,11 @@ def topic_metadata(client: Any, bootstrap: str, topic: str, timeout: float = REQ
 
     The client must have allow.auto.create.topics=false, or asking would create the topic.
     """
-    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka import KafkaError
 
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            md = client.list_topics(topic=topic, timeout=max(deadline - time.monotonic(), 0.05))
-        except KafkaException as exc:
-            raise unreachable(f"No Kafka broker answered at {bootstrap}: {exc.args[0].str()}.") from None
+        md = list_metadata(client, bootstrap, max(deadline - time.monotonic(), 0.05), topic)
         found = md.topics.get(topic)
         error = found.error if found is not None else None
         if found is not None and error is None:
@@ -609,3 +756,257 @@ def describe_group(bootstrap: str, group: str, timeout: float = REQUEST_TIMEOUT)
         group, _enum_name(desc.state), _enum_name(getattr(desc, "type", "classic")), coordinator,
         desc.partition_assignor or "", members, tuple(partitions),
     )
+
+
+# --- consumer groups: resetting offsets, deleting a group --------------------------------------
+
+ResetTo = Literal["earliest", "latest", "offset", "shift", "datetime"]
+
+# A group in one of these states has members: Kafka refuses to change its offsets from outside.
+_ACTIVE_STATES = ("stable", "preparing_rebalance", "completing_rebalance", "assigning", "reconciling")
+
+
+@dataclasses.dataclass(frozen=True)
+class ResetTarget:
+    """Where `group reset-offsets` moves a group's offsets, as kafka-consumer-groups takes them."""
+
+    to: ResetTo
+    value: int | None = None  # the offset (offset), the shift (shift), the time in ms since the epoch (datetime)
+
+
+@dataclasses.dataclass(frozen=True)
+class PartitionReset:
+    topic: str
+    partition: int
+    current: int | None  # the committed offset; None: the group committed nothing here yet
+    new: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ResetPlan:
+    group: str
+    topic: str
+    executed: bool  # False: a dry run, nothing was changed
+    partitions: tuple[PartitionReset, ...]
+    notes: tuple[str, ...] = ()  # offsets moved into the log's range, as kafka-consumer-groups warns
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "topic": self.topic,
+            "executed": self.executed,
+            "partitions": [dataclasses.asdict(p) for p in self.partitions],
+            "notes": list(self.notes),
+        }
+
+
+def _check_inactive(admin: Any, bootstrap: str, group: str, timeout: float, doing: str) -> None:
+    """GroupNotEmpty while the group has members; a group that does not exist is inactive too."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    # On a cluster that never had a group, the first request makes the broker create
+    # __consumer_offsets, and is answered NOT_COORDINATOR until that is loaded: ask again.
+    loading = (
+        KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        future = admin.describe_consumer_groups([group], request_timeout=timeout)[group]
+        try:
+            desc = future.result(timeout=timeout)
+            break
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.code() == KafkaError.GROUP_ID_NOT_FOUND:
+                return
+            if error.code() not in loading or time.monotonic() >= deadline:
+                raise request_failed(error, bootstrap, f"Group {group}") from None
+        time.sleep(0.1)
+    state = _enum_name(desc.state)
+    if desc.members or state in _ACTIVE_STATES:
+        raise GroupNotEmpty(
+            f"Cannot {doing} group {group}: it has {len(desc.members)} active "
+            f"member{'' if len(desc.members) == 1 else 's'} ({state}).",
+            f"Stop its consumers first; `kafkalab group describe {group}` lists them.",
+        )
+
+
+def _clamp(partition: int, wanted: int, start: int, end: int, notes: list[str]) -> int:
+    """Into [start, end], as kafka-consumer-groups moves an offset outside the log, with a note."""
+    if wanted > end:
+        notes.append(f"Partition {partition}: offset {wanted} is past the end, {end}: it is set to {end}.")
+        return end
+    if wanted < start:
+        notes.append(f"Partition {partition}: offset {wanted} is before the start, {start}: it is set to {start}.")
+        return start
+    return wanted
+
+
+def reset_offsets(
+    bootstrap: str, group: str, topic: str, target: ResetTarget, *, execute: bool = False,
+    timeout: float = REQUEST_TIMEOUT,
+) -> ResetPlan:
+    """The new offsets of `group` on every partition of `topic`, committed only when `execute`.
+
+    As Kafka's kafka-consumer-groups --reset-offsets: only while the group has no active member
+    (GroupNotEmpty otherwise); a group with nothing committed may be given offsets (it need not
+    exist yet); --to-offset and --shift-by are moved into [log start, log end]; --shift-by needs
+    a committed offset; --to-datetime takes the first offset at or after the time, and the end
+    of a partition with no message that late.
+    """
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import OffsetSpec  # type: ignore[attr-defined]
+
+    admin = _admin(bootstrap)
+    _reachable(admin, bootstrap, timeout)
+    doing = "reset the offsets of"
+    _check_inactive(admin, bootstrap, group, timeout, doing)
+    partitions = sorted(topic_metadata(admin, bootstrap, topic, timeout).partitions)
+    what = f"Group {group}"
+    future = admin.list_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in partitions])], request_timeout=timeout,
+    )[group]
+    committed = {
+        tp.partition: tp.offset for tp in _result(future, bootstrap, what, timeout).topic_partitions or []
+        if tp.offset >= 0  # -1001 (OFFSET_INVALID): nothing committed
+    }
+    offsets = partition_offsets(admin, bootstrap, topic, partitions, timeout)
+    at_time: dict[int, int] = {}
+    if target.to == "datetime":
+        spec = OffsetSpec.for_timestamp(int(target.value or 0))
+        futures = admin.list_offsets({TopicPartition(topic, p): spec for p in partitions}, request_timeout=timeout)
+        at_time = {
+            tp.partition: _result(f, bootstrap, f"Offsets of {topic}", timeout).offset for tp, f in futures.items()
+        }
+    if target.to == "shift" and (missing := [p for p in partitions if p not in committed]):
+        raise KafkaRequestError(
+            f"Cannot shift the offsets of group {group} on {topic}: partition {missing[0]} has no committed offset.",
+            "Give --to-earliest, --to-latest, --to-offset or --to-datetime for a group that committed nothing yet.",
+        )
+    notes: list[str] = []
+    plan = []
+    for p in partitions:
+        start, end = offsets[p]
+        current = committed.get(p)
+        if target.to == "earliest":
+            new = start
+        elif target.to == "latest":
+            new = end
+        elif target.to == "offset":
+            new = _clamp(p, int(target.value or 0), start, end, notes)
+        elif target.to == "shift":
+            new = _clamp(p, committed[p] + int(target.value or 0), start, end, notes)
+        elif at_time[p] >= 0:
+            new = at_time[p]
+        else:  # no message at or after the time: the end, as kafka-consumer-groups falls back to
+            notes.append(f"Partition {p}: no message at or after the time: it is set to the end, {end}.")
+            new = end
+        plan.append(PartitionReset(topic, p, current, new))
+    if execute:
+        request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, r.partition, r.new) for r in plan])
+        future = admin.alter_consumer_group_offsets([request], request_timeout=timeout)[group]
+        _group_result(future, bootstrap, group, doing, timeout)
+    return ResetPlan(group, topic, execute, tuple(plan), tuple(notes))
+
+
+def _group_result(future: Any, bootstrap: str, group: str, doing: str, timeout: float) -> Any:
+    """A group request's result; GroupNotEmpty when the group has members (one may have joined since)."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from confluent_kafka import KafkaError, KafkaException
+
+    try:
+        return future.result(timeout=timeout)
+    except KafkaException as exc:
+        error = exc.args[0]
+        # An offset commit from outside the group is UNKNOWN_MEMBER_ID once it has members.
+        if error.code() in (KafkaError.NON_EMPTY_GROUP, KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS):
+            raise GroupNotEmpty(
+                f"Cannot {doing} group {group}: it has active members.",
+                f"Stop its consumers first; `kafkalab group describe {group}` lists them.",
+            ) from None
+        raise request_failed(error, bootstrap, f"Could not {doing} group {group}") from None
+    except FutureTimeout:
+        raise unreachable(
+            f"Could not {doing} group {group}: no answer from {bootstrap} within {timeout:g} s.",
+        ) from None
+
+
+def delete_group(bootstrap: str, group: str, timeout: float = REQUEST_TIMEOUT) -> None:
+    """Delete a consumer group and its committed offsets; GroupNotFound, or GroupNotEmpty while it has members."""
+    admin = _admin(bootstrap)
+    _reachable(admin, bootstrap, timeout)
+    future = admin.delete_consumer_groups([group], request_timeout=timeout)[group]
+    _group_result(future, bootstrap, group, "delete", timeout)
+
+
+# --- produce: the topic to send to -------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ProduceTarget:
+    topic: str
+    partitions: int
+    created: bool  # it did not exist, and the broker created it (auto.create.topics.enable)
+    max_message_bytes: int | None = None  # the topic's max.message.bytes; None when the cluster does not say
+
+
+def produce_target(bootstrap: str, topic: str, timeout: float = REQUEST_TIMEOUT) -> ProduceTarget:
+    """The topic a produce sends to. One that does not exist follows the broker's own
+    auto.create.topics.enable, as with Kafka's console producer and kcat: asked for with a
+    metadata request that lets the broker create it (with its num.partitions) when that is true,
+    TopicNotFound when it is false. A cluster that does not say (no right to read its configs) is
+    asked all the same, and TopicNotFound follows when no topic appears within 2 s.
+    """
+    admin = _admin(bootstrap)
+    try:
+        meta = topic_metadata(admin, bootstrap, topic, timeout)
+        return ProduceTarget(topic, len(meta.partitions), False, _max_message_bytes(admin, bootstrap, topic, timeout))
+    except TopicNotFound:
+        auto = _auto_creates(admin, bootstrap, timeout)
+        if auto is False:
+            raise
+    # KRaft brokers answer the first request "unknown topic" while they create it: ask until it is there.
+    creating = command_client("admin", bootstrap, {"allow.auto.create.topics": True})
+    deadline = time.monotonic() + (timeout if auto else min(timeout, 2.0))
+    while True:
+        try:
+            meta = topic_metadata(creating, bootstrap, topic, max(deadline - time.monotonic(), 0.05))
+            break
+        except TopicNotFound:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.05)
+    _wait_for_topic(admin, bootstrap, topic, timeout)
+    return ProduceTarget(topic, len(meta.partitions), True, _max_message_bytes(admin, bootstrap, topic, timeout))
+
+
+def _max_message_bytes(admin: Any, bootstrap: str, topic: str, timeout: float) -> int | None:
+    """The topic's max.message.bytes (its own, or the broker's message.max.bytes it inherits);
+    None when the cluster does not say (DescribeConfigs refused)."""
+    from confluent_kafka.admin import ConfigResource, ResourceType  # type: ignore[attr-defined]
+
+    future = next(iter(admin.describe_configs([ConfigResource(ResourceType.TOPIC, topic)], request_timeout=timeout)
+                       .values()))
+    try:
+        entries = _result(future, bootstrap, f"Configs of {topic}", timeout)
+    except KafkaRequestError:
+        return None
+    entry = entries.get("max.message.bytes")
+    value = str(entry.value) if entry is not None else ""
+    return int(value) if value.isdigit() else None
+
+
+def _auto_creates(admin: Any, bootstrap: str, timeout: float) -> bool | None:
+    """The broker's auto.create.topics.enable; None when it does not say (DescribeConfigs refused)."""
+    from confluent_kafka.admin import ConfigResource, ResourceType  # type: ignore[attr-defined]
+
+    md = _reachable(admin, bootstrap, timeout)
+    broker_id = md.orig_broker_id if md.orig_broker_id >= 0 else min(md.brokers)
+    resource = ConfigResource(ResourceType.BROKER, str(broker_id))
+    future = next(iter(admin.describe_configs([resource], request_timeout=timeout).values()))
+    try:
+        entries = _result(future, bootstrap, "The broker's configs", timeout)
+    except KafkaRequestError:
+        return None
+    entry = entries.get("auto.create.topics.enable")
+    return None if entry is None else str(entry.value).lower() == "true"

@@ -110,12 +110,16 @@ def _version() -> str:
 @click.option("--ui-port", type=int, help="Host port of kafka-ui [KAFKALAB_UI_PORT; default 8080].")
 @click.option("--zookeeper-port", type=int,
               help="Host port of ZooKeeper, in zookeeper mode [KAFKALAB_ZOOKEEPER_PORT; default 2181].")
+# The lambda looks _complete_contexts up when Tab is pressed: it is defined with the Kafka commands below.
+@click.option("--context", metavar="NAME",
+              shell_complete=lambda ctx, param, incomplete: _complete_contexts(ctx, param, incomplete),  # noqa: PLW0108
+              help="The cluster of [contexts.NAME] in the config file, for the Kafka commands [KAFKALAB_CONTEXT].")
 @click.option("-v", "--verbose", is_flag=True, help="Show each docker command as it runs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def cli(
     ctx: click.Context, project: str | None, port: int | None, ui_port: int | None, zookeeper_port: int | None,
-    verbose: bool, debug: bool,
+    context: str | None, verbose: bool, debug: bool,
 ) -> None:
     """A local Kafka for development: start it, check it, reset it, use it.
 
@@ -125,7 +129,8 @@ def cli(
       kafkalab down --volumes     # reset
     """
     ctx.obj = CliState(
-        {"project": project, "port": port, "ui_port": ui_port, "zookeeper_port": zookeeper_port}, verbose, debug,
+        {"project": project, "port": port, "ui_port": ui_port, "zookeeper_port": zookeeper_port, "context": context},
+        verbose, debug,
     )
 
 
@@ -249,6 +254,10 @@ def down(state: CliState, volumes: bool, yes: bool) -> None:
     render.note(f"Removed {removed} of {lab.settings.project}.")
     if result.foreign:
         render.note(f"Left alone: {', '.join(result.foreign)}, of a compose project that is not kafkalab's.")
+    for network, users in result.kept_networks:
+        verb = "uses" if len(users) == 1 else "use"
+        render.say(f"Left the network {network} in place: {', '.join(users)} still {verb} it "
+                   "(it goes with the next `kafkalab down` once nothing does).")
 
 
 @cli.command(short_help="Show the logs of the lab's containers.")
@@ -275,23 +284,83 @@ def config(state: CliState, as_json: bool) -> None:
     defaults. The file is found as pytest and ruff find theirs: in the current directory, then in
     each parent up to the root, a pyproject.toml with a [tool.kafkalab] table (one without it is
     skipped) or a kafkalab.toml; pyproject.toml wins within one directory. Its settings show its
-    path as their source.
+    path as their source. Then the file's contexts ([contexts.NAME]), with every value whose key
+    holds password, secret or token masked.
 
     \b
       KAFKALAB_PORT=19094 kafkalab config
+      kafkalab config --json | jq '.contexts | keys'
     """
+    from kafkalab.clientconf import load_contexts
     from kafkalab.settings import resolve
 
     rows = resolve({k: v for k, v in state.flags.items() if v is not None}).as_rows()
+    contexts = load_contexts()
     if as_json:
-        render.print_json({name: {"value": value, "source": source} for name, value, source in rows})
+        render.print_json({
+            **{name: {"value": value, "source": source} for name, value, source in rows},
+            "contexts": {name: c.to_dict() for name, c in contexts.items()},
+        })
     else:
         render.table(None, ("setting", "value", "source"), rows)
+        if contexts:
+            render.contexts(list(contexts.values()))
+
+
+@cli.command(short_help="Print what an application needs to connect to the lab.")
+@click.option("--format", "fmt", type=click.Choice(["env", "compose", "json"]), default="env", show_default=True,
+              help="env: variable lines; compose: a snippet for your compose file; json: all of it.")
+@click.pass_obj
+def connect(state: CliState, fmt: Literal["env", "compose", "json"]) -> None:
+    """The lab's bootstrap addresses, for a service on this machine (localhost:9094) and for one in a
+    container on the lab's network (kafka:9092), and the name of that network, which any compose
+    project can join as an external network. Every broker, in every mode. It asks neither Docker nor
+    Kafka: the mode and network are those of the lab's last `up`.
+
+    \b
+      kafkalab connect > .env                # KAFKA_BOOTSTRAP_SERVERS=localhost:9094 ...
+      kafkalab connect --format compose      # paste into your service's compose file
+      kafkalab connect --format json | jq -r .network.name
+    """
+    from kafkalab.wire import answers
+
+    lab = state.lab()
+    found = lab.connection()
+    if fmt == "json":
+        render.print_json(found.to_dict())
+    else:
+        sys.stdout.write(found.env_text() if fmt == "env" else found.compose_text())
+    if not any(answers("127.0.0.1", int(b.host.rsplit(":", 1)[1]), timeout=0.3) for b in found.brokers):
+        render.say(f"Note: no broker of the lab {found.project} answers now: `kafkalab up` starts it.")
+
+
+@cli.command(short_help="Check everything the lab needs, and say what to fix.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, as_json: bool) -> None:
+    """Check, one row each: the docker CLI, the daemon and its version, Compose v2, access to the
+    socket, the lab's ports, Docker's disk and memory, the images, the lab, the broker from this
+    machine and from inside the lab's network, and kafka-ui; with a fix for each that fails. Exit 0
+    when all pass, else the code of the first that failed (30 to 40). Done within 15 s, always.
+
+    \b
+      kafkalab doctor
+      kafkalab doctor --json | jq -r '.checks[] | select(.result == "fail") | .fix'
+    """
+    found = ctx.obj.lab().doctor()
+    if as_json:
+        render.print_json(found.to_dict())
+    else:
+        render.diagnosis(found)
+    ctx.exit(found.exit_code)
 
 
 # --- Kafka: topics, produce, consume, consumer groups -------------------------------------------
 # These commands talk to Kafka only, never to Docker: to the lab's address, or to any cluster
 # given with --bootstrap-server. The work is in kafkalab.broker and kafkalab.stream.
+
+if TYPE_CHECKING:
+    from kafkalab.broker import ResetTarget
 
 F = TypeVar("F", bound=Callable[..., Any])
 # librdkafka refuses more in a new topic (broker.create_topic says so too, for the Python API).
@@ -300,34 +369,45 @@ MAX_REPLICATION = 10_000
 
 
 def bootstrap_option(f: F) -> F:
+    """-b and -X, which every Kafka command takes after its name (as kcat does)."""
+    f = click.option(
+        "-X", "client_settings", multiple=True, metavar="KEY=VALUE", expose_value=False, callback=_client_settings,
+        help="A librdkafka client setting, such as -X security.protocol=SASL_SSL (repeatable; wins over "
+             "the context's).",
+    )(f)
     return click.option(
         "--bootstrap-server", "-b", "bootstrap_server", metavar="HOST:PORT",
-        help="The Kafka to use instead of the lab [KAFKALAB_BOOTSTRAP_SERVER; default: the lab, localhost:9094].",
+        help="The Kafka to use instead of the lab [KAFKALAB_BOOTSTRAP_SERVER; default: the context's, or the lab].",
     )(f)
 
 
+CLIENT_SETTINGS = "kafkalab.client_settings"  # -X, parsed, in the command's Context.meta
+
+
+def _client_settings(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> None:
+    from kafkalab.clientconf import parse_settings
+
+    try:
+        ctx.meta[CLIENT_SETTINGS] = parse_settings(values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _bootstrap(state: CliState, bootstrap_server: str | None) -> str:
-    """--bootstrap-server (or KAFKALAB_BOOTSTRAP_SERVER, or the config file's), checked; else the lab's
-    address. Settings only: `Lab` would import the Docker side."""
+    """The brokers of a Kafka command (clientconf.resolve_target: -b, the context, the
+    bootstrap_server setting, the lab), with its client settings (the context's, then -X) in
+    force until the command ends. Settings only: `Lab` would import the Docker side."""
     from kafkalab import broker
+    from kafkalab.clientconf import resolve_target
     from kafkalab.errors import BrokerUnreachable
-    from kafkalab.settings import resolve
 
     work_begins()
-    flags = {**state.flags, "bootstrap_server": bootstrap_server}
-    settings = resolve({k: v for k, v in flags.items() if v is not None})
-    given = settings.bootstrap_server if bootstrap_server is None else bootstrap_server  # -b '' is given
-    if bootstrap_server is None and not given:
-        return settings.with_recorded_mode().lab_bootstrap
-    source = settings.sources.get("bootstrap_server", "flag")  # "flag", "env KAFKALAB_...", or a file
-    if source == "flag":
-        where = "--bootstrap-server"
-    else:
-        where = source.removeprefix("env ") if source.startswith("env ") else f"bootstrap_server in {source}"
-    address = broker.parse_bootstrap(given, where)
-    # Not the lab's address: were no broker to answer there, starting the lab would not help.
-    click.get_current_context().with_resource(broker.unreachable_hint(BrokerUnreachable.hint_elsewhere))
-    return address
+    ctx = click.get_current_context()
+    target = resolve_target(state.flags, bootstrap_server, ctx.meta.get(CLIENT_SETTINGS, {}))
+    ctx.with_resource(broker.client_settings(target.client))
+    if not target.lab:  # were no broker to answer there, starting the lab would not help
+        ctx.with_resource(broker.unreachable_hint(BrokerUnreachable.hint_elsewhere))
+    return target.bootstrap
 
 
 def _pairs(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -339,6 +419,15 @@ def _pairs(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
         raise click.BadParameter(str(exc)) from None
 
 
+def _time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    from kafkalab.stream import parse_time
+
+    try:
+        return None if value is None else parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _separator(_ctx: click.Context, _param: click.Parameter, value: str | None) -> bytes | None:
     from kafkalab.stream import unescape_separator
 
@@ -346,6 +435,24 @@ def _separator(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         return None if value is None else unescape_separator(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _complete_topics(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from kafkalab import complete
+
+    return complete.topics(ctx, param, incomplete)
+
+
+def _complete_groups(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from kafkalab import complete
+
+    return complete.groups(ctx, param, incomplete)
+
+
+def _complete_contexts(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from kafkalab import complete
+
+    return complete.contexts(ctx, param, incomplete)
 
 
 @cli.group(short_help="Create, list, describe and delete topics.")
@@ -407,7 +514,7 @@ def topic_list(state: CliState, show_all: bool, as_json: bool, bootstrap_server:
 
 
 @topic.command("describe", short_help="Show a topic's partitions, offsets and configs.")
-@click.argument("name")
+@click.argument("name", shell_complete=_complete_topics)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @bootstrap_option
 @click.pass_obj
@@ -425,7 +532,7 @@ def topic_describe(state: CliState, name: str, as_json: bool, bootstrap_server: 
 
 
 @topic.command("delete", short_help="Delete a topic and its messages.")
-@click.argument("name")
+@click.argument("name", shell_complete=_complete_topics)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
 @bootstrap_option
 @click.pass_obj
@@ -445,7 +552,7 @@ def topic_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | 
 
 
 @cli.command(short_help="Send one message per input line to a topic.")
-@click.argument("topic")
+@click.argument("topic", shell_complete=_complete_topics)
 @click.option("--key-separator", "-K", metavar="SEP", callback=_separator,
               help="Split each line at its first SEP into key and value (\\t for a tab).")
 @click.option("--header", "-H", "headers", multiple=True, metavar="KEY=VALUE", callback=_pairs,
@@ -454,32 +561,54 @@ def topic_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | 
               help="Read this file instead of stdin.")
 @click.option("--acks", type=click.Choice(["0", "1", "all"]), default="all", show_default=True,
               help="Acknowledgements each message waits for.")
-@click.option("--partition", type=click.IntRange(min=0), help="Send every message to this partition.")
+@click.option("--partition", type=click.IntRange(min=0),
+              help="Send every message to this partition (with --format json: those that name none).")
+@click.option("--format", "fmt", type=click.Choice(["line", "json"]), default="line", show_default=True,
+              help='line: each line is a value (or key and value, with -K); json: each line is a record, '
+                   '{"key", "value", "headers", "partition", "timestamp"}, as `consume --format json` writes them.')
 @bootstrap_option
 @click.pass_context
 def produce(
     ctx: click.Context, *, topic: str, key_separator: bytes | None, headers: list[tuple[str, str]], path: Path | None,
-    acks: Literal["0", "1", "all"], partition: int | None, bootstrap_server: str | None,
+    acks: Literal["0", "1", "all"], partition: int | None, fmt: Literal["line", "json"], bootstrap_server: str | None,
 ) -> None:
     """Read lines from stdin (or --file) and send each as one message to TOPIC, then wait until
     every message is delivered. The count and rate go to stderr; the exit code is 13 when any
-    message failed.
+    message failed. A topic that does not exist is created when the broker's
+    auto.create.topics.enable is true (as on the lab), with a note; else it is exit 12.
+
+    With --format json each line is a JSON record: "key", "value" (null: a tombstone; an object
+    or a number is sent as its JSON text), "headers" (an object, or [name, value] pairs),
+    "partition" and "timestamp" (ms, or ISO 8601); bytes that are not UTF-8 are
+    {"base64": "..."}, as consume writes them. A line that is no record stops the input there
+    (exit 19).
 
     \b
       seq 1000 | kafkalab produce numbers
       kafkalab produce orders -K : -H source=cli < orders.txt     # lines like id-1:{"total": 3}
+      echo '{"key": "u1", "value": {"total": 3}, "headers": {"h": "v"}}' | kafkalab produce orders --format json
+      kafkalab consume orders --from-beginning --format json | kafkalab produce orders-copy --format json
     """
     from kafkalab import stream
 
+    if fmt == "json" and key_separator is not None:
+        raise click.UsageError("--key-separator is for --format line: a JSON record has its own key.")
     bootstrap = _bootstrap(ctx.obj, bootstrap_server)
     encoded = [(k, os.fsencode(v)) for k, v in headers]
     with (path.open("rb") if path else contextlib.nullcontext(sys.stdin.buffer)) as source:
         if path is None and sys.stdin.isatty():
-            render.say("Reading messages from the terminal, one per line; end with Ctrl-D.")
+            one = "one JSON record per line" if fmt == "json" else "one per line"
+            render.say(f"Reading messages from the terminal, {one}; end with Ctrl-D.")
         result = stream.produce_lines(
             bootstrap, topic, source, key_separator=key_separator, headers=encoded, acks=acks, partition=partition,
+            fmt=fmt, on_created=lambda partitions: render.say(
+                f"Topic {topic} did not exist: the broker created it (auto.create.topics.enable), "
+                f"with {render.plural(partitions, 'partition')}."
+            ),
         )
     render.produce_summary(result)
+    if result.bad_record is not None:
+        raise result.bad_record
     if result.failed:
         raise KafkaRequestError(
             f"{result.failed:,} of {result.messages:,} messages were not delivered to {topic}.",
@@ -490,10 +619,11 @@ def produce(
 
 
 @cli.command(short_help="Print a topic's messages, one per line.")
-@click.argument("topic")
+@click.argument("topic", shell_complete=_complete_topics)
 @click.option("--from-beginning", is_flag=True,
               help="Start at the oldest message (default: new messages only; with --group, where it left off).")
-@click.option("--group", "-g", metavar="GROUP", help="Read as a member of this consumer group, and commit.")
+@click.option("--group", "-g", metavar="GROUP", shell_complete=_complete_groups,
+              help="Read as a member of this consumer group, and commit.")
 @click.option("-n", "--max", "max_messages", type=click.IntRange(min=1), metavar="N", help="Stop after N messages.")
 @click.option("--follow", "-f", is_flag=True, help="Keep waiting for new messages (stop with Ctrl-C).")
 @click.option("--format", "fmt", type=click.Choice(["value", "kv", "json"]), default="value", show_default=True,
@@ -504,35 +634,44 @@ def produce(
 @click.option("--offset", type=int, help="Start at this offset of --partition; negative counts back from the end.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop once no message came for this long.")
+@click.option("--from-time", metavar="TIME", callback=_time,
+              help="Start at the first message at or after TIME: ISO 8601 (2024-05-01T12:00:00Z), or a duration "
+                   "back from now (30s, 10m, 2h, 1d). With --group, the group's position starts there.")
 @bootstrap_option
 @click.pass_context
 def consume(
     ctx: click.Context, *, topic: str, from_beginning: bool, group: str | None, max_messages: int | None,
     follow: bool, fmt: Literal["value", "kv", "json"], key_separator: bytes, partition: int | None,
-    offset: int | None, timeout: float | None, bootstrap_server: str | None,
+    offset: int | None, timeout: float | None, from_time: int | None, bootstrap_server: str | None,
 ) -> None:
     """Print the messages of TOPIC to stdout and stop at the end of its partitions (or after -n,
     or never with --follow). Ctrl-C stops cleanly; with --group the offsets of what was printed
     are committed. --format json prints topic, partition, offset, timestamp, key, value and
-    headers; bytes that are not UTF-8 become {"base64": "..."}.
+    headers; bytes that are not UTF-8 become {"base64": "..."}. --from-time starts each
+    partition at its first message at or after the time (its end when none is that late).
 
     \b
       kafkalab consume orders --from-beginning -n 10
       kafkalab consume orders -g billing --follow --format json | jq .value
       kafkalab consume orders --partition 0 --offset -5      # the last 5 of partition 0
+      kafkalab consume orders --from-time 10m                # what came in the last 10 minutes
     """
     from kafkalab import stream
 
     if offset is not None and partition is None:
         raise click.UsageError("--offset needs --partition.")
-    if offset is not None and from_beginning:
-        raise click.UsageError("Give --offset or --from-beginning, not both.")
+    starts = [name for name, given in (
+        ("--offset", offset is not None), ("--from-beginning", from_beginning), ("--from-time", from_time is not None),
+    ) if given]
+    if len(starts) > 1:
+        raise click.UsageError(f"Give {' or '.join(starts)}, not both." if len(starts) == 2 else
+                               "Give one of --offset, --from-beginning or --from-time.")
     if group is not None and partition is not None:
         raise click.UsageError("--partition reads without a group: drop --group, or --partition.")
     result = stream.consume_to(
         _bootstrap(ctx.obj, bootstrap_server), topic, sys.stdout.buffer, fmt=fmt,
         from_beginning=from_beginning, group=group, max_messages=max_messages, follow=follow, partition=partition,
-        offset=offset, timeout=timeout, key_separator=key_separator,
+        offset=offset, timeout=timeout, key_separator=key_separator, from_time=from_time,
     )
     if result.stopped == "closed":
         _discard_stdout()
@@ -551,13 +690,14 @@ def _discard_stdout() -> None:
         pass  # not a real file (tests): nothing will fail at exit
 
 
-@cli.group(short_help="List and describe consumer groups.")
+@cli.group(short_help="List, describe, reset and delete consumer groups.")
 def group() -> None:
-    """Consumer groups: their members, committed offsets and lag.
+    """Consumer groups: their members, committed offsets and lag; moving their offsets; deleting them.
 
     \b
       kafkalab group list
       kafkalab group describe billing
+      kafkalab group reset-offsets billing --topic orders --to-earliest --execute
     """
 
 
@@ -578,7 +718,7 @@ def group_list(state: CliState, as_json: bool, bootstrap_server: str | None) -> 
 
 
 @group.command("describe", short_help="Show a group's members, offsets and lag.")
-@click.argument("name")
+@click.argument("name", shell_complete=_complete_groups)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @bootstrap_option
 @click.pass_obj
@@ -593,6 +733,114 @@ def group_describe(state: CliState, name: str, as_json: bool, bootstrap_server: 
 
     desc = broker.describe_group(_bootstrap(state, bootstrap_server), name)
     render.emit(desc, as_json, render.group_description)
+
+
+def _offset_target(
+    to_earliest: bool, to_latest: bool, to_offset: int | None, shift_by: int | None, to_datetime: str | None,
+) -> ResetTarget:
+    from kafkalab.broker import ResetTarget
+    from kafkalab.stream import parse_time
+
+    given = [name for name, value in (
+        ("--to-earliest", to_earliest), ("--to-latest", to_latest), ("--to-offset", to_offset is not None),
+        ("--shift-by", shift_by is not None), ("--to-datetime", to_datetime is not None),
+    ) if value]
+    if len(given) != 1:
+        several = f" ({', '.join(given)} are given)" if given else ""
+        raise click.UsageError(
+            f"Give one of --to-earliest, --to-latest, --to-offset, --shift-by or --to-datetime{several}.",
+        )
+    if to_offset is not None:
+        return ResetTarget("offset", to_offset)
+    if shift_by is not None:
+        return ResetTarget("shift", shift_by)
+    if to_datetime is not None:
+        try:
+            return ResetTarget("datetime", parse_time(to_datetime, durations=False))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--to-datetime'") from None
+    return ResetTarget("earliest" if to_earliest else "latest")
+
+
+@group.command("reset-offsets", short_help="Move a group's offsets on a topic (a dry run unless --execute).")
+@click.argument("name", shell_complete=_complete_groups)
+@click.option("--topic", "-t", required=True, metavar="TOPIC", shell_complete=_complete_topics,
+              help="The topic whose offsets to move (all its partitions).")
+@click.option("--to-earliest", is_flag=True, help="To the oldest message still stored.")
+@click.option("--to-latest", is_flag=True, help="To the end: the group skips what it has not read.")
+@click.option("--to-offset", type=int, metavar="N", help="To offset N in every partition (kept within the log).")
+@click.option("--shift-by", type=int, metavar="N", help="N from the committed offset; negative goes back.")
+@click.option("--to-datetime", metavar="ISO8601",
+              help="To the first message at or after this time (2024-05-01T12:00:00Z; local time without an offset).")
+@click.option("--execute", is_flag=True, help="Commit the new offsets (without it: print the plan only).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@bootstrap_option
+@click.pass_obj
+def group_reset_offsets(
+    state: CliState, *, name: str, topic: str, to_earliest: bool, to_latest: bool, to_offset: int | None,
+    shift_by: int | None, to_datetime: str | None, execute: bool, as_json: bool, bootstrap_server: str | None,
+) -> None:
+    """Move the committed offsets of group NAME on every partition of --topic, as Kafka's
+    kafka-consumer-groups --reset-offsets does: print the plan (current and new offset per
+    partition) and change nothing, unless --execute is given. Offsets outside the log are moved
+    to its start or end. The group must have no active member (exit 18 otherwise).
+
+    \b
+      kafkalab group reset-offsets billing --topic orders --to-earliest
+      kafkalab group reset-offsets billing --topic orders --shift-by -10 --execute
+      kafkalab group reset-offsets billing -t orders --to-datetime 2024-05-01T12:00:00Z --json
+    """
+    from kafkalab import broker
+
+    target = _offset_target(to_earliest, to_latest, to_offset, shift_by, to_datetime)
+    plan = broker.reset_offsets(_bootstrap(state, bootstrap_server), name, topic, target, execute=execute)
+    render.emit(plan, as_json, render.reset_plan)
+    if execute:
+        render.say(f"Committed the new offsets of group {name} on {topic}.")
+    else:
+        render.say("Dry run: nothing was changed. Add --execute to commit these offsets.")
+
+
+@group.command("delete", short_help="Delete a consumer group and its committed offsets.")
+@click.argument("name", shell_complete=_complete_groups)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
+@bootstrap_option
+@click.pass_obj
+def group_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | None) -> None:
+    """Delete consumer group NAME with its committed offsets. Asks first when run in a terminal;
+    a group with active members is not deleted (exit 18).
+
+    \b
+      kafkalab group delete billing --yes
+    """
+    from kafkalab import broker
+
+    bootstrap = _bootstrap(state, bootstrap_server)
+    question = f"Delete consumer group {name} and its committed offsets?"
+    if not yes and sys.stdin.isatty() and not click.confirm(question, err=True):
+        raise Aborted(f"Group {name} was not deleted.")
+    broker.delete_group(bootstrap, name)
+    render.say(f"Deleted consumer group {name}.")
+
+
+# --- shell completion ----------------------------------------------------------------------------
+
+@cli.command(short_help="Print the shell completion script (bash, zsh or fish).")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: Literal["bash", "zsh", "fish"]) -> None:
+    """Print the completion script of SHELL, through Click's own completion. It completes the
+    commands and options, the topics and consumer groups that exist (asking the cluster that -b,
+    -X and --context name, with at most 0.5 s of waiting), the contexts, the services of `logs`
+    and the modes. To install it:
+
+    \b
+      echo 'eval "$(kafkalab completion bash)"' >> ~/.bashrc
+      kafkalab completion zsh > "${fpath[1]}/_kafkalab"     # or: eval "$(kafkalab completion zsh)" in ~/.zshrc
+      kafkalab completion fish > ~/.config/fish/completions/kafkalab.fish
+    """
+    from kafkalab import complete
+
+    sys.stdout.write(complete.script(cli, shell))
 
 
 def main() -> None:

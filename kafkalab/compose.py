@@ -17,7 +17,7 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,14 @@ from kafkalab import record
 from kafkalab.errors import (
     ComposeError,
     ComposeV1Only,
+    ConfigError,
     DaemonDown,
     DockerNotFound,
     DockerSocketDenied,
     ImageMissing,
     KafkalabError,
     PortInUse,
+    SubnetUnavailable,
 )
 from kafkalab.modes import LAB_LABEL, LEGACY_VOLUMES, MODE_LABEL, MODES
 from kafkalab.settings import Settings
@@ -59,6 +61,7 @@ class Container:
     lab: str = ""  # its dev.kafkalab.lab label: the project, or "" on containers of earlier versions
     mode: str = ""  # its dev.kafkalab.mode label
     config_files: str = ""  # the compose files it was made from (Compose's own label)
+    networks: tuple[str, ...] = ()  # the networks it is attached to, by name
 
     @property
     def running(self) -> bool:
@@ -78,7 +81,7 @@ _MODE_FILES = {spec.file for spec in MODES.values()}
 _PS_FIELDS = (
     "{{.ID}}", "{{.Label \"com.docker.compose.service\"}}", "{{.Names}}", "{{.State}}", "{{.Status}}",
     "{{.Ports}}", "{{.Image}}", f'{{{{.Label "{LAB_LABEL}"}}}}', f'{{{{.Label "{MODE_LABEL}"}}}}',
-    "{{.Label \"com.docker.compose.project.config_files\"}}",
+    "{{.Label \"com.docker.compose.project.config_files\"}}", "{{.Networks}}",
 )
 
 
@@ -90,6 +93,9 @@ class Inventory:
     volumes: tuple[str, ...]
     foreign: tuple[str, ...]  # "container NAME" and "volume NAME" of a compose project that is not kafkalab's
     adopted: tuple[str, ...] = ()  # the lab's volumes from kafkalab 0.1: no label, ever (Compose adds none)
+    networks: tuple[str, ...] = ()  # the lab's networks (its label; kafkalab 0.1's <project>_default)
+    # Whose the network of the lab's name is when it is not the lab's ("" when there is none such).
+    network_taken: str = ""
 
 
 class Compose:
@@ -100,8 +106,15 @@ class Compose:
         self.echo = echo
         self.spec = MODES[settings.mode]
         self.file = compose_dir() / self.spec.file
+        # The subnet of the lab's network is an addition of its own: Compose has no "unset" for it.
+        self.files: list[str | Path] = [self.file]
+        if settings.subnet:
+            self.files.append(compose_dir() / "extra" / "subnet.yaml")
         self.services = self.spec.service_names
         self._whales: Any = None
+        # kafkalab doctor's bounds: at most call_timeout seconds a docker call, and none past the deadline.
+        self.call_timeout: float | None = None
+        self.deadline: float | None = None  # a time.monotonic()
 
     # --- quick reads, straight through the docker CLI ----------------------------------------
 
@@ -111,6 +124,10 @@ class Compose:
             raise DockerNotFound("Docker was not found: there is no `docker` on PATH.")
         if self.echo and echo:
             self.echo("docker " + " ".join(args))
+        if self.call_timeout is not None:
+            timeout = min(timeout, self.call_timeout)
+        if self.deadline is not None:
+            timeout = max(min(timeout, self.deadline - time.monotonic()), 0.1)
         try:
             done = subprocess.run(
                 [docker, *args], capture_output=True, text=True, timeout=timeout, check=False,
@@ -125,34 +142,22 @@ class Compose:
     def preflight(self) -> Inventory:
         """Docker found, the daemon answers, Compose is v2. Returns what the project holds.
 
-        Listing the containers is what proves the daemon answers; `docker compose version` runs
-        alongside it, as the two take about 50 ms each.
+        Listing the containers is what proves the daemon answers.
         """
-        version: list[str | KafkalabError] = []
-
-        def compose_version() -> None:
-            try:
-                version.append(self._docker("compose", "version", "--short").strip())
-            except KafkalabError as exc:
-                version.append(exc)
-
-        thread = threading.Thread(target=compose_version, daemon=True)
-        thread.start()
+        inventory = self.inventory()
         try:
-            inventory = self.inventory()
-        finally:
-            thread.join()
-        found = version[0]
-        if isinstance(found, ComposeError) and not _not_a_command(found.stderr):
-            # Compose is there but failed: say why, rather than that it is missing.
-            raise ComposeError(f"`docker compose version` failed: {found.message.split(': ', 1)[-1]}",
-                               command=found.command, returncode=found.returncode, stderr=found.stderr)
-        if isinstance(found, KafkalabError) and not isinstance(found, ComposeError):
-            raise found
-        if isinstance(found, KafkalabError) or found.lstrip("v")[:2] not in ("2.", "3.", "4.", "5."):
+            found = self._docker("compose", "version", "--short").strip()
+        except ComposeError as exc:
+            if not _not_a_command(exc.stderr):  # Compose is there but failed: say why, not that it is missing
+                raise ComposeError(f"`docker compose version` failed: {exc.message.split(': ', 1)[-1]}",
+                                   command=exc.command, returncode=exc.returncode, stderr=exc.stderr) from None
+            found = ""
+        except ComposeV1Only:
+            found = ""
+        if found.lstrip("v")[:2] not in ("2.", "3.", "4.", "5."):
             raise ComposeV1Only(
                 "Docker Compose v2 was not found: `docker compose version` "
-                + (f"reports {found}." if isinstance(found, str) and found else "is not a docker command here.")
+                + (f"reports {found}." if found else "is not a docker command here.")
             )
         return inventory
 
@@ -163,11 +168,11 @@ class Compose:
         )
         found = []
         for line in out.splitlines():
-            cid, service, name, state, status, ports, image, lab, mode, files = _columns(line, 10)
+            cid, service, name, state, status, ports, image, lab, mode, files, nets = _columns(line, 11)
             found.append(Container(
                 service=service or "?", name=name, state=state, status=status,
                 ports=tuple(p.strip() for p in ports.split(",") if p.strip()), image=image, id=cid,
-                lab=lab, mode=mode, config_files=files,
+                lab=lab, mode=mode, config_files=files, networks=tuple(n for n in nets.split(",") if n),
             ))
         return sorted(found, key=lambda c: c.service)
 
@@ -201,6 +206,49 @@ class Compose:
             else:
                 foreign.append(f"volume {name}")
         return Inventory(tuple(ours), tuple(sorted(volumes)), tuple(foreign), tuple(sorted(adopted)))
+
+    def with_networks(self, inventory: Inventory) -> Inventory:
+        """The inventory with the lab's networks, and whose the network of the lab's name is when it
+        is not the lab's. (After the pre-flight, which says first whether Docker and Compose are fit.)
+
+        The lab's carry its label, whatever their name (the network setting may have changed since).
+        kafkalab 0.1 labelled nothing, and its network had Compose's own name, <project>_default.
+        Any other network of the lab's name would be joined by Compose as it is (with a warning only),
+        and the lab would run on someone else's network: `up` refuses it.
+        """
+        project, wanted = self.settings.project, self.settings.lab_network
+        adopt = record.legacy(project) and not any(f.startswith("container ") for f in inventory.foreign)
+        rows = self._docker(
+            "network", "ls", "--format",
+            f'{{{{.Name}}}}\t{{{{.Label "{LAB_LABEL}"}}}}\t{{{{.Label "com.docker.compose.project"}}}}',
+        ).splitlines()
+        ours, taken = [], ""
+        for row in rows:
+            name, lab, compose_project = _columns(row, 3)
+            if lab == project or (adopt and not lab and compose_project == project and name == f"{project}_default"):
+                ours.append(name)
+            elif name == wanted:
+                taken = (f"it is the lab {lab}'s" if lab else f"it is compose project {compose_project}'s"
+                         if compose_project else "it was made outside Compose, with `docker network create`")
+        return dataclasses.replace(inventory, networks=tuple(sorted(ours)), network_taken=taken)
+
+    def remove_networks(self, names: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Remove the lab's networks that are still there. One that containers of other projects
+        still use (a service of yours that joined the lab) stays: returned with the names of those."""
+        kept = []
+        for name in names:
+            try:
+                self._docker("network", "rm", name)
+            except ComposeError as exc:
+                if "not found" in exc.stderr or "No such network" in exc.stderr:
+                    continue  # `docker compose down` removed it already
+                if "active endpoints" not in exc.stderr:
+                    raise
+                users = self._docker(
+                    "network", "inspect", name, "--format", "{{range .Containers}}{{.Name}} {{end}}",
+                ).split()
+                kept.append((name, tuple(sorted(users))))
+        return tuple(kept)
 
     def volumes(self) -> list[str]:
         return list(self.inventory().volumes)
@@ -241,6 +289,67 @@ class Compose:
             missing = next((i for i in images if i in text), images[0])
             raise ImageMissing(f"Image {missing} is not on this machine, and --pull is never.") from None
 
+    # --- questions of kafkalab doctor, each bounded by call_timeout ----------------------------------
+
+    def client_version(self) -> str:
+        """`docker --version`, which needs no daemon: "Docker version 28.2.2, build e6534b4"."""
+        return self._docker("--version").strip()
+
+    def endpoint(self) -> str:
+        """Where the docker CLI finds the daemon: DOCKER_HOST, or the current context's (no daemon needed)."""
+        return self._docker("context", "inspect", "--format", "{{.Endpoints.docker.Host}}").strip()
+
+    def daemon_version(self) -> tuple[str, str]:
+        """The Engine's version and API version; DaemonDown or DockerSocketDenied when it does not answer."""
+        # Not a tab between them: `docker version` expands tabs into spaces.
+        engine, _, api = self._docker("version", "--format", "{{.Server.Version}}|{{.Server.APIVersion}}").strip() \
+            .partition("|")
+        return engine, api
+
+    def compose_version(self) -> str:
+        return self._docker("compose", "version", "--short").strip()
+
+    def info(self) -> dict[str, Any]:
+        """`docker info` as data: MemTotal, DockerRootDir, NCPU, ..."""
+        found: dict[str, Any] = json.loads(self._docker("info", "--format", "{{json .}}"))
+        return found
+
+    def publishers(self, port: int) -> list[str]:
+        """The containers that publish the port on the host."""
+        return self._docker("ps", "--filter", f"publish={port}", "--format", "{{.Names}}").split()
+
+    def pullable(self, image: str) -> str | None:
+        """None when the image's registry has it (its manifest, without pulling); else what went wrong."""
+        registry = image.split("/", 1)[0] if "/" in image else ""
+        local = registry.split(":")[0] in ("127.0.0.1", "localhost")  # plain HTTP, as the daemon allows there
+        try:
+            self._docker("manifest", "inspect", *(["--insecure"] if local else []), image)
+        except KafkalabError as exc:
+            return exc.message
+        return None
+
+    def run_probe(self, image: str, network: str, script: str, *args: str, timeout: float) -> tuple[int | None, str]:
+        """Run `sh -c SCRIPT ARGS` in a container of the image on the network, without pulling it:
+        its exit code (None when it ran over the timeout, and was removed) and its output."""
+        docker = shutil.which("docker")
+        if docker is None:
+            raise DockerNotFound("Docker was not found: there is no `docker` on PATH.")
+        name = f"{self.settings.project}-doctor-{os.urandom(4).hex()}"
+        command = [docker, "run", "--rm", "--pull", "never", "--name", name,
+                   "--label", f"dev.kafkalab.probe={self.settings.project}",
+                   "--network", network, "--entrypoint", "sh", image, "-c", script, *args]
+        if self.echo:
+            self.echo(" ".join(["docker", *command[1:]]))
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False,
+                                  env=self._env())
+        except subprocess.TimeoutExpired:
+            # The container outlives the docker CLI that started it: remove it, without waiting.
+            subprocess.Popen([docker, "rm", "--force", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=self._env(), start_new_session=True)
+            return None, ""
+        return done.returncode, done.stdout + done.stderr
+
     # --- changes, through python-on-whales ------------------------------------------------------
 
     def _client(self) -> Any:
@@ -251,7 +360,7 @@ class Compose:
 
             if self.echo:
                 _listen_to_whales()
-            self._whales = DockerClient(compose_files=[self.file], compose_project_name=self.settings.project)
+            self._whales = DockerClient(compose_files=self.files, compose_project_name=self.settings.project)
         return self._whales
 
     @contextlib.contextmanager
@@ -431,6 +540,21 @@ def _translate(command: list[str], returncode: int | None, stderr: str, settings
         return ImageMissing(
             f"Image {name} could not be pulled: {last}",
             "Check the image name and tag (KAFKALAB_IMAGE_*), and `docker login` if the registry needs it.",
+        )
+    if "Pool overlaps with other one on this address space" in text:
+        subnet = f"The subnet {settings.subnet}" if settings.subnet else "The subnet"
+        return SubnetUnavailable(f"{subnet} of the lab's network {settings.lab_network} overlaps one that "
+                                 f"Docker has already: {last}")
+    if "could not find an available, non-overlapping IPv4 address pool" in text:
+        return SubnetUnavailable(f"Docker has no free address range for the lab's network {settings.lab_network}, "
+                                 f"as each of its default pools overlaps a network or a route here: {last}")
+    if "has active endpoints" in text and "compose" in command:
+        # `up` with another mode or subnet: Compose recreates the network, which a service of yours is on.
+        return ConfigError(
+            f"The lab's network {settings.lab_network} must be made anew for these settings, and other "
+            f"containers still use it: {last}",
+            f"Stop them, or `docker network disconnect {settings.lab_network} CONTAINER` (`docker network "
+            f"inspect {settings.lab_network}` lists them), then run this again.",
         )
     if _not_a_command(text) and "compose" in command:
         return ComposeV1Only("Docker Compose v2 was not found: `docker compose` is not a docker command here.")

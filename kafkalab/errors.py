@@ -118,6 +118,53 @@ class Aborted(KafkalabError):
     hint = "Pass --yes to confirm without a prompt."
 
 
+class AuthenticationFailed(KafkalabError):
+    """The broker refused the SASL login: wrong credentials, a mechanism it does not enable, or no SASL there."""
+
+    exit_code = 16
+    hint = "Check sasl.mechanism, sasl.username and sasl.password (-X, or the context's client table)."
+
+
+class TlsFailed(KafkalabError):
+    """The TLS handshake failed: a PLAINTEXT port, or a certificate the client does not trust."""
+
+    exit_code = 17
+    hint = "Check security.protocol, the port, and ssl.ca.location."
+
+
+class GroupNotEmpty(KafkalabError):
+    """The consumer group has active members: Kafka changes its offsets, or deletes it, only while it has none."""
+
+    exit_code = 18
+    hint = "Stop the group's consumers first; `kafkalab group describe GROUP` lists them."
+
+
+class InvalidRecord(KafkalabError):
+    """A line of `produce --format json` that is no record. The input ends there; `sent` lines before it were sent."""
+
+    exit_code = 19
+    hint = (
+        'Give one JSON object a line: {"key": "k", "value": "v", "headers": {"h": "v"}, "partition": 0, '
+        '"timestamp": 1714564800000}; the lines before it were sent.'
+    )
+
+    def __init__(self, message: str, hint: str | None = None, *, sent: int = 0) -> None:
+        super().__init__(message, hint)
+        self.sent = sent
+
+
+class SubnetUnavailable(KafkalabError):
+    """Docker found no address range for the lab's network: the subnet setting overlaps one of its
+    networks, or every range of its default pools is taken (a VPN's routes, most often)."""
+
+    exit_code = 22
+    hint = (
+        "Give the lab's network a free range of its own with KAFKALAB_SUBNET (or `subnet` in the config "
+        "file), such as 10.213.0.0/24: one that no Docker network (`docker network inspect`) and no route "
+        "of this machine (`ip route`, a VPN's) uses."
+    )
+
+
 class Interrupted(KafkalabError):
     """Ctrl-C: the message says when, the hint what was left behind and what to do about it."""
 
@@ -129,11 +176,20 @@ class Interrupted(KafkalabError):
 STATUS_NOT_RUNNING = 20
 STATUS_DEGRADED = 21
 
+# Exit codes of `kafkalab doctor`, which reports rather than fails too: the first check that failed,
+# in the order doctor runs them (kafkalab.doctor.CHECKS).
+DOCTOR_EXIT_CODES: dict[str, int] = {
+    "docker": 30, "daemon": 31, "compose": 32, "socket": 33, "ports": 34, "resources": 35, "images": 36,
+    "lab": 37, "host": 38, "network": 39, "ui": 40,
+}
+
 EXIT_CODES: dict[str, int] = {
     cls.__name__: cls.exit_code
     for cls in (
         KafkalabError, ConfigError, DockerNotFound, DaemonDown, ComposeV1Only, PortInUse,
         ImageMissing, ComposeError, ReadinessTimeout, BrokerUnreachable, TopicNotFound,
         KafkaRequestError, GroupNotFound, Aborted, DockerSocketDenied, Interrupted,
+        GroupNotEmpty, InvalidRecord, SubnetUnavailable,
+        AuthenticationFailed, TlsFailed,
     )
 }

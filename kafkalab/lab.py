@@ -13,20 +13,25 @@ import importlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kafkalab import broker, record
 from kafkalab.compose import Compose, Container, Echo, Inventory
+from kafkalab.connect import Connection, LabNetwork, connection, internal_bootstrap
 from kafkalab.errors import BrokerUnreachable, ConfigError, Interrupted, KafkalabError, ReadinessTimeout
 from kafkalab.modes import MODES, mode_of_services
 from kafkalab.pull import ImagePull, PullProgress
 from kafkalab.settings import Settings, resolve
+
+if TYPE_CHECKING:
+    from kafkalab.doctor import Diagnosis
 
 OnPull = Callable[[PullProgress, ImagePull | None], None]  # the progress so far, and the image just pulled
 Phase = Literal["preflight", "lock", "pull", "containers", "broker", "ui"]
 LabState = Literal["healthy", "degraded", "stopped", "not running"]
 LOG_TAIL_LINES = 30
 UI_REQUEST_TIMEOUT = 2.0  # seconds one health request to kafka-ui may take
+UI_POLL_EVERY = 0.2  # seconds between two of them while it starts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +53,7 @@ class LabStatus:
     ui: UiStatus | None
     problems: tuple[str, ...] = ()  # what is wrong, one line each
     hint: str | None = None  # what to do about it
+    network: LabNetwork | None = None  # the network containers join, and the brokers' address on it
 
     @property
     def healthy(self) -> bool:
@@ -68,6 +74,7 @@ class LabStatus:
             "ui": dataclasses.asdict(self.ui) if self.ui else None,
             "problems": list(self.problems),
             "hint": self.hint,
+            "network": self.network.to_dict() if self.network else None,
         }
 
 
@@ -85,6 +92,8 @@ class DownResult:
     containers: tuple[str, ...]
     volumes: tuple[str, ...]
     foreign: tuple[str, ...] = ()  # another compose project's objects under the same name, left alone
+    # The lab's networks that stay, as containers of other projects still use them: (network, containers).
+    kept_networks: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class Lab:
@@ -147,6 +156,8 @@ class Lab:
         with record.lock(self.settings.project, on_wait=lambda: phase("lock")):
             inventory = self.compose.preflight()
             self._refuse_foreign(inventory)
+            inventory = self.compose.with_networks(inventory)
+            self._refuse_taken_network(inventory)
             containers = list(inventory.containers)
             self._check_same_lab(containers)
             paused = [c for c in containers if c.state == "paused"]
@@ -226,39 +237,35 @@ class Lab:
         phase = on_phase or (lambda _p: None)
         phase("broker")
         watch = _ExitWatch(self.compose, [s for s in self.compose.services if ui or s != "kafka-ui"])
-        # The UI is polled alongside the broker: it is usually up first, and then costs no time at the end.
-        ui_poll = _UiPoll(self.settings.ui_url, deadline) if ui else None
         bootstrap = self.settings.lab_bootstrap
         try:
-            try:
-                info = broker.wait_for_brokers(
-                    bootstrap, len(self.compose.spec.brokers), max(deadline - time.monotonic(), 0.1),
-                    on_attempt=watch.check,
-                )
-            except ReadinessTimeout:
-                log_tail = self.compose.log_tail("kafka", LOG_TAIL_LINES)
-                silent = "The broker logged nothing yet: raise --timeout, or see `kafkalab logs kafka`."
-                raise ReadinessTimeout(
-                    f"The broker at {bootstrap} was not ready within {budget:g} s.",
-                    None if log_tail else silent, log_tail=log_tail,
-                ) from None
-            if ui_poll is None:
-                return info, None
-            ui_poll.poke()
-            if not ui_poll.done.wait(0.05):
-                phase("ui")
-            # The poll's last question may end up to one request timeout past the deadline.
-            while not ui_poll.done.wait(0.2) and time.monotonic() < deadline + UI_REQUEST_TIMEOUT:
-                watch.check()
-        finally:
-            if ui_poll is not None:
-                ui_poll.cancel()
-        if not ui_poll.health.healthy:
+            info = broker.wait_for_brokers(
+                bootstrap, len(self.compose.spec.brokers), max(deadline - time.monotonic(), 0.1),
+                on_attempt=watch.check,
+            )
+        except ReadinessTimeout:
+            log_tail = self.compose.log_tail("kafka", LOG_TAIL_LINES)
+            silent = "The broker logged nothing yet: raise --timeout, or see `kafkalab logs kafka`."
             raise ReadinessTimeout(
-                f"kafka-ui at {self.settings.ui_url} was not healthy within {budget:g} s: {ui_poll.health.detail}.",
+                f"The broker at {bootstrap} was not ready within {budget:g} s.",
+                None if log_tail else silent, log_tail=log_tail,
+            ) from None
+        if not ui:
+            return info, None
+        # kafka-ui (a Spring Boot app) answers seconds after the broker: asked only once the broker is.
+        health = ui_health(self.settings.ui_url)
+        if not health.healthy:
+            phase("ui")
+        while not health.healthy and time.monotonic() < deadline:
+            watch.check()
+            time.sleep(UI_POLL_EVERY)  # between HTTP polls of a starting JVM
+            health = ui_health(self.settings.ui_url)
+        if not health.healthy:
+            raise ReadinessTimeout(
+                f"kafka-ui at {self.settings.ui_url} was not healthy within {budget:g} s: {health.detail}.",
                 log_tail=self.compose.log_tail("kafka-ui", LOG_TAIL_LINES),
             )
-        return info, ui_poll.health
+        return info, health
 
     def down(self, *, volumes: bool = False) -> DownResult:
         """Stop and remove the lab's containers; with volumes, the lab's volumes too (of every mode).
@@ -268,7 +275,7 @@ class Lab:
         Idempotent.
         """
         with record.lock(self.settings.project):
-            inventory = self.compose.preflight()
+            inventory = self.compose.with_networks(self.compose.preflight())
             ours = list(inventory.containers)
             compose = self._compose_of(ours)
             if any(f.startswith("container ") for f in inventory.foreign):
@@ -278,19 +285,23 @@ class Lab:
                 compose.down()
                 # Containers of the lab made from another mode's file are orphans to this one.
                 compose.remove_containers(compose.containers(echo=False))
+            # What `docker compose down` left: a network of the lab under another name than this
+            # file's (an earlier network setting, kafkalab 0.1's), or one that others still use.
+            kept = compose.remove_networks(inventory.networks)
             if volumes:
                 compose.remove_volumes(inventory.volumes)
                 record.forget(self.settings.project)
         self._started = False
         return DownResult(
-            tuple(c.name for c in ours), inventory.volumes if volumes else (), inventory.foreign,
+            tuple(c.name for c in ours), inventory.volumes if volumes else (), inventory.foreign, kept,
         )
 
     def status(self) -> LabStatus:
         """What runs, whether the brokers answer and what they hold, and whether the UI answers."""
         containers = tuple(self.compose.containers())
         if not containers:
-            return LabStatus(self.settings.project, self.settings.mode, "not running", (), None, None, None)
+            return LabStatus(self.settings.project, self.settings.mode, "not running", (), None, None, None,
+                             network=self.network())
         self._check_same_lab(list(containers), any_mode=True)
         lab = self._of(list(containers))
         s = lab.settings
@@ -328,7 +339,28 @@ class Lab:
         good = not problems and info is not None and len(info.brokers) == brokers
         stopped = not any(c.running or c.state == "paused" for c in containers)
         state: LabState = "healthy" if good else "stopped" if stopped else "degraded"
-        return LabStatus(s.project, s.mode, state, containers, info, error, ui, tuple(problems), hint)
+        return LabStatus(s.project, s.mode, state, containers, info, error, ui, tuple(problems), hint,
+                         self.network(containers))
+
+    def network(self, containers: tuple[Container, ...] | list[Container] = ()) -> LabNetwork:
+        """The lab's network (the one its containers are on, if they are) and the brokers' address on it."""
+        name = self.settings.lab_network
+        attached = [n for c in containers for n in c.networks]
+        if attached and name not in attached:  # a lab of kafkalab 0.1: Compose's <project>_default
+            name = attached[0]
+        return LabNetwork(name, internal_bootstrap(self.settings.mode))
+
+    def connection(self) -> Connection:
+        """What an application needs to reach the lab, from this machine or from a container: the
+        brokers' addresses and the lab's network. Asks neither Docker nor Kafka."""
+        return connection(self.settings)
+
+    def doctor(self) -> Diagnosis:
+        """Every check of `kafkalab doctor`, from the docker CLI to the broker inside the lab's network,
+        within 15 s: each one passed, failed (with its fix) or not checked."""
+        from kafkalab.doctor import diagnose
+
+        return diagnose(self)
 
     def brokers_answer(self) -> bool:
         """Every broker of the lab answers a Kafka request on its published port (ApiVersions).
@@ -371,9 +403,18 @@ class Lab:
                 f"Give the lab another name with --project-name (or KAFKALAB_PROJECT); kafkalab leaves {p} alone.",
             )
 
+    def _refuse_taken_network(self, inventory: Inventory) -> None:
+        if inventory.network_taken:
+            s = self.settings
+            raise ConfigError(
+                f"A network named {s.lab_network} exists that is not the lab {s.project}'s: {inventory.network_taken}.",
+                "Give the lab's network another name with KAFKALAB_NETWORK (or `network` in the config file); "
+                f"kafkalab leaves {s.lab_network} alone.",
+            )
+
     def _check_same_lab(self, containers: list[Container], *, any_mode: bool = False) -> None:
         """A lab that runs under this project name must be the one these settings describe: its mode
-        (unless any_mode) and its ports."""
+        (unless any_mode), its ports and its network."""
         s = self.settings
         if not containers:
             return
@@ -393,6 +434,13 @@ class Lab:
                 raise ConfigError(
                     f"The lab {s.project} is already running with {c.service} on port {have}, not {want}.",
                     "Use the same port settings, or `kafkalab down` it first.",
+                )
+        for c in containers:
+            # Only labelled containers: those of kafkalab 0.1 are on Compose's <project>_default.
+            if c.lab and c.running and c.networks and s.lab_network not in c.networks:
+                raise ConfigError(
+                    f"The lab {s.project} is already running on the network {c.networks[0]}, not {s.lab_network}.",
+                    "Use the same network setting (KAFKALAB_NETWORK), or `kafkalab down` it first.",
                 )
 
     def _images(self, services: list[str]) -> list[str]:
@@ -517,43 +565,6 @@ class _Background:
         if not ok:
             raise value
         return value
-
-
-class _UiPoll:
-    """Polls kafka-ui's health on a thread until it is healthy, the deadline passes or cancel().
-
-    kafka-ui reports itself healthy only once it reaches the broker: poke() asks again at once.
-    """
-
-    def __init__(self, url: str, deadline: float, every: float = 0.2) -> None:
-        self.url = url
-        self.deadline = deadline
-        self.every = every
-        self.done = threading.Event()
-        self.health = UiStatus(url, False, "not asked yet")
-        self._wake = threading.Event()
-        self._cancelled = False
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            while not self._cancelled:
-                self._wake.clear()  # before asking: a poke that comes while it asks is not lost
-                if self._cancelled:  # ... nor a cancel that came just before the clear
-                    break
-                self.health = ui_health(self.url)
-                if self.health.healthy or time.monotonic() >= self.deadline:
-                    break
-                self._wake.wait(self.every)  # between HTTP polls of a starting JVM
-        finally:
-            self.done.set()
-
-    def poke(self) -> None:
-        self._wake.set()
-
-    def cancel(self) -> None:
-        self._cancelled = True
-        self._wake.set()
 
 
 class _ExitWatch:

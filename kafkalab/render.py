@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from kafkalab.doctor import Diagnosis
     from kafkalab.errors import KafkalabError
     from kafkalab.lab import LabStatus
     from kafkalab.pull import ImagePull, PullProgress
@@ -223,9 +224,12 @@ def lab_status(status: LabStatus) -> None:
         for c in status.containers
     ])
     b = status.broker
+    n = status.network
+    inside = [("network", n.name), ("internal bootstrap", n.bootstrap)] if n is not None else []
     if b is not None:
         table(None, ("broker", ""), [
             ("bootstrap", b.bootstrap),
+            *inside,
             ("cluster id", b.cluster_id),
             ("controller", b.controller_id),
             ("brokers", len(b.brokers)),
@@ -234,6 +238,9 @@ def lab_status(status: LabStatus) -> None:
         ])
     else:
         console.print(f"Broker: [red]{status.broker_error}[/red]")
+        if n is not None:
+            console.print(f"Network: {n.name} (containers reach the brokers at {n.bootstrap})",
+                          markup=False, highlight=False)
     if status.ui is not None:
         if status.ui.healthy:
             mark = "[green]answers[/green]"
@@ -248,10 +255,37 @@ def lab_status(status: LabStatus) -> None:
         console.print(f"Hint: {status.hint}", markup=False, highlight=False, soft_wrap=True)
 
 
+def diagnosis(found: Diagnosis) -> None:
+    """A row per check of kafkalab doctor: its mark, its name, what it found, and the fix when it failed."""
+    from rich.table import Table
+    from rich.text import Text
+
+    styles = {"✔": "green", "✘": "bold red", "○": "dim"}
+    t = Table(title=f"kafkalab doctor: the lab {found.project} ({found.mode})", title_justify="left",
+              title_style="bold")
+    for column in ("", "check", "result"):
+        t.add_column(column)
+    for check in found.checks:
+        result = Text(check.detail)
+        if check.fix:
+            result.append("\nFix: ", style="bold")
+            result.append(check.fix)
+        t.add_row(Text(check.mark, style=styles[check.mark]), check.title, result)
+    out().print(t)
+    failed = found.failed
+    if failed:
+        more = f"; {len(failed) - 1} more failed" if len(failed) > 1 else ""
+        out().print(f"✘ First failure: {failed[0].title} (exit {found.exit_code}){more}; {found.seconds:.1f} s.",
+                    markup=False, highlight=False)
+    else:
+        out().print(f"✔ All checks passed in {found.seconds:.1f} s.", markup=False, highlight=False)
+
+
 # --- topics, produce, consume, groups ----------------------------------------------------------
 
 if TYPE_CHECKING:
-    from kafkalab.broker import GroupDescription, GroupSummary, TopicDescription, TopicSummary
+    from kafkalab.broker import GroupDescription, GroupSummary, ResetPlan, TopicDescription, TopicSummary
+    from kafkalab.clientconf import Context
     from kafkalab.stream import ConsumeResult, ProduceResult
 
 
@@ -337,3 +371,22 @@ def consume_summary(result: ConsumeResult) -> None:
     committed = f" Committed the offsets of group {result.group}." if result.committed and result.messages else ""
     say(f"Consumed {plural(result.messages, 'message')} from {result.topic} in {result.seconds:.2f} s."
         f"{_STOPPED[result.stopped]}{committed}")
+
+
+def reset_plan(plan: ResetPlan) -> None:
+    """The partitions' current and new offsets; the notes and whether it was applied go to stderr."""
+    for note_text in plan.notes:
+        say(note_text)
+    table(None, ("topic", "partition", "current offset", "new offset"), [
+        (p.topic, p.partition, _or_dash(p.current), p.new) for p in plan.partitions
+    ])
+
+
+def contexts(found: Sequence[Context]) -> None:
+    """Each context's bootstrap_server and client settings, secrets masked, "${VAR}" as written."""
+    rows = []
+    for c in found:
+        data = c.to_dict()
+        rows.append((c.name, "bootstrap_server", _or_dash(data["bootstrap_server"])))
+        rows += [(c.name, key, value) for key, value in data["client"].items()]
+    table(None, ("context", "client setting", "value"), rows)

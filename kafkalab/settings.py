@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -44,6 +45,10 @@ class Settings:
     ui_port: int = 8080
     zookeeper_port: int = 2181
     cluster_name: str = "local"
+    # The lab's Docker network, which other compose projects join by this name; "" is the project's.
+    network: str = ""
+    # The lab's network's IPv4 subnet in CIDR notation; "" lets Docker choose one from its pools.
+    subnet: str = ""
     image_kafka: str = DEFAULT_IMAGES["image_kafka"]
     image_kafka_zk: str = DEFAULT_IMAGES["image_kafka_zk"]
     image_zookeeper: str = DEFAULT_IMAGES["image_zookeeper"]
@@ -51,6 +56,8 @@ class Settings:
     pull: PullPolicy = "missing"
     timeout: float = 120.0
     bootstrap_server: str = ""
+    # The named context ([contexts.NAME] of the config file) the Kafka commands use; "" is none.
+    context: str = ""
     # Where each value came from: "flag", "env KAFKALAB_X", the config file's full path, "default".
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
@@ -75,6 +82,11 @@ class Settings:
         return dataclasses.replace(self, mode=recorded, sources={**self.sources, "mode": "the lab's record"})
 
     @property
+    def lab_network(self) -> str:
+        """The name of the lab's network: the network setting, or else the project's name."""
+        return self.network or self.project
+
+    @property
     def ui_url(self) -> str:
         return f"http://localhost:{self.ui_port}"
 
@@ -86,7 +98,10 @@ class Settings:
     def compose_env(self) -> dict[str, str]:
         """The variables the compose files interpolate."""
         env = {env_name(f.name): str(getattr(self, f.name)) for f in _fields() if f.name in _COMPOSE_VARS}
-        env.update({"KAFKALAB_PORT_2": str(self.port + 1), "KAFKALAB_PORT_3": str(self.port + 2)})
+        env.update({"KAFKALAB_PORT_2": str(self.port + 1), "KAFKALAB_PORT_3": str(self.port + 2),
+                    "KAFKALAB_NETWORK": self.lab_network})
+        if self.subnet:  # only then is compose/extra/subnet.yaml, which reads it, in use
+            env["KAFKALAB_SUBNET"] = self.subnet
         return env
 
     def replace(self, **changes: Any) -> Settings:
@@ -96,11 +111,13 @@ class Settings:
         return dataclasses.replace(self, **given, sources=sources)
 
     def as_rows(self) -> list[tuple[str, str, str]]:
-        return [(f.name, str(getattr(self, f.name)), self.sources.get(f.name, "default")) for f in _fields()]
+        shown = {"network": self.lab_network}  # its default follows the project
+        return [(f.name, str(shown.get(f.name, getattr(self, f.name))), self.sources.get(f.name, "default"))
+                for f in _fields()]
 
 
 _COMPOSE_VARS = {
-    "project", "port", "ui_port", "zookeeper_port", "cluster_name", "pull",
+    "project", "port", "ui_port", "zookeeper_port", "cluster_name", "pull", "network",
     "image_kafka", "image_kafka_zk", "image_zookeeper", "image_ui",
 }
 
@@ -193,6 +210,13 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         raise bad("is not a compose project name (lowercase letters, digits, '-' and '_')")
     if name.startswith("image_") and (not raw or any(c.isspace() for c in raw)):
         raise bad("is not an image reference")
+    if name == "network":
+        if not _NETWORK_NAME.fullmatch(raw):
+            raise bad("is not a Docker network name (letters, digits, '_', '.' and '-', from a letter or digit on)")
+        if raw in ("bridge", "host", "none", "default"):
+            raise bad("is one of Docker's own networks: the lab needs one of its own")
+    if name == "subnet" and raw:
+        _check_subnet(raw, bad)
     return raw
 
 
@@ -220,6 +244,26 @@ def _as_seconds(raw: Any) -> float | None:
         return None
     # nan would never compare above 0, and an infinite deadline is no deadline: both are typos.
     return seconds if math.isfinite(seconds) else None
+
+
+def _check_subnet(raw: str, bad: Callable[[str], ConfigError]) -> None:
+    """Raise bad(why) unless raw is an IPv4 subnet as Docker takes it, with room for the lab."""
+    import ipaddress
+
+    try:
+        subnet = ipaddress.ip_network(raw, strict=False)
+    except ValueError:
+        raise bad("is not an IPv4 subnet in CIDR notation, such as 10.213.0.0/24") from None
+    if subnet.version != 4 or "/" not in raw:
+        raise bad("is not an IPv4 subnet in CIDR notation, such as 10.213.0.0/24")
+    if str(subnet) != raw:
+        raise bad(f"has host bits set: the subnet is {subnet}")
+    if subnet.prefixlen > 28:
+        raise bad("is too small for the lab and the services that join it: give /28 or larger")
+
+
+# What `docker network create` accepts as a name.
+_NETWORK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
 
 def _valid_project(name: str) -> bool:
@@ -275,10 +319,25 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
     """The table with its keys as field names ("ui-port" is ui_port); an unknown key is an error."""
     values = {cast(str, k).replace("-", "_"): v for k, v in table.items()}
     known = {f.name for f in _fields()}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - known - set(_TABLES))
     if unknown:
         raise ConfigError(
             f"{path}: unknown setting {unknown[0]!r}.",
             f"Known settings: {', '.join(sorted(known))}.",
         )
     return values
+
+
+# --- tables of the config file that are no single setting ----------------------------------------
+
+# [contexts.NAME]: a cluster the Kafka commands may use by name (kafkalab.clientconf reads them).
+_TABLES = ("contexts",)
+
+
+def contexts_table(cwd: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+    """The [contexts] table of the config file that resolve() reads (as written), and its path."""
+    values, path = _read_config_file(cwd or Path.cwd())
+    table = values.get("contexts", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: contexts must be a table of [contexts.NAME] tables.")
+    return table, path

@@ -26,14 +26,16 @@ import itertools
 import json
 import operator
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, Literal
 
 from kafkalab import broker
-from kafkalab.errors import KafkaRequestError, TopicNotFound
+from kafkalab.errors import InvalidRecord, KafkaRequestError, TopicNotFound
 
 Format = Literal["value", "kv", "json"]
+Input = Literal["line", "json"]
 Acks = Literal["0", "1", "all"]
 Stop = Literal["end", "max", "timeout", "interrupted", "closed"]
 
@@ -67,6 +69,35 @@ def unescape_separator(text: str) -> bytes:
     if not raw:
         raise ValueError("The separator is empty.")
     return raw
+
+
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+TIME_FORMS = "ISO 8601 (2024-05-01T12:00:00Z, 2024-05-01; local time without an offset)"
+DURATION_FORMS = "a duration back from now (30s, 10m, 2h, 1d, 1h30m)"
+
+
+def parse_time(text: str, *, durations: bool = True, now_ms: int | None = None) -> int:
+    """A point in time as milliseconds since the epoch, as Kafka's timestamps are.
+
+    ISO 8601, local time when it has no offset (as kafka-consumer-groups --to-datetime reads
+    it); with `durations`, also a span back from now such as 10m, 2h or 1h30m. ValueError
+    says what is accepted.
+    """
+    import datetime
+
+    spec = text.strip()
+    if durations and spec and _DURATION.sub("", spec) == "" and spec[0].isdigit():
+        span = sum(int(n) * _UNIT_MS[unit] for n, unit in _DURATION.findall(spec))
+        return (int(time.time() * 1000) if now_ms is None else now_ms) - span
+    try:
+        when = datetime.datetime.fromisoformat(spec)
+    except ValueError:
+        forms = f"{TIME_FORMS}, or {DURATION_FORMS}" if durations else TIME_FORMS
+        raise ValueError(f"{text!r} is not a time: give {forms}.") from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # local time, as Kafka's own tools read a time without an offset
+    return int(when.timestamp() * 1000)
 
 
 def split_lines(rest: bytes, chunk: bytes) -> tuple[list[bytes], bytes]:
@@ -125,6 +156,65 @@ def json_record(message: Any) -> dict[str, Any]:
     }
 
 
+Record = tuple[bytes | None, bytes | None, int | None, int | None, list[tuple[str, bytes | None]]]
+"""What produce() takes from one line of `produce --format json`: value, key, partition, timestamp, headers."""
+
+RECORD_FIELDS = ("key", "value", "headers", "partition", "timestamp")
+_IGNORED_FIELDS = ("topic", "offset")  # in what `consume --format json` writes: where it was, not what to send
+
+
+def field_bytes(data: Any, what: str) -> bytes | None:
+    """A key, value or header value of a JSON record as bytes, the inverse of text_or_base64().
+
+    Text is sent as UTF-8; null is no bytes at all (a value of null is a tombstone); an object
+    that is exactly {"base64": "..."} is those bytes; anything else (an object, a list, a number,
+    true) is sent as its JSON text.
+    """
+    if data is None:
+        return None
+    if isinstance(data, str):
+        return data.encode()
+    if isinstance(data, dict) and list(data) == ["base64"]:
+        try:
+            return base64.b64decode(str(data["base64"]), validate=True)
+        except ValueError:
+            raise ValueError(f"{what} is not base64 text: {data['base64']!r}") from None
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def parse_record(line: bytes) -> Record:
+    """One line of `produce --format json`; ValueError says what is wrong with it."""
+    try:
+        data = json.loads(line)
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        raise ValueError(f"it is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"it is a JSON {type(data).__name__}, not an object")
+    unknown = [k for k in data if k not in RECORD_FIELDS and k not in _IGNORED_FIELDS]
+    if unknown:
+        raise ValueError(f"it has a field {unknown[0]!r}; a record has {', '.join(RECORD_FIELDS)}")
+    if "value" not in data:
+        raise ValueError('it has no "value" (null is a tombstone)')
+    raw_headers = data.get("headers") or []
+    if isinstance(raw_headers, dict):
+        raw_headers = list(raw_headers.items())
+    headers = []
+    for pair in raw_headers if isinstance(raw_headers, list) else [None]:
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[0], str)):
+            raise ValueError('its "headers" are neither an object nor a list of [name, value] pairs')
+        headers.append((pair[0], field_bytes(pair[1], f"header {pair[0]!r}")))
+    partition = data.get("partition")
+    if partition is not None and (isinstance(partition, bool) or not isinstance(partition, int) or partition < 0):
+        raise ValueError(f'its "partition" {partition!r} is not a partition number')
+    timestamp = data.get("timestamp")
+    if isinstance(timestamp, str):
+        timestamp = parse_time(timestamp, durations=False)
+    elif timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0):
+        raise ValueError(f'its "timestamp" {timestamp!r} is neither milliseconds since the epoch nor ISO 8601')
+    value, key = field_bytes(data["value"], "the value"), field_bytes(data.get("key"), "the key")
+    return value, key, partition, timestamp, headers
+
+
 def render_values(messages: Sequence[Any]) -> bytes:
     # map() over the class's method runs the loop in C: no Python bytecode per message.
     values = list(map(type(messages[0]).value, messages)) if messages else []
@@ -176,6 +266,9 @@ class ProduceResult:
     errors: tuple[tuple[str, int], ...]  # (error, how many messages), most frequent first
     seconds: float
     interrupted: bool = False
+    # --format json: the line that was no record, which ended the input (the lines before it were sent)
+    bad_record: InvalidRecord | None = dataclasses.field(default=None, compare=False)
+    created_topic: bool = False  # the topic did not exist: the broker created it (auto.create.topics.enable)
 
     @property
     def delivered(self) -> int:
@@ -187,7 +280,9 @@ class ProduceResult:
         return self.delivered / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "errors": dict(self.errors), "delivered": self.delivered}
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        bad = self.bad_record.message if self.bad_record else None
+        return {**fields, "errors": dict(self.errors), "delivered": self.delivered, "bad_record": bad}
 
 
 class _Failures:
@@ -218,26 +313,35 @@ class _Failures:
 def produce_lines(
     bootstrap: str, topic: str, source: BinaryIO, *, key_separator: bytes | None = None,
     headers: Sequence[tuple[str, bytes]] = (), acks: Acks = "all", partition: int | None = None,
-    timeout: float = broker.REQUEST_TIMEOUT,
+    timeout: float = broker.REQUEST_TIMEOUT, fmt: Input = "line", on_created: Callable[[int], None] | None = None,
 ) -> ProduceResult:
     """Produce one message per line of `source` (the newline removed) and wait for every delivery.
 
     With key_separator, a line splits at its first separator into key and value. `headers` go on
-    every message. TopicNotFound when the topic does not exist (it is never created implicitly).
+    every message. A topic that does not exist follows the broker's auto.create.topics.enable,
+    as with kcat and Kafka's console producer: created by the broker (then on_created gets its
+    partition count), or TopicNotFound.
+    With fmt="json" each line is a record (parse_record): key, value, headers, partition and
+    timestamp; blank lines are skipped, and the first line that is no record ends the input
+    (ProduceResult.bad_record), after the lines before it were delivered.
     """
-    from confluent_kafka import Producer
-
     if key_separator == b"":
         raise ValueError("key_separator must not be empty")
-    broker.probe(bootstrap)
+    if fmt == "json" and key_separator is not None:
+        raise ValueError("a JSON record has its own key: no key_separator")
+    target = broker.produce_target(bootstrap, topic, timeout)
+    if target.created and on_created is not None:
+        on_created(target.partitions)
     failures = _Failures()
-    producer = Producer({
-        **broker.client_config(bootstrap),
+    producer = broker.command_client("producer", bootstrap, {
         # Not idempotent, like kcat: idempotence measured a third slower here. A retried request
         # may then store a message twice; none is lost.
         "acks": acks,
         "allow.auto.create.topics": False,
         "queue.buffering.max.messages": QUEUE_MAX + PRODUCE_BATCH,
+        # The client refuses messages over its own message.max.bytes (1,000,000) before sending:
+        # allow what the topic allows (max.message.bytes, 1,048,588 by default). -X wins over this.
+        "message.max.bytes": message_limit(target.max_message_bytes),
         "message.timeout.ms": DELIVERY_TIMEOUT_MS,
         "delivery.report.only.error": True,
         "on_delivery": failures,
@@ -245,25 +349,28 @@ def produce_lines(
     partitions = broker.topic_metadata(producer, bootstrap, topic, timeout).partitions
     if partition is not None:
         broker.check_partition(topic, partition, len(partitions))
-    send = _Sender(
+    sender = _JsonSender if fmt == "json" else _Sender
+    send = sender(
         producer, topic, partition=partition, key_separator=key_separator, headers=list(headers), failures=failures,
     )
     read = getattr(source, "read1", None) or source.read
     count = 0
     interrupted = False
+    bad: InvalidRecord | None = None
     started = time.monotonic()
     with _fewer_collections():
         try:
-            rest = b""
-            while chunk := read(READ_SIZE):
-                lines, rest = split_lines(rest, chunk)
-                for i in range(0, len(lines), PRODUCE_BATCH):
-                    piece = lines[i:i + PRODUCE_BATCH]
-                    send(piece)
-                    count += len(piece)
-            if rest:
-                send([rest])
-                count += 1
+            try:
+                rest = b""
+                while chunk := read(READ_SIZE):
+                    lines, rest = split_lines(rest, chunk)
+                    for i in range(0, len(lines), PRODUCE_BATCH):
+                        count += send(lines[i:i + PRODUCE_BATCH])
+                if rest:
+                    count += send([rest])
+            except InvalidRecord as exc:
+                bad = exc
+                count += exc.sent
             left = producer.flush() if count else 0
         except KeyboardInterrupt:
             interrupted = True
@@ -272,8 +379,18 @@ def produce_lines(
         failures.add("not delivered before the end", left)
     return ProduceResult(
         topic, count, failures.count, tuple(failures.by_error.most_common()), time.monotonic() - started,
-        interrupted,
+        interrupted, bad, target.created,
     )
+
+
+CLIENT_MESSAGE_MAX = 1_000_000  # librdkafka's default message.max.bytes
+CLIENT_MESSAGE_CAP = 1_000_000_000  # the most librdkafka takes
+
+
+def message_limit(topic_max: int | None) -> int:
+    """The producer's message.max.bytes for a topic that takes messages of up to topic_max bytes:
+    never below librdkafka's default (a smaller topic limit is the broker's to enforce)."""
+    return min(max(topic_max or 0, CLIENT_MESSAGE_MAX), CLIENT_MESSAGE_CAP)
 
 
 class _Sender:
@@ -295,18 +412,23 @@ class _Sender:
         self.headers = headers
         self.failures = failures
 
-    def __call__(self, lines: list[bytes]) -> None:
-        producer = self.producer
-        # len(producer) counts the messages not yet delivered; poll() serves (failed) delivery reports.
-        producer.poll(0)
-        while len(producer) + len(lines) > QUEUE_MAX:
-            producer.poll(0.01)
+    def __call__(self, lines: list[bytes]) -> int:
+        """Hand the lines to the producer; the number of messages, one per line."""
+        self.wait_for_room(len(lines))
         if self.key_separator is None and not self.headers:
             self._values(lines)
-            return
+            return len(lines)
         pairs = keyed(lines, self.key_separator) if self.key_separator is not None else [(None, v) for v in lines]
         for key, value in pairs:
             self._one(value, key)
+        return len(lines)
+
+    def wait_for_room(self, count: int) -> None:
+        producer = self.producer
+        # len(producer) counts the messages not yet delivered; poll() serves (failed) delivery reports.
+        producer.poll(0)
+        while len(producer) + count > QUEUE_MAX:
+            producer.poll(0.01)
 
     def _values(self, lines: list[bytes]) -> None:
         from confluent_kafka import KafkaException
@@ -344,6 +466,48 @@ class _Sender:
                 return
 
 
+class _JsonSender(_Sender):
+    """Hands the records of `produce --format json` to the producer, one per line; blank lines are skipped.
+
+    The command's --header headers follow each record's own, and its --partition is the partition
+    of records that name none.
+    """
+
+    line = 0  # lines read so far, for the error's line number
+
+    def __call__(self, lines: list[bytes]) -> int:
+        self.wait_for_room(len(lines))
+        sent = 0
+        for line in lines:
+            self.line += 1
+            if not line.strip():
+                continue
+            try:
+                value, key, partition, timestamp, headers = parse_record(line)
+            except ValueError as exc:
+                raise InvalidRecord(f"Line {self.line} is not a record: {exc}.", sent=sent) from None
+            headers.extend(self.headers)
+            self._record(value, key, self.partition if partition is None else partition, timestamp or 0, headers)
+            sent += 1
+        return sent
+
+    def _record(
+        self, value: bytes | None, key: bytes | None, partition: int, timestamp: int,
+        headers: list[tuple[str, bytes | None]],
+    ) -> None:
+        from confluent_kafka import KafkaException
+
+        while True:
+            try:
+                self.producer.produce(self.topic, value, key, partition, timestamp=timestamp, headers=headers or None)
+                return
+            except BufferError:  # the queue is full (by bytes): wait for deliveries
+                self.producer.poll(0.01)
+            except KafkaException as exc:  # refused before sending: too large, no such partition
+                self.failures.refused(exc)
+                return
+
+
 # --- consume -----------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -363,7 +527,7 @@ def consume_to(
     bootstrap: str, topic: str, out: BinaryIO, *, fmt: Format = "value", from_beginning: bool = False,
     group: str | None = None, max_messages: int | None = None, follow: bool = False,
     partition: int | None = None, offset: int | None = None, timeout: float | None = None,
-    key_separator: bytes = b"\t",
+    key_separator: bytes = b"\t", from_time: int | None = None,
 ) -> ConsumeResult:
     """Write the topic's messages to `out`, one per line in `fmt`, and say why it stopped.
 
@@ -371,14 +535,16 @@ def consume_to(
     after max_messages, or once nothing arrived for `timeout` seconds. Ctrl-C stops it as well, and
     returns normally. With a group, it joins the group and commits the offsets of what it wrote
     when it stops; without one, it reads all partitions (or `partition`) and commits nothing.
+    With from_time (ms since the epoch) each partition starts at its first message at or after
+    that time (offsets-for-times), or at its end when there is none; with a group, that is where
+    the group's position is put when the partition is assigned.
     """
-    from confluent_kafka import Consumer
-
     if group is not None and (partition is not None or offset is not None):
         raise ValueError("partition and offset are for consuming without a group")
+    if from_time is not None and (offset is not None or from_beginning):
+        raise ValueError("from_time is a start of its own: not with offset or from_beginning")
     broker.probe(bootstrap)
-    consumer = Consumer({
-        **broker.client_config(bootstrap),
+    consumer = broker.command_client("consumer", bootstrap, {
         "group.id": group or NO_GROUP,
         "auto.offset.reset": "earliest" if from_beginning else "latest",
         "allow.auto.create.topics": False,
@@ -396,7 +562,7 @@ def consume_to(
     })
     try:
         run = _Consume(consumer, bootstrap, topic, group, follow)
-        run.start(partition, offset, from_beginning)
+        run.start(partition, offset, from_beginning, from_time)
         with _fewer_collections():
             return run.loop(out, renderer(fmt, key_separator), max_messages, timeout)
     finally:
@@ -414,26 +580,34 @@ class _Consume:
         self.follow = follow
         self.pending: set[int] = set()  # partitions not yet read to their end
         self.ends: dict[int, int] = {}  # partition -> its end offset when reading started
+        self.at_time: dict[int, int] = {}  # --from-time: partition -> its first offset at or after it
         self.assigned = False
 
-    def start(self, partition: int | None, offset: int | None, from_beginning: bool) -> None:
+    def start(
+        self, partition: int | None, offset: int | None, from_beginning: bool, from_time: int | None = None,
+    ) -> None:
         from confluent_kafka import KafkaException, TopicPartition
 
         consumer, topic = self.consumer, self.topic
         partitions = sorted(broker.topic_metadata(consumer, self.bootstrap, topic).partitions)
+        if partition is not None and self.group is None:
+            broker.check_partition(topic, partition, len(partitions))
+            partitions = [partition]
+        if from_time is not None:
+            self.at_time = self._offsets_at(partitions, from_time)
         if self.group is not None:
             consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
             return
-        if partition is not None:
-            broker.check_partition(topic, partition, len(partitions))
-            partitions = [partition]
         starts = []
         for p in partitions:
             try:
                 low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=broker.REQUEST_TIMEOUT)
             except KafkaException as exc:
                 raise broker.request_failed(exc.args[0], self.bootstrap, f"Offsets of {topic}") from None
-            start = start_offset(topic, p, offset, from_beginning=from_beginning, low=low, high=high)
+            if from_time is not None:
+                start = self.at_time[p] if self.at_time[p] >= 0 else high  # -1: no message that late
+            else:
+                start = start_offset(topic, p, offset, from_beginning=from_beginning, low=low, high=high)
             starts.append(TopicPartition(topic, p, start))
             self.ends[p] = high
             if start < high:
@@ -441,9 +615,30 @@ class _Consume:
         consumer.assign(starts)
         self.assigned = True
 
-    def _on_assign(self, _consumer: Any, partitions: list[Any]) -> None:
+    def _offsets_at(self, partitions: list[int], when: int) -> dict[int, int]:
+        """Each partition's first offset at or after `when` (ms); -1 where no message is that late."""
+        from confluent_kafka import KafkaException, TopicPartition
+
+        try:
+            found = self.consumer.offsets_for_times(
+                [TopicPartition(self.topic, p, when) for p in partitions], timeout=broker.REQUEST_TIMEOUT,
+            )
+        except KafkaException as exc:
+            raise broker.request_failed(exc.args[0], self.bootstrap, f"Offsets of {self.topic}") from None
+        return {tp.partition: tp.offset for tp in found}
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         self.pending |= {tp.partition for tp in partitions}
         self.assigned = True
+        if self.at_time:
+            from confluent_kafka import OFFSET_END
+
+            # Where --from-time puts the group: its position, not what it committed before. Once
+            # per partition: after a rebalance, a partition goes on from what was read since.
+            for tp in partitions:
+                if (at := self.at_time.pop(tp.partition, None)) is not None:
+                    tp.offset = at if at >= 0 else OFFSET_END
+            consumer.assign(partitions)
 
     def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
         self.pending -= {tp.partition for tp in partitions}

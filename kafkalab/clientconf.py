@@ -1,0 +1,189 @@
+"""Client settings of the Kafka commands: `-X key=value`, and named contexts from the config file.
+
+    # kafkalab.toml (or [tool.kafkalab] of pyproject.toml)
+    [contexts.orders]
+    bootstrap_server = "SASL_SSL://kafka.example.com:9093"
+    [contexts.orders.client]
+    "security.protocol" = "SASL_SSL"
+    "sasl.mechanism" = "SCRAM-SHA-512"
+    "sasl.username" = "orders-svc"
+    "sasl.password" = "${ORDERS_KAFKA_PASSWORD}"
+
+The keys are librdkafka's property names, as kcat's -X takes them. A "${VAR}" in a value is read
+from the environment when the context is used, so that no secret need sit in a file in git.
+-X wins over the context's client table, and both over kafkalab's own settings for its clients.
+Standard library only: `kafkalab config` reads the contexts without loading confluent_kafka.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from kafkalab.errors import ConfigError
+
+SECRET_WORDS = ("password", "secret", "token")
+MASK = "********"
+# Settings that a command option gives: -X would only contradict it.
+RESERVED = {
+    "bootstrap.servers": "give the brokers with -b/--bootstrap-server, or a context's bootstrap_server",
+    "group.id": "give the group with --group",
+}
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CONTEXT_KEYS = ("bootstrap_server", "client")
+
+
+def parse_settings(items: Iterable[str]) -> dict[str, str]:
+    """-X KEY=VALUE items as a dict, later ones winning; ValueError says what is wrong with one."""
+    found: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"{item!r} is not KEY=VALUE (a librdkafka property, such as security.protocol=SSL).")
+        if key in RESERVED:
+            raise ValueError(f"{key} is not for -X: {RESERVED[key]}.")
+        found[key] = value
+    return found
+
+
+def is_secret(key: str) -> bool:
+    return any(word in key.lower() for word in SECRET_WORDS)
+
+
+def masked(key: str, value: str) -> str:
+    """The value as `kafkalab config` shows it: hidden when its key names a password, secret or token."""
+    return MASK if is_secret(key) else value
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    name: str
+    bootstrap_server: str | None  # as written: "${VAR}" not yet read
+    client: Mapping[str, str]  # librdkafka settings, as written
+    source: Path | None  # the config file
+
+    def resolved(self, env: Mapping[str, str] | None = None) -> tuple[str | None, dict[str, str]]:
+        """(bootstrap_server, client settings) with every "${VAR}" read from the environment."""
+        env = os.environ if env is None else env
+        where = f"context {self.name} in {self.source}"
+        bootstrap = self.bootstrap_server
+        if bootstrap is not None:
+            bootstrap = expand(bootstrap, "bootstrap_server", where, env)
+        return bootstrap, {key: expand(value, key, where, env) for key, value in self.client.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `kafkalab config --json` shows it: secrets masked, "${VAR}" not read."""
+        return {
+            "bootstrap_server": self.bootstrap_server,
+            "client": {key: masked(key, value) for key, value in self.client.items()},
+            "source": str(self.source),
+        }
+
+
+def expand(value: str, key: str, where: str, env: Mapping[str, str]) -> str:
+    """Each "${VAR}" of value from the environment; ConfigError names a variable that is not set."""
+    def read(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ConfigError(
+                f"{key} of {where} reads the environment variable {name}, which is not set.",
+                f"Set {name} (export {name}=...), or give {key} with -X.",
+            )
+        return env[name]
+
+    return _VARIABLE.sub(read, value)
+
+
+def load_contexts(cwd: Path | None = None) -> dict[str, Context]:
+    """The [contexts.NAME] tables of the config file, checked: bootstrap_server and a client table."""
+    from kafkalab.settings import contexts_table
+
+    table, path = contexts_table(cwd)
+    contexts = {}
+    for name, written in table.items():
+        where = f"{path}: context {name}"
+        if not isinstance(written, dict):
+            raise ConfigError(f"{where} is not a table.", f"Write it as [contexts.{name}].")
+        body = {str(k).replace("-", "_"): v for k, v in written.items()}
+        unknown = sorted(set(body) - set(_CONTEXT_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"{where} has an unknown key {unknown[0]!r}.",
+                f"A context has bootstrap_server and a [contexts.{name}.client] table of librdkafka settings.",
+            )
+        bootstrap = body.get("bootstrap_server")
+        if bootstrap is not None and not isinstance(bootstrap, str):
+            raise ConfigError(f"{where}: bootstrap_server {bootstrap!r} is not a string.")
+        client = body.get("client", {})
+        if not isinstance(client, dict):
+            raise ConfigError(f"{where}: client is not a table.", f"Write it as [contexts.{name}.client].")
+        settings = {}
+        for key, value in client.items():
+            if isinstance(value, (dict, list)) or value is None:
+                raise ConfigError(f"{where}: client setting {key} is not a string, a number or a boolean.")
+            if key in RESERVED:
+                raise ConfigError(f"{where}: {key} is not a client setting here: {RESERVED[key]}.")
+            settings[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+        contexts[str(name)] = Context(str(name), bootstrap, settings, path)
+    return contexts
+
+
+def select(name: str, source: str, cwd: Path | None = None) -> Context:
+    """The context called `name` (from `source`: --context, KAFKALAB_CONTEXT, the file), or ConfigError."""
+    contexts = load_contexts(cwd)
+    if name in contexts:
+        return contexts[name]
+    where = next(iter(contexts.values())).source if contexts else None
+    known = f"the contexts in {where} are {', '.join(sorted(contexts))}" if contexts else "no config file defines any"
+    raise ConfigError(
+        f"There is no context {name!r} ({source}): {known}.",
+        "Define it as [contexts.NAME] in kafkalab.toml or [tool.kafkalab] of pyproject.toml; "
+        "`kafkalab config` lists them.",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """Where a Kafka command goes, and with which client settings."""
+
+    bootstrap: str
+    client: Mapping[str, str]  # the context's client table, then -X over it
+    lab: bool  # the lab's own address (then "start the lab" is the hint when no broker answers)
+
+
+def resolve_target(
+    flags: Mapping[str, Any], bootstrap_server: str | None, settings_x: Mapping[str, str],
+    cwd: Path | None = None, env: Mapping[str, str] | None = None,
+) -> Target:
+    """The brokers of a Kafka command, checked: --bootstrap-server; else the context's
+    bootstrap_server (--context, KAFKALAB_CONTEXT or the file's context); else the
+    bootstrap_server setting (KAFKALAB_BOOTSTRAP_SERVER, the file); else the lab's address.
+    `flags` are the global options (None: not given), `settings_x` the -X settings."""
+    from kafkalab.broker import parse_bootstrap
+    from kafkalab.settings import resolve
+
+    given_flags = {k: v for k, v in {**flags, "bootstrap_server": bootstrap_server}.items() if v is not None}
+    settings = resolve(given_flags, env=env, cwd=cwd)
+    client: dict[str, str] = {}
+    if settings.context:
+        source = settings.sources.get("context", "flag")
+        chosen = select(settings.context, "--context" if source == "flag" else source.removeprefix("env "), cwd)
+        from_context, client = chosen.resolved(env)
+        if from_context is not None and bootstrap_server is None:
+            where = f"bootstrap_server of context {chosen.name} in {chosen.source}"
+            return Target(parse_bootstrap(from_context, where), {**client, **settings_x}, lab=False)
+    client.update(settings_x)
+    given = settings.bootstrap_server if bootstrap_server is None else bootstrap_server  # -b '' is given
+    if bootstrap_server is None and not given:
+        return Target(settings.with_recorded_mode().lab_bootstrap, client, lab=True)
+    source = settings.sources.get("bootstrap_server", "flag")  # "flag", "env KAFKALAB_...", or a file
+    if source == "flag":
+        where = "--bootstrap-server"
+    else:
+        where = source.removeprefix("env ") if source.startswith("env ") else f"bootstrap_server in {source}"
+    return Target(parse_bootstrap(given, where), client, lab=False)

@@ -1,0 +1,67 @@
+"""lab.ui_health: kafka-ui's health endpoint, asked of a local HTTP server, and of nothing."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from kafkalab.lab import ui_health
+
+
+def serving(healthy: bool) -> Iterator[str]:
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"status":"UP"}' if healthy else b'{"status":"DOWN"}'
+            self.send_response(200 if healthy else 503)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("healthy", [True, False])
+def test_up_and_down(healthy: bool) -> None:
+    for url in serving(healthy):
+        status = ui_health(url)
+        assert status.healthy is healthy
+        assert status.detail.startswith("HTTP 200" if healthy else "HTTP 503")
+
+
+def test_no_ui_there() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    status = ui_health(f"http://127.0.0.1:{port}")
+    assert not status.healthy
+    assert "no answer" in status.detail
+
+
+def test_an_answer_that_is_not_http_is_unhealthy() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def garbage() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(1024)
+                conn.sendall(b"\x00\x01 not http at all\r\n\r\n")
+
+        answering = threading.Thread(target=garbage, daemon=True)
+        answering.start()
+        status = ui_health(f"http://127.0.0.1:{server.getsockname()[1]}")
+        answering.join(5)
+    assert not status.healthy
+    assert "no answer (BadStatusLine)" in status.detail
