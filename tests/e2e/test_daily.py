@@ -18,15 +18,14 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from kafka_cli import create, fresh, group, kl, poll
 
-from kafkalab import Lab, render
-from kafkalab.cli import cli
+from kafkalab import Lab
 from kafkalab.errors import InvalidRecord
 
 pytestmark = pytest.mark.e2e
@@ -35,34 +34,14 @@ SECONDS = r"\d+\.\d\d"
 DRY_RUN = "Dry run: nothing was changed. Add --execute to commit these offsets.\n"
 
 
-def kl(*args: str, input: bytes | str | None = None, env: dict[str, str] | None = None) -> Result:
-    """The CLI in-process, as `kafkalab ARGS`."""
-    render.reset()
-    return CliRunner(env=env).invoke(cli, list(args), input=input, prog_name="kafkalab")
 
 
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-    return result
 
 
-def create(bootstrap: str, name: str, *args: str) -> None:
-    result = kl("topic", "create", name, *args, "-b", bootstrap)
-    assert result.exit_code == 0, result.output
 
 
-def group(bootstrap: str, name: str) -> dict[str, Any]:
-    result = kl("group", "describe", name, "--json", "-b", bootstrap)
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout))
 
 
 def committed(bootstrap: str, name: str) -> tuple[list[int], int]:

@@ -19,17 +19,16 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from kafka_cli import create, describe, fresh, group, kl, poll
 
-from kafkalab import Lab, render
-from kafkalab.cli import cli
+from kafkalab import Lab
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +44,6 @@ ELSEWHERE_HINT = (
 )
 
 
-def kl(*args: str, input: bytes | str | None = None, env: dict[str, str] | None = None) -> Result:
-    """The CLI in-process, as `kafkalab ARGS`."""
-    render.reset()
-    return CliRunner(env=env).invoke(cli, list(args), input=input, prog_name="kafkalab")
 
 
 def kl_process(*args: str, input: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
@@ -58,34 +53,14 @@ def kl_process(*args: str, input: bytes | None = None, timeout: float = 120) -> 
     )
 
 
-def fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-    return result
 
 
-def create(bootstrap: str, name: str, *args: str) -> None:
-    result = kl("topic", "create", name, *args, "-b", bootstrap)
-    assert result.exit_code == 0, result.output
 
 
-def describe(bootstrap: str, name: str) -> dict[str, Any]:
-    result = kl("topic", "describe", name, "--json", "-b", bootstrap)
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout))
 
 
-def group(bootstrap: str, name: str) -> dict[str, Any]:
-    result = kl("group", "describe", name, "--json", "-b", bootstrap)
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout))
 
 
 def produced(topic: str, count: int) -> str:
