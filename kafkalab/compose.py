@@ -270,7 +270,7 @@ class Compose:
     def check_ports(self, ports: dict[str, int]) -> None:
         """Each port must be free on 127.0.0.1; name the container holding it when docker's is."""
         for purpose, port in ports.items():
-            if _port_free(port):
+            if port_free(port):
                 continue
             holder = self._docker("ps", "--filter", f"publish={port}", "--format", "{{.Names}}").split()
             by = f" by container {holder[0]}" if holder else " by another program"
@@ -476,7 +476,8 @@ def _columns(line: str, count: int) -> list[str]:
     return [*cells, *[""] * (count - len(cells))][:count]
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """Nothing holds the port on 127.0.0.1: a lab could publish it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -280,6 +280,8 @@ class _Doctor:
             self.add("socket", None, f"not checked: the daemon at {endpoint or 'its address'} does not answer")
 
     def ports(self, containers: list[Container] | None, settings: Settings | None = None) -> None:
+        from kafkalab.compose import port_free
+
         s = settings or self.settings.with_recorded_mode()
         spec = MODES[s.mode]
         shown, failures, flags, unknown = [], [], [], []
@@ -289,7 +291,7 @@ class _Doctor:
             if ours:
                 shown.append(f"{port} ({service.name}) this lab's")
                 continue
-            if _bind_free(port):
+            if port_free(port):
                 shown.append(f"{port} ({service.name}) free")
                 continue
             holders = self.compose.publishers(port) if containers is not None else []
@@ -504,15 +506,6 @@ def reach(
         found.append((str(sockaddr[0]), answered))
     return found, None
 
-
-def _bind_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _process_holding(port: int) -> str | None:
