@@ -19,21 +19,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import envfile
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES_ENV = ROOT / "tests" / "bed" / "images.env"
 
 
-def _load_images_env() -> None:
-    for raw in IMAGES_ENV.read_text().splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            os.environ.setdefault(key, value)
-
-
-_load_images_env()
+for _key, _value in envfile.read(IMAGES_ENV).items():
+    os.environ.setdefault(_key, _value)
 _counter = itertools.count(1)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import envfile
 import pytest
 
 T = TypeVar("T")
@@ -53,15 +54,7 @@ def pytest_runtest_makereport(
 
 def read_images_env(path: Path = IMAGES_ENV) -> dict[str, str]:
     """KEY=VALUE lines of images.env (comments and blank lines skipped, no shell expansion)."""
-    values: dict[str, str] = {}
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        assert sep and key.isidentifier(), f"{path}: not KEY=VALUE: {line!r}"
-        values[key] = value.strip().strip("'\"")
-    return values
+    return envfile.read(path)
 
 
 def wait_until(

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import envfile
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -199,23 +200,7 @@ def test_zookeeper_trio(compose: Callable[..., Any], kafka_conf: Conf, wait_unti
 # under their public names (tests/bed/push-images). Settings: tests/bed/registry.env.
 
 
-def registry_env() -> dict[str, str]:
-    """KEY=VALUE lines of tests/bed/registry.env (comments and blank lines skipped, no shell expansion)."""
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent / "registry.env"
-    values: dict[str, str] = {}
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        assert sep and key.isidentifier(), f"{path}: not KEY=VALUE: {line!r}"
-        values[key] = value.strip()
-    return values
-
-
-REGISTRY = registry_env()
+REGISTRY = envfile.read(envfile.BED / "registry.env")
 REGISTRY_IMAGES = sorted(k for k in REGISTRY if k.startswith("REGISTRY_IMAGE_"))
 
 

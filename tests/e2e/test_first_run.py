@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+import envfile
 import pytest
 
 from kafkalab import Lab
@@ -25,16 +26,7 @@ KAFKALAB = [sys.executable, "-m", "kafkalab"]
 BED = Path(__file__).resolve().parents[1] / "bed"
 
 
-def registry_env() -> dict[str, str]:
-    values = {}
-    for line in (BED / "registry.env").read_text().splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            values[key] = value
-    return values
-
-
-REGISTRY = registry_env()
+REGISTRY = envfile.read(BED / "registry.env")
 
 
 def kafkalab(lab: Lab, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
