@@ -42,8 +42,9 @@ def test_the_broker_runs_with_its_cds_archive_mapped(mode: str, lab_factory: Cal
         with open(f"/proc/{java[0]}/maps") as maps:  # the broker's JVM, seen from the host
             mapped = {line.split()[-1] for line in maps if line.rstrip().endswith(".jsa")}
         assert "/opt/kafka/kafka.jsa" in mapped, (container, mapped)
-    # The storage format too, with the flags the lab gives (a JVM whose flags don't match an archive
-    # runs without it, silently): the same environment, once more with -Xlog:cds.
+    # The storage setup too, with the flags the lab gives (a JVM whose flags don't match an archive
+    # runs without it, silently): the same environment, once more with -Xlog:cds to a file per JVM
+    # (the image keeps the setup step's output to itself unless it fails), listed oldest first.
     container = f"{lab.settings.project}-kafka-1"
     env = json.loads(subprocess.run(["docker", "inspect", "-f", "{{json .Config.Env}}", container],
                                     capture_output=True, text=True, check=True).stdout)
@@ -51,8 +52,9 @@ def test_the_broker_runs_with_its_cds_archive_mapped(mode: str, lab_factory: Cal
     image = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}}", container], capture_output=True,
                            text=True, check=True).stdout.strip()
     run = subprocess.run(
-        ["docker", "run", "--rm", *args, "-e", "KAFKA_OPTS=-Xlog:cds", "--entrypoint", "bash", image, "-c",
-         "timeout 20 /usr/local/bin/kafka-start | grep -E 'Opened archive /opt|Mapped dynamic region|setting'"],
+        ["docker", "run", "--rm", *args, "-e", "KAFKA_OPTS=-Xlog:cds:file=/tmp/cds-%p.log", "--entrypoint", "bash",
+         image, "-c", "timeout 20 /usr/local/bin/kafka-start >/dev/null 2>&1;"
+         " cat $(ls -tr /tmp/cds-*.log) | grep -E 'Opened archive /opt|Mapped dynamic region|setting'"],
         capture_output=True, text=True, check=False, timeout=60,
     )
     lines = run.stdout.splitlines()
