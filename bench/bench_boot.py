@@ -5,7 +5,8 @@
 1. Per mode, a cold `kafkalab up --no-ui` (after `down --volumes`), phase by phase, each in seconds
    from the command's start: container start, storage setup done (= the broker's JVM starts: the
    first line of its GC log), broker JVM up (its first log line), controller ready, broker STARTED,
-   and the first metadata answer (= `up` returning).
+   and the first metadata answer (= `up` returning). With 3 brokers, each phase is when the last
+   of them reached it, but "controller ready", when the first became the leader.
 2. kraft: cold `kafkalab up --no-ui` against `docker run -p PORT:9092` of the same image with its
    own defaults, polled the same tight way (one AdminClient metadata request at a time), same run,
    alternating.                                                               target <= 0.7x
@@ -34,6 +35,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from kafkalab.modes import MODES
+
 ROOT = Path(__file__).resolve().parents[1]
 KAFKALAB = [sys.executable, "-m", "kafkalab"]
 # What each phase's log line says, by mode: KRaft (Kafka 4) and ZooKeeper (Kafka 3.9). In KRaft, the
@@ -46,6 +49,7 @@ PHASES: dict[str, dict[str, str | None]] = {
                        "zookeeper": "] started (kafka.server.KafkaServer)"},
 }
 GC_LOG = "/opt/kafka/logs/kafkaServer-gc.log"
+ORDER = ["container start", "storage setup done", *PHASES, "first metadata answer"]
 
 
 def free_port() -> int:
@@ -89,9 +93,8 @@ def stamp(text: str) -> float:
     return datetime.fromisoformat(text[:26].rstrip("Z") + "+00:00").timestamp()
 
 
-def phases(container: str, began_wall: float, mode: str) -> dict[str, float]:
-    """Each phase's moment from the container's own log (docker's timestamps), from the command's start."""
-    key = "kraft" if mode in ("kraft", "cluster") else "zookeeper"
+def broker_phases(container: str, began_wall: float, key: str) -> dict[str, float]:
+    """Each phase's moment in one broker's container, from its own log (docker's timestamps)."""
     started = subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", container], capture_output=True,
                              text=True, check=True).stdout.strip()
     logs = subprocess.run(["docker", "logs", "--timestamps", container], capture_output=True, text=True, check=True)
@@ -114,6 +117,19 @@ def phases(container: str, began_wall: float, mode: str) -> dict[str, float]:
     return found
 
 
+def phases(project: str, began_wall: float, mode: str) -> dict[str, float]:
+    """The lab's phases: each when its last broker reached it, but the controller (one of them leads)."""
+    key = "kraft" if mode in ("kraft", "cluster") else "zookeeper"
+    each = [broker_phases(f"{project}-{b.name}-1", began_wall, key) for b in MODES[mode].brokers]
+    found = {}
+    for phase in each[0]:
+        seen = [p[phase] for p in each if phase in p]
+        found[phase] = min(seen) if phase == "controller ready" else max(seen)
+    if "controller ready" not in found and any("controller ready" in p for p in each):
+        found["controller ready"] = min(p["controller ready"] for p in each if "controller ready" in p)
+    return dict(sorted(found.items(), key=lambda kv: ORDER.index(kv[0])))
+
+
 def down(env: dict[str, str], volumes: bool = True) -> None:
     kafkalab(env, "down", *(["--volumes", "--yes"] if volumes else []))
 
@@ -123,7 +139,7 @@ def timed_up(env: dict[str, str], mode: str, *, cold: bool = True) -> dict[str, 
     down(env, volumes=cold)
     began_wall = time.time()
     ready = kafkalab(env, "up", "--no-ui", "--mode", mode)
-    found = phases(f"{env['KAFKALAB_PROJECT']}-kafka-1", began_wall, mode)
+    found = phases(env["KAFKALAB_PROJECT"], began_wall, mode)
     found["first metadata answer"] = ready
     return found
 
