@@ -11,9 +11,9 @@
    own defaults, polled the same tight way (one AdminClient metadata request at a time), same run,
    alternating.                                                               target <= 0.7x
 3. kraft: warm `up` (data kept by `down`), phase by phase.                    target <= 2.5 s
-4. With --variants: cold `up` with the compose file's JVM settings against the image's own defaults,
-   alternating: KAFKALAB_KAFKA_JVM_OPTS (its KAFKA_JVM_PERFORMANCE_OPTS) and KAFKALAB_KAFKA_JMX_OPTS
-   (its KAFKA_JMX_OPTS), each empty = the image's default.
+4. With --variants: cold `up` (kraft, zookeeper) with the compose file's JVM settings against the
+   image's own defaults, alternating: KAFKALAB_KAFKA_JVM_OPTS (its KAFKA_JVM_PERFORMANCE_OPTS) and
+   KAFKALAB_KAFKA_JMX_OPTS (its KAFKA_JMX_OPTS), each empty = the image's default.
 5. With --python-side: when `up` reaches `docker compose up` and when it returns, with Lab.up's
    background import of python_on_whales and with it made inline, alternating.
 
@@ -224,6 +224,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--modes", default="kraft,zookeeper,cluster")
     parser.add_argument("--variants", action="store_true")
+    parser.add_argument("--variant-modes", default="kraft,zookeeper")
     parser.add_argument("--python-side", action="store_true")
     parser.add_argument("--only", action="store_true", help="only the items named by --variants/--python-side")
     args = parser.parse_args()
@@ -257,21 +258,26 @@ def main() -> None:
             # Through the compose file, as a user of the public image would set them; empty = the image's own.
             jvm = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1"
             variants = {
-                "image defaults (JVM's own options, JMX agent on)": {"KAFKALAB_KAFKA_JVM_OPTS": "",
+                "image defaults (JVM's own or G1 options, JMX agent on)": {"KAFKALAB_KAFKA_JVM_OPTS": "",
                                                                      "KAFKALAB_KAFKA_JMX_OPTS": ""},
                 f"{jvm}, JMX agent on": {"KAFKALAB_KAFKA_JMX_OPTS": ""},
-                "JVM's own options, JMX agent off": {"KAFKALAB_KAFKA_JVM_OPTS": ""},
+                "JVM's own or G1 options, JMX agent off": {"KAFKALAB_KAFKA_JVM_OPTS": ""},
                 f"{jvm}, JMX agent off (the lab's)": {},
             }
-            times: dict[str, list[float]] = {name: [] for name in variants}
-            for _ in range(args.runs):  # alternating: every variant sees the same machine
-                for name, extra in variants.items():
-                    down(env)
-                    times[name].append(kafkalab({**env, **extra}, "up", "--no-ui"))
-            print("\ncold `kafkalab up --no-ui` (kraft), by KAFKALAB_KAFKA_JVM_OPTS and KAFKALAB_KAFKA_JMX_OPTS")
-            table([["options", "median", "runs"], *[
-                [name, f"{statistics.median(t):.2f} s", " ".join(f"{x:.2f}" for x in t)] for name, t in times.items()
-            ]])
+            # zookeeper.yaml sets no KAFKA_JMX_OPTS (no gain measured there): only the JVM's options.
+            zk_variants = {name: extra for name, extra in variants.items() if "JMX agent off" in name}
+            for mode in args.variant_modes.split(","):
+                chosen = zk_variants if mode == "zookeeper" else variants
+                times: dict[str, list[float]] = {name: [] for name in chosen}
+                for _ in range(args.runs):  # alternating: every variant sees the same machine
+                    for name, extra in chosen.items():
+                        down(env)
+                        times[name].append(kafkalab({**env, **extra}, "up", "--no-ui", "--mode", mode))
+                print(f"\ncold `kafkalab up --no-ui` ({mode}), by KAFKALAB_KAFKA_JVM_OPTS and KAFKALAB_KAFKA_JMX_OPTS")
+                table([["options", "median", "runs"], *[
+                    [name, f"{statistics.median(t):.2f} s", " ".join(f"{x:.2f}" for x in t)]
+                    for name, t in times.items()
+                ]])
 
         if args.python_side:
             kafkalab(env, "up", "--no-ui")  # the data, so that each start is warm
