@@ -14,16 +14,23 @@ import struct
 _API_VERSIONS = 18
 _CORRELATION_ID = 7
 _CLIENT_ID = b"kafkalab"
+# The most a reply's length field may announce. A broker's ApiVersions answer is a few hundred
+# bytes; a peer that is no broker (an HTTP server: "HTTP" read as a length is about 1.2 GB) would
+# otherwise have recv() allocate whatever it claims.
+MAX_REPLY = 1024 * 1024
 
 
 def answers(host: str, port: int, timeout: float = 1.0) -> bool:
-    """True when a TCP connection succeeds and a well-formed ApiVersions v0 answer has error code 0."""
+    """True when a TCP connection succeeds and a well-formed ApiVersions v0 answer has error code 0.
+    A length field under 6 or over MAX_REPLY is no such answer: False, without reading on."""
     body = struct.pack(">hhih", _API_VERSIONS, 0, _CORRELATION_ID, len(_CLIENT_ID)) + _CLIENT_ID
     try:
         with socket.create_connection((host, port), timeout=timeout) as conn:
             conn.settimeout(timeout)
             conn.sendall(struct.pack(">i", len(body)) + body)
             (size,) = struct.unpack(">i", _read(conn, 4))
+            if not 6 <= size <= MAX_REPLY:
+                return False
             reply = _read(conn, size)
             correlation_id, error_code = struct.unpack(">ih", reply[:6])
     except (OSError, struct.error):
