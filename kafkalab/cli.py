@@ -281,11 +281,12 @@ def logs(state: CliState, service: str | None, follow: bool, tail: int | None) -
 @click.pass_obj
 def config(state: CliState, as_json: bool) -> None:
     """Settings resolve from flags, then KAFKALAB_* variables, then the nearest config file, then
-    defaults. The file is found as pytest and ruff find theirs: in the current directory, then in
-    each parent up to the root, a pyproject.toml with a [tool.kafkalab] table (one without it is
-    skipped) or a kafkalab.toml; pyproject.toml wins within one directory. Its settings show its
-    path as their source. Then the file's contexts ([contexts.NAME]), with every value whose key
-    holds password, secret or token masked.
+    your own file ($XDG_CONFIG_HOME/kafkalab/config.toml, else ~/.config/kafkalab/config.toml),
+    then defaults. The nearest file is found as pytest and ruff find theirs: in the current
+    directory, then in each parent up to the root, a pyproject.toml with a [tool.kafkalab] table
+    (one without it is skipped) or a kafkalab.toml; pyproject.toml wins within one directory. A
+    file's settings show its path as their source. Then the contexts ([contexts.NAME]) of both
+    files, with every value whose key names a password, secret, token or key masked.
 
     \b
       KAFKALAB_PORT=19094 kafkalab config

@@ -12,6 +12,9 @@
 The keys are librdkafka's property names, as kcat's -X takes them. A "${VAR}" in a value is read
 from the environment when the context is used, so that no secret need sit in a file in git.
 -X wins over the context's client table, and both over kafkalab's own settings for its clients.
+Contexts come from the user's own file ($XDG_CONFIG_HOME/kafkalab/config.toml) and from the found
+project file, whose contexts win by name. Settings that load code or run commands (CODE_SETTINGS)
+are taken only from -X and the user's own file: a found file may be a cloned repository's.
 Standard library only: `kafkalab config` reads the contexts without loading confluent_kafka.
 """
 
@@ -26,12 +29,36 @@ from typing import Any
 
 from kafkalab.errors import ConfigError
 
-SECRET_WORDS = ("password", "secret", "token")
+# What makes a client setting's value a secret, in one place: `kafkalab config` and every error
+# that names settings show such values as MASK. A key is secret when it holds one of SECRET_WORDS
+# (ssl.key.password, ssl.key.pem, ssl.keystore.*, sasl.password, sasl.oauthbearer.client.secret,
+# sasl.oauthbearer.assertion.private.key.*, sasl.kerberos.keytab, ...) or is one of SECRET_KEYS.
+# Public certificates (ssl.certificate.pem, ssl.ca.pem) are masked too: "pem" cannot tell them
+# apart, and hiding a certificate costs nothing.
+SECRET_WORDS = ("password", "passphrase", "secret", "token", "credential", "key", "pem", "jaas")
+SECRET_KEYS = frozenset({
+    "sasl.oauthbearer.config",  # the unsecured JWT's claims, or a metadata login's client secret
+})
 MASK = "********"
 # Settings that a command option gives: -X would only contradict it.
 RESERVED = {
     "bootstrap.servers": "give the brokers with -b/--bootstrap-server, or a context's bootstrap_server",
     "group.id": "give the group with --group",
+}
+# librdkafka settings that load code or run a command (librdkafka's CONFIGURATION.md), in one
+# place, with what each does for the error. librdkafka acts on them as the client is made, before
+# any broker is asked: a context in a found file (a cloned repository's kafkalab.toml) must not
+# hold them, nor may completion make a client with them. "interceptors" is not among them: it is
+# set through librdkafka's API only, and an interceptor's own settings exist only once a plugin
+# (plugin.library.paths) is loaded.
+CODE_SETTINGS = {
+    "plugin.library.paths": "loads shared libraries (librdkafka plugins) into kafkalab",
+    "sasl.kerberos.kinit.cmd": "is a shell command that librdkafka runs",
+    "sasl.kerberos.principal": "is put into the shell command that runs kinit",
+    "sasl.kerberos.keytab": "is put into the shell command that runs kinit",
+    "ssl.engine.location": "loads an OpenSSL engine library into kafkalab",
+    "ssl.engine.id": "names an OpenSSL engine to load",
+    "ssl.providers": "loads OpenSSL provider modules into kafkalab",
 }
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CONTEXT_KEYS = ("bootstrap_server", "client")
@@ -51,12 +78,25 @@ def parse_settings(items: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def loads_code(key: str) -> bool:
+    """Whether a client setting loads code or runs a command (CODE_SETTINGS)."""
+    return _normal(key) in CODE_SETTINGS
+
+
+def _normal(key: str) -> str:
+    # librdkafka matches names exactly; kafkalab's keyword arguments turn "_" into ".": match
+    # every spelling that could reach it, so that none slips past.
+    return key.strip().lower().replace("_", ".").replace("-", ".")
+
+
 def is_secret(key: str) -> bool:
-    return any(word in key.lower() for word in SECRET_WORDS)
+    name = key.strip().lower()
+    return name in SECRET_KEYS or any(word in name for word in SECRET_WORDS)
 
 
 def masked(key: str, value: str) -> str:
-    """The value as `kafkalab config` shows it: hidden when its key names a password, secret or token."""
+    """The value as `kafkalab config` shows it: hidden when its key names a password, secret, token
+    or key (SECRET_WORDS, SECRET_KEYS)."""
     return MASK if is_secret(key) else value
 
 
@@ -99,51 +139,74 @@ def expand(value: str, key: str, where: str, env: Mapping[str, str]) -> str:
     return _VARIABLE.sub(read, value)
 
 
-def load_contexts(cwd: Path | None = None) -> dict[str, Context]:
-    """The [contexts.NAME] tables of the config file, checked: bootstrap_server and a client table."""
-    from kafkalab.settings import contexts_table
+def load_contexts(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> dict[str, Context]:
+    """The [contexts.NAME] tables of the user's file and of the found project file (which wins by
+    name), checked: bootstrap_server and a client table, and no CODE_SETTINGS in a found file."""
+    from kafkalab.settings import contexts_tables, user_config_path
 
-    table, path = contexts_table(cwd)
     contexts = {}
-    for name, written in table.items():
-        where = f"{path}: context {name}"
-        if not isinstance(written, dict):
-            raise ConfigError(f"{where} is not a table.", f"Write it as [contexts.{name}].")
-        body = {str(k).replace("-", "_"): v for k, v in written.items()}
-        unknown = sorted(set(body) - set(_CONTEXT_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"{where} has an unknown key {unknown[0]!r}.",
-                f"A context has bootstrap_server and a [contexts.{name}.client] table of librdkafka settings.",
-            )
-        bootstrap = body.get("bootstrap_server")
-        if bootstrap is not None and not isinstance(bootstrap, str):
-            raise ConfigError(f"{where}: bootstrap_server {bootstrap!r} is not a string.")
-        client = body.get("client", {})
-        if not isinstance(client, dict):
-            raise ConfigError(f"{where}: client is not a table.", f"Write it as [contexts.{name}.client].")
-        settings = {}
-        for key, value in client.items():
-            if isinstance(value, (dict, list)) or value is None:
-                raise ConfigError(f"{where}: client setting {key} is not a string, a number or a boolean.")
-            if key in RESERVED:
-                raise ConfigError(f"{where}: {key} is not a client setting here: {RESERVED[key]}.")
-            settings[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
-        contexts[str(name)] = Context(str(name), bootstrap, settings, path)
+    for table, path, own in contexts_tables(cwd, env):
+        for name, written in table.items():
+            context = _checked(str(name), written, path)
+            if not own:
+                _refuse_code(context, user_config_path(env))
+            contexts[context.name] = context
     return contexts
 
 
-def select(name: str, source: str, cwd: Path | None = None) -> Context:
+def _checked(name: str, written: Any, path: Path) -> Context:
+    where = f"{path}: context {name}"
+    if not isinstance(written, dict):
+        raise ConfigError(f"{where} is not a table.", f"Write it as [contexts.{name}].")
+    body = {str(k).replace("-", "_"): v for k, v in written.items()}
+    unknown = sorted(set(body) - set(_CONTEXT_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where} has an unknown key {unknown[0]!r}.",
+            f"A context has bootstrap_server and a [contexts.{name}.client] table of librdkafka settings.",
+        )
+    bootstrap = body.get("bootstrap_server")
+    if bootstrap is not None and not isinstance(bootstrap, str):
+        raise ConfigError(f"{where}: bootstrap_server {bootstrap!r} is not a string.")
+    client = body.get("client", {})
+    if not isinstance(client, dict):
+        raise ConfigError(f"{where}: client is not a table.", f"Write it as [contexts.{name}.client].")
+    settings = {}
+    for key, value in client.items():
+        if isinstance(value, (dict, list)) or value is None:
+            raise ConfigError(f"{where}: client setting {key} is not a string, a number or a boolean.")
+        if key in RESERVED:
+            raise ConfigError(f"{where}: {key} is not a client setting here: {RESERVED[key]}.")
+        settings[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+    return Context(name, bootstrap, settings, path)
+
+
+def _refuse_code(context: Context, own_file: Path) -> None:
+    """ConfigError when a context of a found file sets what loads code or runs a command."""
+    for key in context.client:
+        if loads_code(key):
+            raise ConfigError(
+                f"{context.source}: context {context.name} sets {key}, which "
+                f"{CODE_SETTINGS[_normal(key)]}: kafkalab takes it only from -X or from your own "
+                f"file {own_file}, never from a file found in a directory.",
+                f"Remove {key} from {context.source}. If you trust it, give it with -X {key}=..., "
+                f"or define the context in {own_file}.",
+            )
+
+
+def select(name: str, source: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Context:
     """The context called `name` (from `source`: --context, KAFKALAB_CONTEXT, the file), or ConfigError."""
-    contexts = load_contexts(cwd)
+    from kafkalab.settings import user_config_path
+
+    contexts = load_contexts(cwd, env)
     if name in contexts:
         return contexts[name]
-    where = next(iter(contexts.values())).source if contexts else None
+    where = " and ".join(sorted({str(c.source) for c in contexts.values()}))
     known = f"the contexts in {where} are {', '.join(sorted(contexts))}" if contexts else "no config file defines any"
     raise ConfigError(
         f"There is no context {name!r} ({source}): {known}.",
-        "Define it as [contexts.NAME] in kafkalab.toml or [tool.kafkalab] of pyproject.toml; "
-        "`kafkalab config` lists them.",
+        "Define it as [contexts.NAME] in kafkalab.toml or [tool.kafkalab] of pyproject.toml, or in your "
+        f"own file {user_config_path(env)}; `kafkalab config` lists them.",
     )
 
 
@@ -172,7 +235,7 @@ def resolve_target(
     client: dict[str, str] = {}
     if settings.context:
         source = settings.sources.get("context", "flag")
-        chosen = select(settings.context, "--context" if source == "flag" else source.removeprefix("env "), cwd)
+        chosen = select(settings.context, "--context" if source == "flag" else source.removeprefix("env "), cwd, env)
         from_context, client = chosen.resolved(env)
         if from_context is not None and bootstrap_server is None:
             where = f"bootstrap_server of context {chosen.name} in {chosen.source}"

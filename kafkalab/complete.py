@@ -3,7 +3,8 @@
 Click's own completion (`kafkalab completion bash|zsh|fish` prints its script) calls these while
 the user presses Tab, with what is typed so far: -b, -X and --context count as they do for the
 command. A completion never errors and never hangs: the broker is asked on a thread of its own,
-and whatever did not answer within DEADLINE seconds completes nothing. Choices (services for
+and whatever did not answer within DEADLINE seconds completes nothing. With client settings that load
+code or run commands (clientconf.CODE_SETTINGS) it asks no broker at all. Choices (services for
 `logs`, modes for `up --mode`) Click completes by itself.
 """
 
@@ -21,13 +22,17 @@ REQUEST_TIMEOUT = 0.4  # the broker request's own timeout, inside the deadline
 
 
 def _target(ctx: click.Context) -> tuple[str, dict[str, str]]:
-    """The brokers and client settings the command being typed would use."""
+    """The brokers and client settings the command being typed would use. ValueError when they load
+    code or run a command (clientconf.CODE_SETTINGS): a Tab press never does that, whichever file
+    or -X gave them."""
     from kafkalab.cli import CLIENT_SETTINGS
-    from kafkalab.clientconf import resolve_target
+    from kafkalab.clientconf import loads_code, resolve_target
 
     root = ctx.find_root()
     flags = {k: root.params.get(k) for k in ("project", "port", "ui_port", "zookeeper_port", "context")}
     target = resolve_target(flags, ctx.params.get("bootstrap_server"), ctx.meta.get(CLIENT_SETTINGS, {}))
+    if any(loads_code(key) for key in target.client):
+        raise ValueError("settings that load code: no completion")
     return target.bootstrap, dict(target.client)
 
 
@@ -50,7 +55,7 @@ def _within_deadline(ask: Callable[[], list[str]]) -> list[str]:
 def _names(ctx: click.Context, incomplete: str, what: Callable[[str], list[str]]) -> list[CompletionItem]:
     try:
         bootstrap, client = _target(ctx)
-    except Exception:  # a bad -b or context: nothing to complete
+    except Exception:  # a bad -b or context, or settings that load code: nothing to complete
         return []
 
     def ask() -> list[str]:

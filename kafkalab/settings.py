@@ -1,9 +1,14 @@
-"""Resolves kafkalab's settings: flags, then KAFKALAB_* environment, then a config file, then defaults.
+"""Resolves kafkalab's settings: flags, then KAFKALAB_* environment, then the project's config file,
+then the user's own file, then defaults.
 
 The config file is found as pytest and ruff find theirs: the nearest one at or above the current
 directory. In each directory, from the current one up to the root, ``pyproject.toml`` counts if it
 has a ``[tool.kafkalab]`` table (else it is skipped) and ``kafkalab.toml`` whenever it exists; the
 pyproject.toml wins within one directory, and the first directory with either is the one used.
+The user's own file is ``$XDG_CONFIG_HOME/kafkalab/config.toml`` (``~/.config/kafkalab/config.toml``
+when XDG_CONFIG_HOME is not set): the same settings and contexts, below the project's file. It is the
+only file whose contexts may hold client settings that load code or run commands (see
+kafkalab.clientconf.CODE_SETTINGS): a found file may be a cloned repository's.
 Every resolved value remembers where it came from (a file by its path), for `kafkalab config`.
 The environment names are the ones the compose files interpolate, so `Settings.compose_env()` is
 all that `docker compose` needs to run kafkalab's stacks.
@@ -153,18 +158,19 @@ def resolve(
     The config file is the nearest one at or above `cwd` (default: the current directory).
     """
     env = os.environ if env is None else env
-    file_values, file_path = _read_config_file(cwd or Path.cwd())
+    files = [_read_config_file(cwd or Path.cwd()), _read_user_file(env)]  # the one that wins first
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for field in _fields():
         name = field.name
         flag = (flags or {}).get(name)
+        in_file = next(((table, path) for table, path in files if name in table), None)
         if flag is not None:
             raw, source = flag, (_sources or {}).get(name, "flag")
         elif env.get(env_name(name), "") != "":
             raw, source = env[env_name(name)], f"env {env_name(name)}"
-        elif name in file_values:
-            raw, source = file_values[name], str(file_path)
+        elif in_file is not None:
+            raw, source = in_file[0][name], str(in_file[1])
             if name in _NUMBERS and isinstance(raw, str):
                 # TOML has numbers of its own: a quoted one is the wrong type, as ruff and pytest
                 # would say of theirs. Text is only for flags and the environment.
@@ -290,6 +296,25 @@ def _read_config_file(cwd: Path) -> tuple[dict[str, Any], Path | None]:
     return {}, None
 
 
+def user_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """The user's own config file: $XDG_CONFIG_HOME/kafkalab/config.toml, else ~/.config/kafkalab/config.toml."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME", "")
+    # The XDG spec says a relative XDG_CONFIG_HOME is invalid and to be ignored: it would make the
+    # user's file depend on the current directory, which is a found file's place.
+    if base and Path(base).is_absolute():
+        return Path(base) / "kafkalab" / "config.toml"
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    return home / ".config" / "kafkalab" / "config.toml"
+
+
+def _read_user_file(env: Mapping[str, str] | None = None) -> tuple[dict[str, Any], Path | None]:
+    """The settings of the user's own file, and its path (None: there is no such file)."""
+    path = user_config_path(env)
+    table = _settings_table(path, ())
+    return ({}, None) if table is None else (_check_keys(table, path), path)
+
+
 def _settings_table(path: Path, table_path: tuple[str, ...]) -> dict[Any, Any] | None:
     """The kafkalab table of the TOML file at path; None if there is no such file or table."""
     import tomllib
@@ -334,10 +359,17 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 _TABLES = ("contexts",)
 
 
-def contexts_table(cwd: Path | None = None) -> tuple[dict[str, Any], Path | None]:
-    """The [contexts] table of the config file that resolve() reads (as written), and its path."""
-    values, path = _read_config_file(cwd or Path.cwd())
-    table = values.get("contexts", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: contexts must be a table of [contexts.NAME] tables.")
-    return table, path
+def contexts_tables(
+    cwd: Path | None = None, env: Mapping[str, str] | None = None,
+) -> list[tuple[dict[str, Any], Path, bool]]:
+    """The [contexts] tables as written, with each file's path and whether it is the user's own:
+    the user's file first, then the found project file (whose contexts win by name)."""
+    tables = []
+    for (values, path), own in ((_read_user_file(env), True), (_read_config_file(cwd or Path.cwd()), False)):
+        if path is None:
+            continue
+        table = values.get("contexts", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: contexts must be a table of [contexts.NAME] tables.")
+        tables.append((table, path, own))
+    return tables

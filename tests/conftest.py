@@ -28,6 +28,9 @@ IMAGES_ENV = ROOT / "tests" / "bed" / "images.env"
 
 for _key, _value in envfile.read(IMAGES_ENV).items():
     os.environ.setdefault(_key, _value)
+# The user's own kafkalab file ($XDG_CONFIG_HOME/kafkalab/config.toml) is a source of settings and
+# contexts: the tester's own must not change what the tests see. No such folder: no user file.
+os.environ["XDG_CONFIG_HOME"] = str(ROOT / "tests" / "no-user-config")
 _counter = itertools.count(1)
 
 

@@ -325,14 +325,16 @@ def test_config_lists_the_contexts_masked(tmp_path: Any, monkeypatch: pytest.Mon
 
 
 def test_a_context_that_does_not_exist(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafkalab.settings import user_config_path
+
     (tmp_path / "kafkalab.toml").write_text(CONTEXTS)
     monkeypatch.chdir(tmp_path)
     result = kl("topic", "list", env={"KAFKALAB_CONTEXT": "prod"})
     assert (result.exit_code, result.stderr) == (3, (
         f"Error: There is no context 'prod' (KAFKALAB_CONTEXT): the contexts in {tmp_path / 'kafkalab.toml'} are "
         "local, orders.\n"
-        "Hint: Define it as [contexts.NAME] in kafkalab.toml or [tool.kafkalab] of pyproject.toml; "
-        "`kafkalab config` lists them.\n"
+        "Hint: Define it as [contexts.NAME] in kafkalab.toml or [tool.kafkalab] of pyproject.toml, or in your "
+        f"own file {user_config_path()}; `kafkalab config` lists them.\n"
     ))
 
 
