@@ -139,17 +139,17 @@ def expand(value: str, key: str, where: str, env: Mapping[str, str]) -> str:
     return _VARIABLE.sub(read, value)
 
 
-def load_contexts(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> dict[str, Context]:
+def load_contexts(cwd: Path | None = None) -> dict[str, Context]:
     """The [contexts.NAME] tables of the user's file and of the found project file (which wins by
     name), checked: bootstrap_server and a client table, and no CODE_SETTINGS in a found file."""
     from kafkalab.settings import contexts_tables, user_config_path
 
     contexts = {}
-    for table, path, own in contexts_tables(cwd, env):
+    for table, path, own in contexts_tables(cwd):
         for name, written in table.items():
             context = _checked(str(name), written, path)
             if not own:
-                _refuse_code(context, user_config_path(env))
+                _refuse_code(context, user_config_path())
             contexts[context.name] = context
     return contexts
 
@@ -194,11 +194,11 @@ def _refuse_code(context: Context, own_file: Path) -> None:
             )
 
 
-def select(name: str, source: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Context:
+def select(name: str, source: str, cwd: Path | None = None) -> Context:
     """The context called `name` (from `source`: --context, KAFKALAB_CONTEXT, the file), or ConfigError."""
     from kafkalab.settings import user_config_path
 
-    contexts = load_contexts(cwd, env)
+    contexts = load_contexts(cwd)
     if name in contexts:
         return contexts[name]
     where = " and ".join(sorted({str(c.source) for c in contexts.values()}))
@@ -206,7 +206,7 @@ def select(name: str, source: str, cwd: Path | None = None, env: Mapping[str, st
     raise ConfigError(
         f"There is no context {name!r} ({source}): {known}.",
         "Define it as [contexts.NAME] in kafkalab.toml or [tool.kafkalab] of pyproject.toml, or in your "
-        f"own file {user_config_path(env)}; `kafkalab config` lists them.",
+        f"own file {user_config_path()}; `kafkalab config` lists them.",
     )
 
 
@@ -235,7 +235,7 @@ def resolve_target(
     client: dict[str, str] = {}
     if settings.context:
         source = settings.sources.get("context", "flag")
-        chosen = select(settings.context, "--context" if source == "flag" else source.removeprefix("env "), cwd, env)
+        chosen = select(settings.context, "--context" if source == "flag" else source.removeprefix("env "), cwd)
         from_context, client = chosen.resolved(env)
         if from_context is not None and bootstrap_server is None:
             where = f"bootstrap_server of context {chosen.name} in {chosen.source}"

@@ -54,6 +54,10 @@ class Settings:
     network: str = ""
     # The lab's network's IPv4 subnet in CIDR notation; "" lets Docker choose one from its pools.
     subnet: str = ""
+    # kafka-ui's DYNAMIC_CONFIG_ENABLED: its web page may then add and change clusters. kafka-ui has
+    # no login, so any local user, or a web page by DNS rebinding, could point it at other clusters
+    # with what it holds: off unless asked for.
+    ui_dynamic_config: bool = False
     image_kafka: str = DEFAULT_IMAGES["image_kafka"]
     image_kafka_zk: str = DEFAULT_IMAGES["image_kafka_zk"]
     image_zookeeper: str = DEFAULT_IMAGES["image_zookeeper"]
@@ -102,7 +106,7 @@ class Settings:
 
     def compose_env(self) -> dict[str, str]:
         """The variables the compose files interpolate."""
-        env = {env_name(f.name): str(getattr(self, f.name)) for f in _fields() if f.name in _COMPOSE_VARS}
+        env = {env_name(f.name): _text(getattr(self, f.name)) for f in _fields() if f.name in _COMPOSE_VARS}
         env.update({"KAFKALAB_PORT_2": str(self.port + 1), "KAFKALAB_PORT_3": str(self.port + 2),
                     "KAFKALAB_NETWORK": self.lab_network})
         if self.subnet:  # only then is compose/extra/subnet.yaml, which reads it, in use
@@ -117,13 +121,18 @@ class Settings:
 
     def as_rows(self) -> list[tuple[str, str, str]]:
         shown = {"network": self.lab_network}  # its default follows the project
-        return [(f.name, str(shown.get(f.name, getattr(self, f.name))), self.sources.get(f.name, "default"))
+        return [(f.name, _text(shown.get(f.name, getattr(self, f.name))), self.sources.get(f.name, "default"))
                 for f in _fields()]
+
+
+def _text(value: Any) -> str:
+    """A setting's value as the environment and `kafkalab config` write it: booleans as true/false."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 _COMPOSE_VARS = {
     "project", "port", "ui_port", "zookeeper_port", "cluster_name", "pull", "network",
-    "image_kafka", "image_kafka_zk", "image_zookeeper", "image_ui",
+    "image_kafka", "image_kafka_zk", "image_zookeeper", "image_ui", "ui_dynamic_config",
 }
 
 
@@ -132,6 +141,10 @@ _NUMBERS = {
     "port": "a port number", "ui_port": "a port number", "zookeeper_port": "a port number",
     "timeout": "a number of seconds",
 }
+# The true-or-false settings: TOML's true/false, or the text of _TRUE and _FALSE (flags, environment).
+_BOOLS = {"ui_dynamic_config"}
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
 # In the order they win within one directory: (file name, where its settings table is).
 _CONFIG_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pyproject.toml", ("tool", "kafkalab")),
@@ -158,7 +171,7 @@ def resolve(
     The config file is the nearest one at or above `cwd` (default: the current directory).
     """
     env = os.environ if env is None else env
-    files = [_read_config_file(cwd or Path.cwd()), _read_user_file(env)]  # the one that wins first
+    files = [_read_config_file(cwd or Path.cwd()), _read_user_file()]  # the one that wins first
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for field in _fields():
@@ -171,10 +184,10 @@ def resolve(
             raw, source = env[env_name(name)], f"env {env_name(name)}"
         elif in_file is not None:
             raw, source = in_file[0][name], str(in_file[1])
-            if name in _NUMBERS and isinstance(raw, str):
-                # TOML has numbers of its own: a quoted one is the wrong type, as ruff and pytest
-                # would say of theirs. Text is only for flags and the environment.
-                raise _bad(name, raw, source, f"is a string, not {_NUMBERS[name]}")
+            if (name in _NUMBERS or name in _BOOLS) and isinstance(raw, str):
+                # TOML has numbers and booleans of its own: a quoted one is the wrong type, as ruff
+                # and pytest would say of theirs. Text is only for flags and the environment.
+                raise _bad(name, raw, source, f"is a string, not {_NUMBERS.get(name, 'true or false')}")
         else:
             continue
         values[name] = _coerce(name, raw, source)
@@ -206,6 +219,12 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         if seconds <= 0:
             raise bad("is not above 0")
         return seconds
+    if name in _BOOLS:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE + _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise bad("is not true or false")
     if not isinstance(raw, str):
         raise bad("is not a string")
     if name == "mode" and raw not in MODES:
@@ -296,21 +315,22 @@ def _read_config_file(cwd: Path) -> tuple[dict[str, Any], Path | None]:
     return {}, None
 
 
-def user_config_path(env: Mapping[str, str] | None = None) -> Path:
-    """The user's own config file: $XDG_CONFIG_HOME/kafkalab/config.toml, else ~/.config/kafkalab/config.toml."""
-    env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME", "")
+def user_config_path() -> Path:
+    """The user's own config file: $XDG_CONFIG_HOME/kafkalab/config.toml, else ~/.config/kafkalab/config.toml.
+
+    From the process's environment, not resolve()'s `env` (the KAFKALAB_* values): where the
+    user's file is belongs to the user's session."""
+    base = os.environ.get("XDG_CONFIG_HOME", "")
     # The XDG spec says a relative XDG_CONFIG_HOME is invalid and to be ignored: it would make the
     # user's file depend on the current directory, which is a found file's place.
     if base and Path(base).is_absolute():
         return Path(base) / "kafkalab" / "config.toml"
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    return home / ".config" / "kafkalab" / "config.toml"
+    return Path.home() / ".config" / "kafkalab" / "config.toml"
 
 
-def _read_user_file(env: Mapping[str, str] | None = None) -> tuple[dict[str, Any], Path | None]:
+def _read_user_file() -> tuple[dict[str, Any], Path | None]:
     """The settings of the user's own file, and its path (None: there is no such file)."""
-    path = user_config_path(env)
+    path = user_config_path()
     table = _settings_table(path, ())
     return ({}, None) if table is None else (_check_keys(table, path), path)
 
@@ -359,13 +379,11 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 _TABLES = ("contexts",)
 
 
-def contexts_tables(
-    cwd: Path | None = None, env: Mapping[str, str] | None = None,
-) -> list[tuple[dict[str, Any], Path, bool]]:
+def contexts_tables(cwd: Path | None = None) -> list[tuple[dict[str, Any], Path, bool]]:
     """The [contexts] tables as written, with each file's path and whether it is the user's own:
     the user's file first, then the found project file (whose contexts win by name)."""
     tables = []
-    for (values, path), own in ((_read_user_file(env), True), (_read_config_file(cwd or Path.cwd()), False)):
+    for (values, path), own in ((_read_user_file(), True), (_read_config_file(cwd or Path.cwd()), False)):
         if path is None:
             continue
         table = values.get("contexts", {})

@@ -68,6 +68,17 @@ def test_the_file_agrees_with_the_mode_table(path: Path) -> None:
     assert found["networks"]["default"]["labels"] == labels  # type: ignore[index]
 
 
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_kafka_uis_dynamic_config_is_off_unless_the_setting_turns_it_on(path: Path) -> None:
+    """kafka-ui has no login: its dynamic config would let whoever reaches its port repoint it."""
+    def dynamic(env: dict[str, str]) -> object:
+        return config(path, env)["services"]["kafka-ui"]["environment"]["DYNAMIC_CONFIG_ENABLED"]  # type: ignore[index]
+
+    assert dynamic({}) == "false"
+    assert dynamic(Settings().compose_env()) == "false"
+    assert dynamic(Settings(ui_dynamic_config=True).compose_env()) == "true"
+
+
 def test_each_mode_keeps_its_own_data() -> None:
     """The modes' cluster ids differ: a volume shared by two modes would keep the second from starting."""
     names = [v for spec in MODES.values() for v in spec.volumes]

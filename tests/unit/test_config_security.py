@@ -96,19 +96,22 @@ def test_the_users_own_file_is_a_source_below_the_project_file(tmp_path: Path, o
     own = own_dir / "kafkalab" / "config.toml"
     own.write_text('port = 19095\nui_port = 18081\ncluster_name = "mine"\n')
     (tmp_path / "kafkalab.toml").write_text("ui_port = 18082\n")
-    found = resolve(env={"XDG_CONFIG_HOME": str(own_dir), "KAFKALAB_CLUSTER_NAME": "env"}, cwd=tmp_path)
+    found = resolve(env={"KAFKALAB_CLUSTER_NAME": "env"}, cwd=tmp_path)
     assert (found.port, found.sources["port"]) == (19095, str(own))
     assert (found.ui_port, found.sources["ui_port"]) == (18082, str(tmp_path / "kafkalab.toml"))
     assert (found.cluster_name, found.sources["cluster_name"]) == ("env", "env KAFKALAB_CLUSTER_NAME")
-    assert resolve({"port": "19096"}, env={"XDG_CONFIG_HOME": str(own_dir)}, cwd=tmp_path).port == 19096
+    assert resolve({"port": "19096"}, env={}, cwd=tmp_path).port == 19096
 
 
-def test_the_users_file_follows_xdg(tmp_path: Path) -> None:
-    assert user_config_path({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "kafkalab" / "config.toml"
-    home = {"HOME": str(tmp_path)}
-    assert user_config_path(home) == tmp_path / ".config" / "kafkalab" / "config.toml"
+def test_the_users_file_follows_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert user_config_path() == tmp_path / "xdg" / "kafkalab" / "config.toml"
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    assert user_config_path() == tmp_path / ".config" / "kafkalab" / "config.toml"
     # A relative XDG_CONFIG_HOME is invalid (the XDG spec): it would be a found folder.
-    assert user_config_path({**home, "XDG_CONFIG_HOME": "conf"}) == tmp_path / ".config" / "kafkalab" / "config.toml"
+    monkeypatch.setenv("XDG_CONFIG_HOME", "conf")
+    assert user_config_path() == tmp_path / ".config" / "kafkalab" / "config.toml"
 
 
 def test_config_shows_the_users_file_as_a_source(

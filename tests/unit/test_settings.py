@@ -204,3 +204,20 @@ def test_replace_takes_python_numbers_but_not_bools() -> None:
             Settings().replace(**changes)
         assert caught.value.exit_code == 3
         assert caught.value.message.startswith(f"Bad value for {next(iter(changes))} (argument): ")
+
+
+def test_ui_dynamic_config_is_off_by_default_and_a_boolean(tmp_path: Path) -> None:
+    assert Settings().ui_dynamic_config is False
+    assert Settings().compose_env()["KAFKALAB_UI_DYNAMIC_CONFIG"] == "false"
+    assert ("ui_dynamic_config", "false", "default") in Settings().as_rows()
+    on = resolve({}, env={"KAFKALAB_UI_DYNAMIC_CONFIG": "true"}, cwd=tmp_path)
+    assert (on.ui_dynamic_config, on.compose_env()["KAFKALAB_UI_DYNAMIC_CONFIG"]) == (True, "true")
+    assert resolve({}, env={"KAFKALAB_UI_DYNAMIC_CONFIG": "0"}, cwd=tmp_path).ui_dynamic_config is False
+    (tmp_path / "kafkalab.toml").write_text("ui-dynamic-config = true\n")
+    assert resolve({}, env={}, cwd=tmp_path).ui_dynamic_config is True
+    with pytest.raises(ConfigError, match=r"^Bad value for ui_dynamic_config \(env KAFKALAB_UI_DYNAMIC_CONFIG\): "
+                                          r"'maybe' is not true or false\.$"):
+        resolve({}, env={"KAFKALAB_UI_DYNAMIC_CONFIG": "maybe"}, cwd=tmp_path)
+    (tmp_path / "kafkalab.toml").write_text('ui_dynamic_config = "true"\n')
+    with pytest.raises(ConfigError, match=r"'true' is a string, not true or false\.$"):
+        resolve({}, env={}, cwd=tmp_path)
