@@ -2,6 +2,11 @@
 
 Rich is imported on first use, so that `kafkalab --help` does not pay for it. NO_COLOR is honoured
 by Rich itself. JSON is written with plain json.dumps, never through Rich.
+
+Everything that comes from Kafka or Docker (names, keys, values, headers, their messages) prints as
+it is: Rich markup is only ever kafkalab's own, around values passed through literal() or as Text
+(a group "app[/x]" would otherwise be a markup error, and "orders-[eu]" would print as "orders-"),
+and the consoles replace no ":emoji:" codes.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ def out() -> Console:
                     self.quiet = True
                     raise BrokenPipeError
 
-            _consoles["out"] = Out(highlight=False)
+            _consoles["out"] = Out(highlight=False, emoji=False)
         return _consoles["out"]
 
 
@@ -48,7 +53,7 @@ def err() -> Console:
         if "err" not in _consoles:
             from rich.console import Console
 
-            _consoles["err"] = Console(stderr=True, highlight=False)
+            _consoles["err"] = Console(stderr=True, highlight=False, emoji=False)
         return _consoles["err"]
 
 
@@ -71,8 +76,16 @@ def emit(data: Any, as_json: bool, for_people: Callable[[Any], None]) -> None:
         print_json(data.to_dict())
 
 
+def literal(value: object) -> str:
+    """Text to put into a markup string of kafkalab's own: Rich shows it as it is."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
 def note(text: str) -> None:
-    err().print(text)
+    """A plain line on stderr, printed as it is (it may hold names from Docker or Kafka)."""
+    err().print(text, markup=False)
 
 
 def command(text: str) -> None:
@@ -170,6 +183,7 @@ class _PullRows:
     def __rich__(self) -> Any:
         from rich.progress_bar import ProgressBar
         from rich.table import Table
+        from rich.text import Text
 
         from kafkalab.pull import megabytes
 
@@ -179,7 +193,7 @@ class _PullRows:
             done = pull.finished is not None
             percent = 100 if done else int(100 * got / size) if size else 0
             rows.add_row(
-                f"  {pull.image}", f"{pull.layers_done}/{len(pull.layers)} layers",
+                Text(f"  {pull.image}"), f"{pull.layers_done}/{len(pull.layers)} layers",
                 f"{megabytes(got)} / {megabytes(size)}", f"{percent:3d} %",
                 ProgressBar(total=100, completed=percent, width=24),
             )
@@ -198,13 +212,15 @@ def progress(first: str, *, delay: float = 0.0) -> Iterator[Spinner]:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table of values as they are: every cell is Text, never markup."""
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title=title, title_justify="left", title_style="bold")
     for column in columns:
         t.add_column(column)
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*(Text("" if v is None else str(v)) for v in row))
     out().print(t)
 
 
@@ -214,7 +230,7 @@ _STATE_STYLE = {"healthy": "bold green", "degraded": "bold yellow", "stopped": "
 def lab_status(status: LabStatus) -> None:
     console = out()
     console.print(
-        f"Lab [bold]{status.project}[/bold] ({status.mode}): "
+        f"Lab [bold]{literal(status.project)}[/bold] ({status.mode}): "
         f"[{_STATE_STYLE[status.state]}]{status.state}[/]"
     )
     if not status.containers:
@@ -237,7 +253,7 @@ def lab_status(status: LabStatus) -> None:
             ("partitions", b.partitions),
         ])
     else:
-        console.print(f"Broker: [red]{status.broker_error}[/red]")
+        console.print(f"Broker: [red]{literal(status.broker_error)}[/red]")
         if n is not None:
             console.print(f"Network: {n.name} (containers reach the brokers at {n.bootstrap})",
                           markup=False, highlight=False)
@@ -247,10 +263,10 @@ def lab_status(status: LabStatus) -> None:
         elif status.ui.starting:
             mark = "[yellow]starting[/yellow] (`kafkalab up --wait-ui` waits for it)"
         else:
-            mark = f"[red]{status.ui.detail}[/red]"
-        console.print(f"UI: {status.ui.url} {mark}")
+            mark = f"[red]{literal(status.ui.detail)}[/red]"
+        console.print(f"UI: {literal(status.ui.url)} {mark}")
     for problem in status.problems:
-        console.print(f"[red]✘[/red] {problem}", highlight=False)
+        console.print(f"[red]✘[/red] {literal(problem)}", highlight=False)
     if status.hint:
         console.print(f"Hint: {status.hint}", markup=False, highlight=False, soft_wrap=True)
 
@@ -270,7 +286,7 @@ def diagnosis(found: Diagnosis) -> None:
         if check.fix:
             result.append("\nFix: ", style="bold")
             result.append(check.fix)
-        t.add_row(Text(check.mark, style=styles[check.mark]), check.title, result)
+        t.add_row(Text(check.mark, style=styles[check.mark]), Text(check.title), result)
     out().print(t)
     failed = found.failed
     if failed:
