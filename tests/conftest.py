@@ -140,6 +140,27 @@ def bed() -> SimpleNamespace:
     )
 
 
+@pytest.fixture
+def marker_plugin(tmp_path: Path) -> tuple[Path, Path]:
+    """A shared library whose constructor writes a marker file the moment it is loaded:
+    (library, marker). What a cloned repository's config could name in plugin.library.paths."""
+    import shutil
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    assert compiler, "the tests need a C compiler (cc)"
+    marker = tmp_path / "the-library-ran"
+    source = tmp_path / "marker.c"
+    source.write_text(
+        "#include <stdio.h>\n"
+        "__attribute__((constructor)) static void mark(void) {\n"
+        f'    FILE *f = fopen("{marker}", "w"); if (f) {{ fputs("ran", f); fclose(f); }}\n'
+        "}\n"
+    )
+    library = tmp_path / "libmarker.so"
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    return library, marker
+
+
 @pytest.fixture(name="on_a_terminal")
 def on_a_terminal_fixture() -> Callable[..., tuple[int, bytes]]:
     return on_a_terminal

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -142,24 +141,6 @@ def test_config_refuses_a_found_file_that_would_load_code(tmp_path: Path, monkey
     )
 
 
-@pytest.fixture
-def plugin(tmp_path: Path) -> tuple[Path, Path]:
-    """A shared library whose constructor writes a marker file the moment it is loaded: (library, marker)."""
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    assert compiler, "the tests need a C compiler (cc)"
-    marker = tmp_path / "the-library-ran"
-    source = tmp_path / "marker.c"
-    source.write_text(
-        "#include <stdio.h>\n"
-        "__attribute__((constructor)) static void mark(void) {\n"
-        f'    FILE *f = fopen("{marker}", "w"); if (f) {{ fputs("ran", f); fclose(f); }}\n'
-        "}\n"
-    )
-    library = tmp_path / "libmarker.so"
-    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
-    return library, marker
-
-
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKALAB_", "_KAFKALAB"))}
     return subprocess.run([str(KAFKALAB), *args], cwd=cwd, env={**clean, **env},
@@ -170,11 +151,11 @@ COMPLETE_TOPIC = {"_KAFKALAB_COMPLETE": "bash_complete", "COMP_WORDS": "kafkalab
 
 
 def test_a_cloned_repositorys_plugin_never_loads(
-    tmp_path: Path, plugin: tuple[Path, Path], listening: str,
+    tmp_path: Path, marker_plugin: tuple[Path, Path], listening: str,
 ) -> None:
     """The attack of issue 17: a repository's kafkalab.toml selects a context that loads a library.
     Neither a command nor a Tab press loads it; the same context in the user's own file does."""
-    library, marker = plugin
+    library, marker = marker_plugin
     repo = tmp_path / "cloned"
     repo.mkdir()
     (repo / "kafkalab.toml").write_text(
@@ -203,9 +184,9 @@ def test_a_cloned_repositorys_plugin_never_loads(
 
 
 def test_completion_never_uses_code_settings_from_x(
-    tmp_path: Path, plugin: tuple[Path, Path], listening: str,
+    tmp_path: Path, marker_plugin: tuple[Path, Path], listening: str,
 ) -> None:
-    library, marker = plugin
+    library, marker = marker_plugin
     words = f"kafkalab topic describe -b {listening} -X plugin.library.paths={library} "
     completed = run([], tmp_path, {**COMPLETE_TOPIC, "COMP_WORDS": words, "COMP_CWORD": "7"})
     assert (completed.returncode, completed.stdout.strip()) == (0, "")
