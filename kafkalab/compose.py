@@ -264,6 +264,25 @@ class Compose:
             self._docker("stop", *ids, timeout=60)
             self._docker("rm", "--force", *ids)
 
+    def running_for(self, container: Container) -> float | None:
+        """Seconds since the container last started (Docker's State.StartedAt); None if that is unknown."""
+        import datetime
+
+        try:
+            started = self._docker("inspect", "--format", "{{.State.StartedAt}}", container.id or container.name)
+        except KafkalabError:  # gone meanwhile
+            return None
+        # RFC 3339 with nanoseconds, "2024-05-01T12:34:56.123456789Z": Python reads microseconds at most.
+        found = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", started.strip())
+        if found is None:
+            return None
+        when = datetime.datetime.fromisoformat(
+            found[1] + (found[2] or "")[:7] + ("+00:00" if found[3] == "Z" else found[3])
+        )
+        if when.year < 2000:  # "0001-01-01T00:00:00Z": never started
+            return None
+        return max(time.time() - when.timestamp(), 0.0)
+
     def unpause(self, containers: list[Container]) -> None:
         self._docker("unpause", *[c.id for c in containers])
 

@@ -465,7 +465,7 @@ class _Doctor:
             self.add("network", True, f"{', '.join(expected)} {verb} {where} (Kafka's BrokerApiVersionsCommand)")
 
     def ui(self, s: Settings, containers: list[Container]) -> None:
-        from kafkalab.lab import ui_health
+        from kafkalab.lab import after_broker_state, ui_health
 
         found = [c for c in containers if c.service == "kafka-ui"]
         if not found:
@@ -474,10 +474,18 @@ class _Doctor:
         health = ui_health(s.ui_url, timeout=self.bound(2.0))
         if health.healthy:
             self.add("ui", True, f"{s.ui_url} answers ({health.detail[:40]})")
-        else:
-            self.add("ui", False, f"{s.ui_url}: {health.detail}",
-                     "kafka-ui answers once it has started (seconds after the broker) and reaches the broker at "
-                     "kafka:9092; `kafkalab logs kafka-ui` says what it does.")
+            return
+        running = found[0].running
+        up_for = self.compose.running_for(found[0]) if running and not health.answered else None
+        if after_broker_state(False, health.answered, running, up_for, s.start_window) == "starting":
+            # Not answering yet is how a starting kafka-ui is: no failure, and no verdict yet either.
+            self.add("ui", None, f"not checked: kafka-ui is starting, {up_for:.0f} s after its start, within its "
+                     f"start window of {s.start_window:g} s (start_window): {s.ui_url}: {health.detail}")
+            return
+        late = f"; not within {s.start_window:g} s of its start (start_window)" if running and up_for else ""
+        self.add("ui", False, f"{s.ui_url}: {health.detail}{late}",
+                 "kafka-ui answers once it has started (seconds after the broker) and reaches the broker at "
+                 "kafka:9092; `kafkalab logs kafka-ui` says why it does not.")
 
 
 # --- helpers, without Docker ----------------------------------------------------------------------

@@ -87,6 +87,17 @@ class ReadinessTimeout(KafkalabError):
         self.log_tail = log_tail
 
 
+class ContainerExited(KafkalabError):
+    """A container of the lab exited while `up` waited for it: no wait will make it answer."""
+
+    exit_code = 23
+    hint = "Read its log above: it says why it exited; `kafkalab logs SERVICE` shows all of it."
+
+    def __init__(self, message: str, hint: str | None = None, *, log_tail: str = "") -> None:
+        super().__init__(message, hint)
+        self.log_tail = log_tail
+
+
 class BrokerUnreachable(KafkalabError):
     exit_code = 11
     hint = "Start the lab with `kafkalab up`, or point at a running cluster with --bootstrap-server."
@@ -189,7 +200,7 @@ EXIT_CODES: dict[str, int] = {
         KafkalabError, ConfigError, DockerNotFound, DaemonDown, ComposeV1Only, PortInUse,
         ImageMissing, ComposeError, ReadinessTimeout, BrokerUnreachable, TopicNotFound,
         KafkaRequestError, GroupNotFound, Aborted, DockerSocketDenied, Interrupted,
-        GroupNotEmpty, InvalidRecord, SubnetUnavailable,
+        GroupNotEmpty, InvalidRecord, SubnetUnavailable, ContainerExited,
         AuthenticationFailed, TlsFailed,
     )
 }

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from kafkalab import broker, record
 from kafkalab.compose import Compose, Container, Echo, Inventory
 from kafkalab.connect import Connection, LabNetwork, connection, internal_bootstrap
-from kafkalab.errors import BrokerUnreachable, ConfigError, Interrupted, KafkalabError, ReadinessTimeout
+from kafkalab.errors import (
+    BrokerUnreachable,
+    ConfigError,
+    ContainerExited,
+    Interrupted,
+    KafkalabError,
+    ReadinessTimeout,
+)
 from kafkalab.modes import MODES, mode_of_services
 from kafkalab.pull import ImagePull, PullProgress
 from kafkalab.settings import Settings, resolve
@@ -29,6 +36,9 @@ if TYPE_CHECKING:
 OnPull = Callable[[PullProgress, ImagePull | None], None]  # the progress so far, and the image just pulled
 Phase = Literal["preflight", "lock", "pull", "containers", "broker", "ui"]
 LabState = Literal["healthy", "degraded", "stopped", "not running"]
+# A service that starts after the brokers (modes.Service.after_broker): answers; runs and has not
+# answered yet, within the start window; or neither, a fault.
+ServiceState = Literal["healthy", "starting", "failed"]
 LOG_TAIL_LINES = 30
 UI_REQUEST_TIMEOUT = 2.0  # seconds one health request to kafka-ui may take
 UI_POLL_EVERY = 0.2  # seconds between two of them while it starts
@@ -39,7 +49,16 @@ class UiStatus:
     url: str
     healthy: bool
     detail: str
-    starting: bool = False  # `up` did not wait for it (--wait-ui does): not answering yet is no fault
+    starting: bool = False  # it runs and has not answered yet, within the start window: no fault
+    answered: bool = False  # an HTTP answer came, healthy or not: it has started
+    starting_for: float | None = None  # seconds since its container started, while starting
+
+    @property
+    def state(self) -> ServiceState:
+        return "healthy" if self.healthy else "starting" if self.starting else "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "state": self.state}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +90,7 @@ class LabStatus:
             ],
             "broker": self.broker.to_dict() if self.broker else None,
             "broker_error": self.broker_error,
-            "ui": dataclasses.asdict(self.ui) if self.ui else None,
+            "ui": self.ui.to_dict() if self.ui else None,
             "problems": list(self.problems),
             "hint": self.hint,
             "network": self.network.to_dict() if self.network else None,
@@ -188,9 +207,8 @@ class Lab:
         info, ui_status = self._wait(
             started + budget, budget, ui="kafka-ui" in services and wait_ui, on_phase=phase,
         )
-        if ui_status is None and "kafka-ui" in services:  # not waited for: how far it is
-            asked = ui_health(self.settings.ui_url, timeout=0.5)
-            ui_status = asked if asked.healthy else dataclasses.replace(asked, detail="starting", starting=True)
+        if ui_status is None and "kafka-ui" in services:  # not waited for: how far it is (_assemble says)
+            ui_status = ui_health(self.settings.ui_url, timeout=0.5)
         # What the wait learnt is the status, but for the containers' own state.
         status = self._assemble(tuple(self.compose.containers()), info, None, ui_status)
         return UpResult(already, time.monotonic() - started, status, unpaused, pulled)
@@ -307,13 +325,17 @@ class Lab:
         ui = _Background(ui_health, s.ui_url) if any(c.service == "kafka-ui" for c in containers) else None
         info: broker.ClusterInfo | None = None
         error = None
-        if any(c.running for c in containers if c.service in {b.name for b in lab.compose.spec.brokers}):
+        brokers = {b.name for b in lab.compose.spec.brokers}
+        if any(c.running for c in containers if c.service in brokers):
             try:
                 info = broker.cluster_info(s.lab_bootstrap, timeout=1.5)
             except BrokerUnreachable as exc:
                 error = exc.message
         else:
-            error = "No broker container is running."
+            paused = [c.service for c in containers if c.state == "paused" and c.service in brokers]
+            one = len(paused) == 1
+            error = (f"The broker container{'' if one else 's'} {', '.join(paused)} {'is' if one else 'are'} paused."
+                     if paused else "No broker container is running.")
         return lab._assemble(containers, info, error, ui.result() if ui else None)
 
     def _assemble(
@@ -323,13 +345,26 @@ class Lab:
         s = self.settings
         brokers = len(self.compose.spec.brokers)
         problems = [f"{c.service} is {c.state} ({c.status})." for c in containers if not c.running]
+        faulty = {c.service for c in containers if not c.running}  # the services that problems are about
         if info is not None and len(info.brokers) < brokers and not problems:
             problems.append(f"{len(info.brokers)} of {brokers} brokers answer.")
-        if ui is not None and not ui.healthy and not ui.starting:
-            problems.append(f"kafka-ui does not answer: {ui.detail}.")
+            faulty.add("brokers")
+        if ui is not None and not ui.healthy:
+            ui = self._after_broker("kafka-ui", ui, containers)
+            if not ui.starting:
+                problems.append(f"kafka-ui does not answer: {ui.detail}.")
+                faulty.add("kafka-ui")
+        late = {x.name for x in self.compose.spec.services if x.after_broker}
         paused = [c.name for c in containers if c.state == "paused"]
         if paused:
             hint = f"Unpause: `docker unpause {' '.join(paused)}` (`kafkalab up` does it too)."
+        elif problems and faulty <= late:
+            # The brokers are fine: `up` would change nothing for a service that runs and does not
+            # answer, and one that exited would exit again. Its log says why.
+            name = sorted(faulty)[0]
+            exited = any(c.service == name and not c.running for c in containers)
+            hint = f"`kafkalab logs {name}` says why it " + (
+                "stopped (then `kafkalab up` starts it again)." if exited else "does not answer.")
         elif problems:
             hint = f"`kafkalab up{'' if s.mode == 'kraft' else ' --mode ' + s.mode}` (with this lab's options) " \
                    "starts what stopped; `kafkalab logs SERVICE` says why it stopped."
@@ -340,6 +375,21 @@ class Lab:
         state: LabState = "healthy" if good else "stopped" if stopped else "degraded"
         return LabStatus(s.project, s.mode, state, containers, info, error, ui, tuple(problems), hint,
                          self.network(containers))
+
+    def _after_broker(self, service: str, health: UiStatus, containers: tuple[Container, ...]) -> UiStatus:
+        """The health of a service that starts after the brokers and did not answer healthy: starting
+        (how long so far), or a fault, as after_broker_state says."""
+        container = next((c for c in containers if c.service == service), None)
+        running = container is not None and container.running
+        up_for = self.compose.running_for(container) if container is not None and running else None
+        window = self.settings.start_window
+        state = after_broker_state(health.healthy, health.answered, running, up_for, window)
+        if state == "starting":
+            return dataclasses.replace(health, starting=True, starting_for=up_for)
+        detail = health.detail
+        if running and not health.answered and up_for is not None:
+            detail += f"; not within {window:g} s of its start (the start_window setting)"
+        return dataclasses.replace(health, starting=False, detail=detail)
 
     def network(self, containers: tuple[Container, ...] | list[Container] = ()) -> LabNetwork:
         """The lab's network (the one its containers are on, if they are) and the brokers' address on it."""
@@ -519,6 +569,20 @@ def _interrupted(left: _Left) -> Interrupted:
     return Interrupted(message, hint)
 
 
+def after_broker_state(
+    healthy: bool, answered: bool, running: bool, up_for: float | None, window: float,
+) -> ServiceState:
+    """The state of a service that starts after the brokers (kafka-ui, a JVM web application that
+    listens only once it has started): healthy; starting while its container runs and it has not
+    answered at all, for less than the start window since the container started; else a fault (it
+    exited, took too long, or answered that it is not well)."""
+    if healthy:
+        return "healthy"
+    if running and not answered and up_for is not None and up_for < window:
+        return "starting"
+    return "failed"
+
+
 def ui_health(url: str, timeout: float = UI_REQUEST_TIMEOUT) -> UiStatus:
     """GET /actuator/health, kafka-ui's health endpoint (the Spring Boot actuator)."""
     import http.client
@@ -535,7 +599,7 @@ def ui_health(url: str, timeout: float = UI_REQUEST_TIMEOUT) -> UiStatus:
     finally:
         conn.close()
     healthy = response.status == 200 and '"UP"' in body
-    return UiStatus(url, healthy, f"HTTP {response.status} {body[:80]}")
+    return UiStatus(url, healthy, f"HTTP {response.status} {body[:80]}", answered=True)
 
 
 def running_mode(containers: list[Container] | tuple[Container, ...]) -> str:
@@ -581,7 +645,10 @@ class _ExitWatch:
         self.next = time.monotonic() + self.every
         for c in self.compose.containers(echo=False):  # a poll: -v would drown in it
             if c.service in self.services and c.state in ("exited", "dead"):
-                raise ReadinessTimeout(
+                # No wait makes it answer: said at once, with its own log's end, and not as a timeout.
+                raise ContainerExited(
                     f"The {c.service} container exited before the lab was ready ({c.status}).",
+                    f"Read its log above: it says why {c.service} exited; `kafkalab logs {c.service}` shows "
+                    "all of it.",
                     log_tail=self.compose.log_tail(c.service, LOG_TAIL_LINES),
                 )

@@ -29,6 +29,9 @@ class Service:
     port_offset: int = 0  # cluster brokers 2 and 3 publish on the ports after the first's
     broker: bool = False
     volumes: tuple[str, ...] = ()
+    # It starts after the brokers, and answers only once it has started (kafka-ui): until then, and
+    # within the start_window setting, it is "starting", not a fault (kafkalab.lab.after_broker_state).
+    after_broker: bool = False
 
     def host_port(self, settings: Any) -> int:
         return int(getattr(settings, self.port)) + self.port_offset
@@ -63,7 +66,7 @@ class ModeSpec:
         return ",".join(f"localhost:{b.host_port(settings)}" for b in self.brokers)
 
 
-_UI = Service("kafka-ui", image="image_ui", port="ui_port", container_port=8080)
+_UI = Service("kafka-ui", image="image_ui", port="ui_port", container_port=8080, after_broker=True)
 
 
 def _broker(name: str, image: str = "image_kafka", offset: int = 0, volume: str = "kafka-data") -> Service:

@@ -303,7 +303,27 @@ def _describe(exc: KafkalabError) -> str:
     if log_tail:
         tail = log_tail.rstrip("\n").splitlines()
         lines += [f"Last {len(tail)} log lines:", *tail]
-    return "\n".join([*lines, f"Error: {exc.message}", f"Hint: {exc.hint}"])
+    return "\n".join([*lines, f"Error: {exc.message}", f"Hint: {_plugin_hint(exc.hint)}"])
+
+
+# The CLI's options in hints, and what sets the same under pytest: the plugin's option, or else the
+# setting's variable. A `kafkalab ...` command in backticks is a command to run, and keeps its own.
+_PLUGIN_WORDS: dict[str, str] = {
+    "--project-name": "--kafkalab-project", "--mode": "--kafkalab-mode", "--port": "--kafkalab-port",
+    "--ui-port": "--kafkalab-ui-port", "--no-ui": "--kafkalab-no-ui", "--timeout": "KAFKALAB_TIMEOUT",
+    "--zookeeper-port": "KAFKALAB_ZOOKEEPER_PORT", "--pull": "KAFKALAB_PULL",
+}
+_CLI_OPTION = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, _PLUGIN_WORDS)) + r")(?![\w-])")
+
+
+def _plugin_hint(hint: str) -> str:
+    """A hint of kafkalab's (written for the CLI) as it applies under pytest: `--port` is `--kafkalab-port`."""
+    def swap(part: str) -> str:
+        part = re.sub(r"(?<![\w-])--pull (\w+)", r"KAFKALAB_PULL=\1", part)  # an option's value: a variable's
+        return _CLI_OPTION.sub(lambda found: _PLUGIN_WORDS[found[1]], part)
+
+    parts = re.split(r"(`[^`]*`)", hint)
+    return "".join(part if part.startswith("`") else swap(part) for part in parts)
 
 
 # --- per test -------------------------------------------------------------------------------

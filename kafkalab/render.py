@@ -94,10 +94,9 @@ def command(text: str) -> None:
 
 
 def error(exc: KafkalabError) -> None:
-    from kafkalab.errors import ReadinessTimeout
-
-    if isinstance(exc, ReadinessTimeout) and exc.log_tail:
-        lines = exc.log_tail.rstrip("\n").splitlines()
+    log_tail: str = getattr(exc, "log_tail", "")  # ReadinessTimeout's, ContainerExited's
+    if log_tail:
+        lines = log_tail.rstrip("\n").splitlines()
         err().print(f"Last {len(lines)} log lines:", style="bold")
         err().print("\n".join(lines), style="dim", markup=False, soft_wrap=True)
     err().print(f"Error: {exc.message}", style="bold red", markup=False, soft_wrap=True)
@@ -218,10 +217,29 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
 
     t = Table(title=title, title_justify="left", title_style="bold")
     for column in columns:
-        t.add_column(column)
-    for row in rows:
-        t.add_row(*(Text("" if v is None else str(v)) for v in row))
-    out().print(t)
+        t.add_column(column, overflow="fold")  # a value is never cut short ("127.0…"), at worst folded
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    for row in cells:
+        t.add_row(*(Text(v) for v in row))
+    console = out()
+    if console.measure(t, options=console.options.update_width(sys.maxsize)).maximum <= console.width:
+        console.print(t)
+    else:  # a terminal too narrow for the table: addresses, ports, ids and paths whole, a line each
+        _folded(title, columns, cells)
+
+
+def _folded(title: str | None, columns: Sequence[str], rows: list[list[str]]) -> None:
+    """A table as lines: each row's first cell, then its other cells indented under it, "column: value";
+    a key-value table (no header over the values) as "key: value"."""
+    lines = [title] if title else []
+    for first, *rest in rows:
+        if len(rest) == 1 and not columns[1]:
+            lines.append(f"{first}: {rest[0]}")
+            continue
+        lines.append(f"{columns[0]} {first}" if columns[0] else first)
+        lines += [f"  {name}: {value}" for name, value in zip(columns[1:], rest, strict=True)]
+    for line in lines:
+        out().print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 _STATE_STYLE = {"healthy": "bold green", "degraded": "bold yellow", "stopped": "bold red", "not running": "bold red"}
@@ -261,7 +279,9 @@ def lab_status(status: LabStatus) -> None:
         if status.ui.healthy:
             mark = "[green]answers[/green]"
         elif status.ui.starting:
-            mark = "[yellow]starting[/yellow] (`kafkalab up --wait-ui` waits for it)"
+            since = status.ui.starting_for
+            mark = ("[yellow]starting[/yellow]" + (f" for {since:.0f} s" if since is not None else "")
+                    + " (`kafkalab up --wait-ui` waits for it)")
         else:
             mark = f"[red]{literal(status.ui.detail)}[/red]"
         console.print(f"UI: {literal(status.ui.url)} {mark}")
@@ -280,7 +300,7 @@ def diagnosis(found: Diagnosis) -> None:
     t = Table(title=f"kafkalab doctor: the lab {found.project} ({found.mode})", title_justify="left",
               title_style="bold")
     for column in ("", "check", "result"):
-        t.add_column(column)
+        t.add_column(column, overflow="fold")
     for check in found.checks:
         result = Text(check.detail)
         if check.fix:

@@ -64,6 +64,9 @@ class Settings:
     image_ui: str = DEFAULT_IMAGES["image_ui"]
     pull: PullPolicy = "missing"
     timeout: float = 120.0
+    # Seconds a service that starts after the broker (kafka-ui) may take to answer before status calls
+    # it a fault: a real kafka-ui takes 10-30 s, on a slow laptop more.
+    start_window: float = 120.0
     bootstrap_server: str = ""
     # The named context ([contexts.NAME] of the config file) the Kafka commands use; "" is none.
     context: str = ""
@@ -139,7 +142,7 @@ _COMPOSE_VARS = {
 # The numeric settings, and what a good value is, for the error messages.
 _NUMBERS = {
     "port": "a port number", "ui_port": "a port number", "zookeeper_port": "a port number",
-    "timeout": "a number of seconds",
+    "timeout": "a number of seconds", "start_window": "a number of seconds",
 }
 # The true-or-false settings: TOML's true/false, or the text of _TRUE and _FALSE (flags, environment).
 _BOOLS = {"ui_dynamic_config"}
@@ -212,7 +215,7 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         if not 1 <= port <= 65535:
             raise bad("is not between 1 and 65535")
         return port
-    if name == "timeout":
+    if name in ("timeout", "start_window"):
         seconds = _as_seconds(raw)
         if seconds is None:
             raise bad("is not a number of seconds")

@@ -204,9 +204,11 @@ def test_up_returns_once_the_broker_answers_and_wait_ui_waits_for_the_ui(lab_fac
     up = kafkalab(lab, "up")
     assert up.returncode == 0, up.stderr
     assert f"UI: http://localhost:{lab.settings.ui_port} starting" in up.stdout
-    status = json.loads(kafkalab(lab, "status", "--json").stdout)
+    checked = kafkalab(lab, "status", "--json")  # `kafkalab up && kafkalab status`: no fault while it starts
+    status = json.loads(checked.stdout)
     assert status["broker"]["broker_count"] == 1
-    assert status["ui"]["healthy"] is False  # status reports the UI as it is
+    assert status["ui"]["healthy"] is False  # status reports the UI as it is: starting
+    assert (checked.returncode, status["state"], status["ui"]["state"]) == (0, "healthy", "starting")
     waited = kafkalab(lab, "up", "--wait-ui")
     assert waited.returncode == 0, waited.stderr
     assert f"UI: http://localhost:{lab.settings.ui_port} answers" in waited.stdout

@@ -349,8 +349,31 @@ def test_a_lab_that_is_not_ready_in_time_fails_clearly_and_is_removed(
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([
         f"Error: The broker at localhost:{new_lab.port} was not ready within 0.1 s.",
-        "Hint: *",
+        "Hint: *raise KAFKALAB_TIMEOUT*",  # the plugin has no --timeout: the setting's variable
     ])
+    assert bed.docker_leftovers(new_lab.project) == []
+
+
+@pytest.mark.e2e
+def test_hints_name_the_plugins_options(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, new_lab: Any, bed: ModuleType,
+) -> None:
+    import socket
+
+    for name, value in lab_env(new_lab).items():
+        monkeypatch.setenv(name, value)
+    pytester.makepyfile(USES_THE_LAB)
+    with socket.socket() as holder:  # another program on the broker's port
+        holder.bind(("127.0.0.1", new_lab.port))
+        holder.listen()
+        result = run_inner(pytester, monkeypatch)
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        f"Error: Port {new_lab.port} (kafka) on 127.0.0.1 is already taken by another program.",
+        "Hint: Stop it, or choose another port with --kafkalab-port.",
+    ])
+    result.stdout.no_fnmatch_line("Hint: *choose another port with --port*")
     assert bed.docker_leftovers(new_lab.project) == []
 
 

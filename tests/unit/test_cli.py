@@ -26,7 +26,7 @@ ALL_ERRORS = [
     errors.KafkalabError, errors.ConfigError, errors.DockerNotFound, errors.DaemonDown,
     errors.ComposeV1Only, errors.PortInUse, errors.ImageMissing, errors.ComposeError,
     errors.ReadinessTimeout, errors.BrokerUnreachable, errors.TopicNotFound,
-    errors.KafkaRequestError, errors.GroupNotFound, errors.Aborted,
+    errors.KafkaRequestError, errors.GroupNotFound, errors.Aborted, errors.ContainerExited,
 ]
 
 
@@ -169,7 +169,43 @@ def test_status_json_is_plain_json(monkeypatch: pytest.MonkeyPatch) -> None:
     assert data["state"] == "healthy"
     assert data["broker"]["broker_count"] == 1
     assert data["services"][0]["ports"] == ["9092/tcp", "127.0.0.1:9094->9094/tcp"]
-    assert data["ui"] == {"url": "http://localhost:8080", "healthy": True, "detail": "HTTP 200", "starting": False}
+    assert data["ui"] == {"url": "http://localhost:8080", "healthy": True, "detail": "HTTP 200", "starting": False,
+                          "answered": False, "starting_for": None, "state": "healthy"}
+
+
+def test_a_starting_ui_is_shown_as_starting_and_for_how_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    status = _status("healthy")
+    ui = UiStatus("http://localhost:8080", False, "no answer (ConnectionRefusedError)", starting=True,
+                  starting_for=4.2)
+    monkeypatch.setattr(Lab, "status", lambda self: dataclasses.replace(status, ui=ui))
+    shown = CliRunner().invoke(cli, ["status"])
+    assert shown.exit_code == 0
+    assert "UI: http://localhost:8080 starting for 4 s (`kafkalab up --wait-ui` waits" in shown.stdout
+    assert "✘" not in shown.stdout
+    data = json.loads(CliRunner().invoke(cli, ["status", "--json"]).stdout)
+    assert (data["ui"]["state"], data["ui"]["starting"], data["ui"]["starting_for"]) == ("starting", True, 4.2)
+
+
+def test_a_narrow_terminal_cuts_no_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafkalab import render
+
+    cluster = ClusterInfo("localhost:9094,localhost:9095,localhost:9096", "a2Fma2FsYWItbG9jYWwtMQ", 1,
+                          ((1, "localhost:9094"),), 2, 4)
+    monkeypatch.setattr(Lab, "status", lambda self: LabStatus(
+        "lab", "kraft", "healthy", _status("healthy").containers, cluster, None, None))
+    render.reset()  # the consoles read COLUMNS when they are made
+    try:
+        narrow = CliRunner().invoke(cli, ["status"], env={"COLUMNS": "40"})
+    finally:
+        render.reset()
+    assert narrow.exit_code == 0
+    assert "…" not in narrow.stdout
+    assert "  published on: 127.0.0.1:9094" in narrow.stdout.splitlines()
+    assert "bootstrap: localhost:9094,localhost:9095,localhost:9096" in narrow.stdout.splitlines()
+    assert "cluster id: a2Fma2FsYWItbG9jYWwtMQ" in narrow.stdout.splitlines()
+    assert "service kafka" in narrow.stdout.splitlines()  # each row of a table too wide, folded into lines
 
 
 def test_compose_v1_only_is_named(tmp_path: Path) -> None:
@@ -248,3 +284,23 @@ def test_show_now_puts_the_spinner_on_screen_before_its_delay(terminal_err: io.S
             time.sleep(0.02)  # polling the console's output for the first frame
     assert "Starting containers" in terminal_err.getvalue()
     assert "Checking Docker" not in terminal_err.getvalue()
+
+
+@pytest.mark.parametrize(("hint", "under_pytest"), [
+    (errors.PortInUse.hint,
+     "Free the port, or choose another with --kafkalab-port / --kafkalab-ui-port (or KAFKALAB_PORT / KAFKALAB_UI_PORT)."),
+    ("Stop that container, or choose another port with --zookeeper-port.",
+     "Stop that container, or choose another port with KAFKALAB_ZOOKEEPER_PORT."),
+    (errors.ReadinessTimeout.hint,
+     "Read the broker log above; raise KAFKALAB_TIMEOUT if the machine is slow; `kafkalab logs kafka` shows all of it."),
+    (errors.ImageMissing.hint, "Build or load the image locally, or allow pulling with KAFKALAB_PULL=missing."),
+    # A command to run keeps the CLI's options; an option of the plugin's stays as it is.
+    ("Use --mode cluster, or `kafkalab down --mode cluster` it first.",
+     "Use --kafkalab-mode cluster, or `kafkalab down --mode cluster` it first."),
+    ("Use its port (--kafkalab-port 1 or KAFKALAB_PORT), or --project-name.",
+     "Use its port (--kafkalab-port 1 or KAFKALAB_PORT), or --kafkalab-project."),
+])
+def test_hints_under_pytest_name_the_plugins_options(hint: str, under_pytest: str) -> None:
+    from kafkalab.pytest_plugin import _describe
+
+    assert _describe(errors.KafkalabError("Failed.", hint)).splitlines()[-1] == f"Hint: {under_pytest}"

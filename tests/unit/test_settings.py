@@ -116,6 +116,7 @@ def test_bad_values_are_config_errors(tmp_path: Path, env: dict[str, str], messa
         ('timeout = "30"', "Bad value for timeout ({path}): '30' is a string, not a number of seconds."),
         ("timeout = nan", "Bad value for timeout ({path}): nan is not a number of seconds."),
         ("timeout = 0", "Bad value for timeout ({path}): 0 is not above 0."),
+        ('start_window = "30"', "Bad value for start_window ({path}): '30' is a string, not a number of seconds."),
         ("project = 5", "Bad value for project ({path}): 5 is not a string."),
         ("mode = true", "Bad value for mode ({path}): True is not a string."),
     ],
@@ -140,6 +141,8 @@ def test_wrong_types_in_the_file_are_config_errors(tmp_path: Path, toml: str, me
         ("timeout", "true", "is not a number of seconds"),
         ("timeout", "inf", "is not a number of seconds"),
         ("timeout", "0", "is not above 0"),
+        ("start_window", "2m", "is not a number of seconds"),
+        ("start_window", "-5", "is not above 0"),
     ],
 )
 def test_wrong_text_in_the_environment_is_a_config_error(tmp_path: Path, name: str, value: str, why: str) -> None:
@@ -221,3 +224,11 @@ def test_ui_dynamic_config_is_off_by_default_and_a_boolean(tmp_path: Path) -> No
     (tmp_path / "kafkalab.toml").write_text('ui_dynamic_config = "true"\n')
     with pytest.raises(ConfigError, match=r"'true' is a string, not true or false\.$"):
         resolve({}, env={}, cwd=tmp_path)
+
+
+def test_start_window_defaults_to_120_s_and_comes_from_env_or_file(tmp_path: Path) -> None:
+    assert resolve({}, env={}, cwd=tmp_path).start_window == 120.0
+    assert resolve({}, env={"KAFKALAB_START_WINDOW": "30"}, cwd=tmp_path).start_window == 30.0
+    (tmp_path / "kafkalab.toml").write_text("start-window = 45\n")
+    found = resolve({}, env={}, cwd=tmp_path)
+    assert (found.start_window, found.sources["start_window"]) == (45.0, str(tmp_path / "kafkalab.toml"))

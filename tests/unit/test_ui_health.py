@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kafkalab.lab import ui_health
+from kafkalab.lab import after_broker_state, ui_health
 
 
 def serving(healthy: bool) -> Iterator[str]:
@@ -65,3 +65,27 @@ def test_an_answer_that_is_not_http_is_unhealthy() -> None:
         answering.join(5)
     assert not status.healthy
     assert "no answer (BadStatusLine)" in status.detail
+
+
+@pytest.mark.parametrize(("healthy", "answered", "running", "up_for", "state"), [
+    (True, True, True, 500.0, "healthy"),
+    (False, False, True, 3.0, "starting"),  # runs, and has not answered yet: it starts
+    (False, False, True, 119.0, "starting"),
+    (False, False, True, 120.0, "failed"),  # not answered within the start window
+    (False, True, True, 3.0, "failed"),  # it answered, and not UP: it has started, and is not well
+    (False, False, False, 3.0, "failed"),  # its container exited
+    (False, False, True, None, "failed"),  # when it started is unknown: no grace to give
+])
+def test_a_service_after_the_broker_is_starting_only_within_its_window(
+    healthy: bool, answered: bool, running: bool, up_for: float | None, state: str,
+) -> None:
+    assert after_broker_state(healthy, answered, running, up_for, window=120.0) == state
+
+
+def test_only_an_http_answer_counts_as_answered() -> None:
+    for url in serving(False):
+        assert ui_health(url).answered
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert not ui_health(f"http://127.0.0.1:{port}").answered
