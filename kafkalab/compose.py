@@ -258,11 +258,12 @@ class Compose:
             self._docker("volume", "rm", "--force", *names)
 
     def remove_containers(self, containers: list[Container] | tuple[Container, ...]) -> None:
-        """Stop (as `docker compose down` does, with time to shut down cleanly) and remove, by id."""
+        """Stop (as `docker compose down` does, with time to shut down cleanly) and remove, by id,
+        with their anonymous volumes (see down)."""
         ids = [c.id for c in containers]
         if ids:
             self._docker("stop", *ids, timeout=60)
-            self._docker("rm", "--force", *ids)
+            self._docker("rm", "--force", "--volumes", *ids)
 
     def unpause(self, containers: list[Container]) -> None:
         self._docker("unpause", *[c.id for c in containers])
@@ -345,8 +346,8 @@ class Compose:
                                   env=self._env())
         except subprocess.TimeoutExpired:
             # The container outlives the docker CLI that started it: remove it, without waiting.
-            subprocess.Popen([docker, "rm", "--force", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=self._env(), start_new_session=True)
+            subprocess.Popen([docker, "rm", "--force", "--volumes", name], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=self._env(), start_new_session=True)
             return None, ""
         return done.returncode, done.stdout + done.stderr
 
@@ -441,7 +442,15 @@ class Compose:
         self._run(lambda d: d.compose.stop(services=services))
 
     def down(self) -> None:
-        """Remove the containers and network of this mode's file; volumes are removed by name."""
+        """Remove the containers of this mode's file with their anonymous volumes, and its network;
+        named volumes are removed by name (remove_volumes).
+
+        The public images declare folders as volumes that the lab maps to nothing (apache/kafka:
+        /etc/kafka/secrets and /mnt/shared/config), so each container has anonymous volumes, which
+        nothing else will ever use. `docker compose down` keeps them, but for --volumes, which takes
+        the named ones too: `docker compose rm --stop --volumes` first (it stops in the order down
+        does), then `down` for the network."""
+        self._run(lambda d: d.compose.rm(stop=True, volumes=True))
         self._run(lambda d: d.compose.down(quiet=True))
 
     def logs(self, services: list[str], tail: int | None, follow: bool, prefix: bool = True) -> Iterator[str]:

@@ -267,7 +267,9 @@ class Lab:
         return info, health
 
     def down(self, *, volumes: bool = False) -> DownResult:
-        """Stop and remove the lab's containers; with volumes, the lab's volumes too (of every mode).
+        """Stop and remove the lab's containers, with their anonymous volumes (the folders their
+        images declare as volumes that the lab maps to nothing); with volumes, the lab's named volumes
+        too (of every mode).
 
         Only what carries the lab's label (or was made by an earlier kafkalab) is touched: a compose
         project of someone else's under the same name keeps its containers, network and volumes.
