@@ -78,6 +78,7 @@ class Container:
 
 
 _MODE_FILES = {spec.file for spec in MODES.values()}
+_ANONYMOUS = re.compile(r"[0-9a-f]{64}")  # the name Docker gives a volume it makes for an image's VOLUME
 _PS_FIELDS = (
     "{{.ID}}", "{{.Label \"com.docker.compose.service\"}}", "{{.Names}}", "{{.State}}", "{{.Status}}",
     "{{.Ports}}", "{{.Image}}", f'{{{{.Label "{LAB_LABEL}"}}}}', f'{{{{.Label "{MODE_LABEL}"}}}}',
@@ -257,13 +258,36 @@ class Compose:
         if names:
             self._docker("volume", "rm", "--force", *names)
 
+    def anonymous_volumes(self, containers: list[Container] | tuple[Container, ...]) -> tuple[str, ...]:
+        """The anonymous volumes of the containers: those Docker made for folders that their images
+        declare as volumes and the lab maps to nothing (apache/kafka: /etc/kafka/secrets and
+        /mnt/shared/config). Docker names them by a random id; the lab's own volumes have names."""
+        if not containers:
+            return ()
+        out = self._docker("inspect", "--type", "container", "--format",
+                           '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}',
+                           *[c.id for c in containers])
+        return tuple(sorted({name for name in out.split() if _ANONYMOUS.fullmatch(name)}))
+
+    def remove_anonymous_volumes(self, names: tuple[str, ...]) -> None:
+        """Remove them once their containers are gone. Neither `docker compose down` (but for -v, which
+        takes the named ones too) nor `docker rm -v` does it for all: Compose recreates a container
+        with its predecessor's anonymous volumes mounted by name, and `rm -v` keeps volumes mounted
+        by name. One that a container of someone else's still uses (--volumes-from) stays."""
+        if not names:
+            return
+        try:
+            self._docker("volume", "rm", "--force", *names)
+        except ComposeError as exc:
+            if any("in use" not in line for line in exc.stderr.strip().splitlines()):
+                raise
+
     def remove_containers(self, containers: list[Container] | tuple[Container, ...]) -> None:
-        """Stop (as `docker compose down` does, with time to shut down cleanly) and remove, by id,
-        with their anonymous volumes (see down)."""
+        """Stop (as `docker compose down` does, with time to shut down cleanly) and remove, by id."""
         ids = [c.id for c in containers]
         if ids:
             self._docker("stop", *ids, timeout=60)
-            self._docker("rm", "--force", "--volumes", *ids)
+            self._docker("rm", "--force", *ids)
 
     def unpause(self, containers: list[Container]) -> None:
         self._docker("unpause", *[c.id for c in containers])
@@ -346,6 +370,7 @@ class Compose:
                                   env=self._env())
         except subprocess.TimeoutExpired:
             # The container outlives the docker CLI that started it: remove it, without waiting.
+            # --volumes: with the anonymous volumes of the image (see anonymous_volumes), as --rm would.
             subprocess.Popen([docker, "rm", "--force", "--volumes", name], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, env=self._env(), start_new_session=True)
             return None, ""
@@ -442,15 +467,7 @@ class Compose:
         self._run(lambda d: d.compose.stop(services=services))
 
     def down(self) -> None:
-        """Remove the containers of this mode's file with their anonymous volumes, and its network;
-        named volumes are removed by name (remove_volumes).
-
-        The public images declare folders as volumes that the lab maps to nothing (apache/kafka:
-        /etc/kafka/secrets and /mnt/shared/config), so each container has anonymous volumes, which
-        nothing else will ever use. `docker compose down` keeps them, but for --volumes, which takes
-        the named ones too: `docker compose rm --stop --volumes` first (it stops in the order down
-        does), then `down` for the network."""
-        self._run(lambda d: d.compose.rm(stop=True, volumes=True))
+        """Remove the containers and network of this mode's file; volumes are removed by name."""
         self._run(lambda d: d.compose.down(quiet=True))
 
     def logs(self, services: list[str], tail: int | None, follow: bool, prefix: bool = True) -> Iterator[str]:
