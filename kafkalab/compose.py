@@ -78,6 +78,7 @@ class Container:
 
 
 _MODE_FILES = {spec.file for spec in MODES.values()}
+_ANONYMOUS = re.compile(r"[0-9a-f]{64}")  # the name Docker gives a volume it makes for an image's VOLUME
 _PS_FIELDS = (
     "{{.ID}}", "{{.Label \"com.docker.compose.service\"}}", "{{.Names}}", "{{.State}}", "{{.Status}}",
     "{{.Ports}}", "{{.Image}}", f'{{{{.Label "{LAB_LABEL}"}}}}', f'{{{{.Label "{MODE_LABEL}"}}}}',
@@ -257,6 +258,30 @@ class Compose:
         if names:
             self._docker("volume", "rm", "--force", *names)
 
+    def anonymous_volumes(self, containers: list[Container] | tuple[Container, ...]) -> tuple[str, ...]:
+        """The anonymous volumes of the containers: those Docker made for folders that their images
+        declare as volumes and the lab maps to nothing (apache/kafka: /etc/kafka/secrets and
+        /mnt/shared/config). Docker names them by a random id; the lab's own volumes have names."""
+        if not containers:
+            return ()
+        out = self._docker("inspect", "--type", "container", "--format",
+                           '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}',
+                           *[c.id for c in containers])
+        return tuple(sorted({name for name in out.split() if _ANONYMOUS.fullmatch(name)}))
+
+    def remove_anonymous_volumes(self, names: tuple[str, ...]) -> None:
+        """Remove them once their containers are gone. Neither `docker compose down` (but for -v, which
+        takes the named ones too) nor `docker rm -v` does it for all: Compose recreates a container
+        with its predecessor's anonymous volumes mounted by name, and `rm -v` keeps volumes mounted
+        by name. One that a container of someone else's still uses (--volumes-from) stays."""
+        if not names:
+            return
+        try:
+            self._docker("volume", "rm", "--force", *names)
+        except ComposeError as exc:
+            if any("in use" not in line for line in exc.stderr.strip().splitlines()):
+                raise
+
     def remove_containers(self, containers: list[Container] | tuple[Container, ...]) -> None:
         """Stop (as `docker compose down` does, with time to shut down cleanly) and remove, by id."""
         ids = [c.id for c in containers]
@@ -364,8 +389,9 @@ class Compose:
                                   env=self._env())
         except subprocess.TimeoutExpired:
             # The container outlives the docker CLI that started it: remove it, without waiting.
-            subprocess.Popen([docker, "rm", "--force", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=self._env(), start_new_session=True)
+            # --volumes: with the anonymous volumes of the image (see anonymous_volumes), as --rm would.
+            subprocess.Popen([docker, "rm", "--force", "--volumes", name], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=self._env(), start_new_session=True)
             return None, ""
         return done.returncode, done.stdout + done.stderr
 

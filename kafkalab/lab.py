@@ -285,7 +285,9 @@ class Lab:
         return info, health
 
     def down(self, *, volumes: bool = False) -> DownResult:
-        """Stop and remove the lab's containers; with volumes, the lab's volumes too (of every mode).
+        """Stop and remove the lab's containers, and their anonymous volumes (of folders their images
+        declare as volumes that the lab maps to nothing); with volumes, the lab's named volumes too
+        (of every mode).
 
         Only what carries the lab's label (or was made by an earlier kafkalab) is touched: a compose
         project of someone else's under the same name keeps its containers, network and volumes.
@@ -295,6 +297,7 @@ class Lab:
             inventory = self.compose.with_networks(self.compose.preflight())
             ours = list(inventory.containers)
             compose = self._compose_of(ours)
+            anonymous = compose.anonymous_volumes(ours)
             if any(f.startswith("container ") for f in inventory.foreign):
                 # `docker compose down` goes by service name, and theirs may share ours: by id only.
                 compose.remove_containers(ours)
@@ -302,6 +305,7 @@ class Lab:
                 compose.down()
                 # Containers of the lab made from another mode's file are orphans to this one.
                 compose.remove_containers(compose.containers(echo=False))
+            compose.remove_anonymous_volumes(anonymous)
             # What `docker compose down` left: a network of the lab under another name than this
             # file's (an earlier network setting, kafkalab 0.1's), or one that others still use.
             kept = compose.remove_networks(inventory.networks)

@@ -249,6 +249,23 @@ def untag_registry_ref(ref: str) -> None:
     assert image_id(ref) is None, ref
 
 
+# The folders each public image declares as volumes (its Dockerfile's VOLUME): apache/kafka's
+# docker/jvm/Dockerfile; confluentinc/kafka-images 7.9 kafka/ and zookeeper/Dockerfile.ubi8; kafbat/kafka-ui's
+# api/Dockerfile declares none. A container gets an anonymous volume for each that is mapped to nothing.
+PUBLIC_VOLUMES = {
+    "KAFKALAB_IMAGE_KAFKA": ["/etc/kafka/secrets", "/mnt/shared/config", "/var/lib/kafka/data"],
+    "KAFKALAB_IMAGE_KAFKA_ZK": ["/etc/kafka/secrets", "/var/lib/kafka/data"],
+    "KAFKALAB_IMAGE_ZOOKEEPER": ["/etc/zookeeper/secrets", "/var/lib/zookeeper/data", "/var/lib/zookeeper/log"],
+    "KAFKALAB_IMAGE_UI": [],
+}
+
+
+@pytest.mark.parametrize("key", sorted(PUBLIC_VOLUMES))
+def test_images_declare_the_volumes_of_their_public_twins(key: str, images_env: dict[str, str]) -> None:
+    volumes = json.loads(docker("image", "inspect", "-f", "{{json .Config.Volumes}}", images_env[key]).stdout)
+    assert sorted(volumes or {}) == PUBLIC_VOLUMES[key], images_env[key]
+
+
 def test_registry_answers_v2() -> None:
     for registry, auth in (
         (REGISTRY["KAFKALAB_TEST_REGISTRY"], None),

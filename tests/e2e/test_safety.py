@@ -364,10 +364,75 @@ def test_status_of_a_paused_and_of_a_stopped_lab(lab_factory: Callable[..., Lab]
     assert status_through_a_closed_pipe(lab) == STATUS_NOT_RUNNING
 
 
+# --- anonymous volumes: the public images declare folders the lab maps to nothing -------------
+
+
+def all_volumes() -> set[str]:
+    """Every volume on the machine, the lab's or not, labelled or not."""
+    return set(sh("docker", "volume", "ls", "-q").split())
+
+
+def unmapped_volumes(lab: Lab) -> dict[str, dict[str, str]]:
+    """For each of the lab's containers (by service), the volumes mounted that are not the lab's own
+    (labelled) ones: {folder: volume}. Those Docker made for its image's VOLUMEs the lab maps to nothing."""
+    project = lab.settings.project
+    named = set(sh("docker", "volume", "ls", "-q", "--filter", f"label=dev.kafkalab.lab={project}").split())
+    found = {}
+    for line in sh("docker", "ps", "-q", "--filter", f"label=dev.kafkalab.lab={project}").split():
+        service, mounts = sh("docker", "inspect", "-f", '{{index .Config.Labels "com.docker.compose.service"}}'
+                             "\t{{json .Mounts}}", line).split("\t")
+        found[service] = {m["Destination"]: m["Name"] for m in json.loads(mounts)
+                          if m["Type"] == "volume" and m["Name"] not in named}
+    return found
+
+
+# The folders the public images declare as volumes and the lab's compose files map to nothing.
+@pytest.mark.parametrize(("mode", "unmapped"), [
+    ("kraft", {"kafka": ["/etc/kafka/secrets", "/mnt/shared/config"]}),  # apache/kafka
+    ("zookeeper", {"kafka": ["/etc/kafka/secrets"], "zookeeper": ["/etc/zookeeper/secrets"]}),  # cp-kafka, cp-zookeeper
+])
+def test_down_removes_the_anonymous_volumes_and_keeps_the_named_ones(
+        mode: str, unmapped: dict[str, list[str]], lab_factory: Callable[..., Lab]) -> None:
+    lab = lab_factory(mode=mode)
+    project = lab.settings.project
+    named: set[str] = set()
+    for cycle in ("up", "recreated"):
+        up = cli_run(lab, "up", "--mode", mode, "--no-ui")
+        assert up.exit_code == 0, up.stderr
+        if cycle == "recreated":
+            # A stopped lab started with other settings: Compose makes kafka anew, and mounts the
+            # anonymous volumes of the one it replaces by name, which `docker rm -v` then keeps.
+            kafka = f"{project}-kafka-1"
+            old_id, old_volumes = sh("docker", "inspect", "-f", "{{.Id}}", kafka), unmapped_volumes(lab)["kafka"]
+            sh("docker", "stop", kafka)
+            up = cli_run(lab, "up", "--mode", mode, "--no-ui", KAFKALAB_KAFKA_HEAP="-Xmx320M -Xms320M")
+            assert up.exit_code == 0, up.stderr
+            assert sh("docker", "inspect", "-f", "{{.Id}}", kafka) != old_id
+            assert unmapped_volumes(lab)["kafka"] == old_volumes  # carried over: none orphaned by `up`
+        anonymous = unmapped_volumes(lab)
+        assert {service: sorted(folders) for service, folders in anonymous.items() if folders} == unmapped
+        lab_volumes = set(sh("docker", "volume", "ls", "-q", "--filter", f"label=dev.kafkalab.lab={project}").split())
+        assert lab_volumes and (not named or lab_volumes == named)
+        named = lab_volumes
+
+        down = cli_run(lab, "down")
+        assert down.exit_code == 0, down.stderr
+        left = all_volumes()
+        assert {v for folders in anonymous.values() for v in folders.values()} & left == set(), cycle
+        assert named <= left, cycle  # the lab's data stays without --volumes
+
+    down = cli_run(lab, "down", "--volumes", "--yes")
+    assert down.exit_code == 0, down.stderr
+    assert named & all_volumes() == set()
+
+
 # --- 11. soak ------------------------------------------------------------------------------
 
 
 def test_soak_twenty_up_down_cycles_leave_nothing(lab_factory: Callable[..., Lab], bed: SimpleNamespace) -> None:
+    # Every volume on the machine, not only the labelled ones: Docker labels none of those it makes
+    # for an image's VOLUMEs. (`make test` runs this alone: nothing else makes volumes meanwhile.)
+    volumes_before = all_volumes()
     lab = lab_factory()
     ups = []
     for cycle in range(20):
@@ -378,4 +443,5 @@ def test_soak_twenty_up_down_cycles_leave_nothing(lab_factory: Callable[..., Lab
         lab.down(volumes=cycle % 2 == 1)
         assert lab.compose.containers() == []
     assert bed.docker_leftovers(lab.settings.project) == []
+    assert all_volumes() - volumes_before == set()
     print(f"\nsoak: 20 up/down cycles, up median {statistics.median(ups):.2f} s, max {max(ups):.2f} s")
