@@ -39,14 +39,25 @@ def _quiet_logger() -> logging.Logger:
     return logger
 
 
+# The settings confluent-kafka itself takes, as Python objects under these names (callbacks and a
+# logging.Logger): they are no librdkafka properties, and keep their `_`.
+PYTHON_SETTINGS = frozenset({
+    "on_delivery", "on_commit", "error_cb", "throttle_cb", "stats_cb", "oauth_cb", "logger",
+})
+
+
 def client_config(bootstrap: str, **conf: Any) -> dict[str, Any]:
-    """A librdkafka configuration for a lab: quiet, and quick to retry a broker that is starting."""
+    """A librdkafka configuration for a lab: quiet, and quick to retry a broker that is starting.
+
+    Keyword names are librdkafka's with `_` for `.` (linger_ms is linger.ms), but for
+    confluent-kafka's own PYTHON_SETTINGS (on_delivery, error_cb, ...), which pass as they are.
+    """
     return {
         "bootstrap.servers": bootstrap,
         "logger": _quiet_logger(),
         "reconnect.backoff.ms": 50,
         "reconnect.backoff.max.ms": 500,
-        **{k.replace("_", "."): v for k, v in conf.items()},
+        **{k if k in PYTHON_SETTINGS else k.replace("_", "."): v for k, v in conf.items()},
     }
 
 
@@ -257,10 +268,13 @@ def wait_for_brokers(
 
 
 def create_topic(  # the positional order is public API
-    bootstrap: str, name: str, partitions: int = 1, replication: int = 1,
+    bootstrap: str, name: str, partitions: int = 1, replication: int = -1,
     config: dict[str, str] | None = None, if_not_exists: bool = False, timeout: float = 10.0,
 ) -> bool:
-    """Create a topic and wait for it; False when it existed and if_not_exists allows that."""
+    """Create a topic and wait for it; False when it existed and if_not_exists allows that.
+
+    A replication of -1 leaves it to the broker (its default.replication.factor).
+    """
     from concurrent.futures import TimeoutError as FutureTimeout
 
     from confluent_kafka import KafkaError, KafkaException
@@ -328,14 +342,15 @@ def is_internal(topic: str) -> bool:
 BOOTSTRAP_HINT = (
     "Give the brokers as HOST:PORT[,HOST:PORT...], such as localhost:9092 or SASL_SSL://[::1]:9093."
 )
-_SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+# Kafka's security protocols: the schemes librdkafka takes before "://" (in any case).
+SCHEMES = ("plaintext", "ssl", "sasl_plaintext", "sasl_ssl")
 
 
 def parse_bootstrap(text: str, where: str = "--bootstrap-server") -> str:
     """The bootstrap list `text` with its blanks removed, or ConfigError saying what is wrong with it.
 
-    Entries are HOST:PORT, with an optional SCHEME:// (librdkafka takes PLAINTEXT://, SASL_SSL://,
-    ...) and IPv6 hosts in brackets. librdkafka would take almost anything and then time out after
+    Entries are HOST:PORT, with an optional SCHEME:// (one of Kafka's security protocols, SCHEMES,
+    as librdkafka takes them) and IPv6 hosts in brackets. librdkafka would take almost anything and then time out after
     seconds; this says at once. `where` names the source of the text in the message.
     """
 
@@ -353,8 +368,10 @@ def parse_bootstrap(text: str, where: str = "--bootstrap-server") -> str:
         if not entry:
             raise bad("an entry is empty")
         scheme, sep, address = entry.rpartition("://")
-        if sep and not (scheme and set(scheme) <= _SCHEME_CHARS):
+        if sep and not scheme:
             raise bad(f"{it} has no scheme before ://")
+        if sep and scheme.lower() not in SCHEMES:
+            raise bad(f"scheme {scheme}://{of} is not one of Kafka's security protocols ({', '.join(SCHEMES)})")
         host, sep, port = address.rpartition(":")
         if not sep or not port:
             raise bad(f"{it} is not HOST:PORT")
