@@ -583,15 +583,22 @@ def list_topics(
 @dataclasses.dataclass(frozen=True)
 class PartitionInfo:
     partition: int
-    leader: int
+    leader: int  # -1: offline, no broker leads it (those that hold it are down)
     replicas: tuple[int, ...]
     isr: tuple[int, ...]
-    start_offset: int  # the first offset still stored (the low watermark)
-    end_offset: int  # the offset the next message will get (the high watermark)
+    start_offset: int | None  # the first offset still stored (the low watermark); None while offline
+    end_offset: int | None  # the offset the next message will get (the high watermark); None while offline
 
     @property
-    def messages(self) -> int:
-        """Offsets in [start, end): the messages stored, exact unless compacted or transactional."""
+    def offline(self) -> bool:
+        return self.leader < 0
+
+    @property
+    def messages(self) -> int | None:
+        """Offsets in [start, end): the messages stored, exact unless compacted or transactional;
+        None while offline."""
+        if self.start_offset is None or self.end_offset is None:
+            return None
         return self.end_offset - self.start_offset
 
 
@@ -605,7 +612,9 @@ class TopicDescription:
         return {
             "name": self.name,
             "partitions": [
-                {**dataclasses.asdict(p), "replicas": list(p.replicas), "isr": list(p.isr)} for p in self.partitions
+                {**dataclasses.asdict(p), "leader": None if p.offline else p.leader, "offline": p.offline,
+                 "replicas": list(p.replicas), "isr": list(p.isr)}
+                for p in self.partitions
             ],
             "configs": dict(self.configs),
         }
@@ -628,14 +637,24 @@ def partition_offsets(
     return {p: (found["start"][p], found["end"][p]) for p in partitions}
 
 
+def offline_partitions(meta: Any) -> list[int]:
+    """The partitions of a topic's metadata that no broker leads (the brokers that hold them are
+    down): nothing can be read from them or written to them until one is back."""
+    return sorted(p.id for p in meta.partitions.values() if p.leader < 0)
+
+
 def describe_topic(bootstrap: str, name: str, timeout: float = REQUEST_TIMEOUT) -> TopicDescription:
-    """Partitions with leader, replicas, ISR and offsets, and the configs set on the topic."""
+    """Partitions with leader, replicas, ISR and offsets, and the configs set on the topic.
+    An offline partition (no leader) is shown as such, without offsets: only its leader knows them."""
     from confluent_kafka.admin import ConfigResource, ConfigSource, ResourceType  # type: ignore[attr-defined]
 
     admin = _admin(bootstrap)
     meta = topic_metadata(admin, bootstrap, name, timeout)
     configs = admin.describe_configs([ConfigResource(ResourceType.TOPIC, name)], request_timeout=timeout)
-    offsets = partition_offsets(admin, bootstrap, name, sorted(meta.partitions), timeout)
+    offline = offline_partitions(meta)
+    online = [p for p in sorted(meta.partitions) if p not in offline]
+    offsets: dict[int, tuple[int | None, int | None]] = {p: (None, None) for p in offline}
+    offsets.update(partition_offsets(admin, bootstrap, name, online, timeout) if online else {})
     entries = _result(next(iter(configs.values())), bootstrap, f"Configs of {name}", timeout)
     # Only the values set on the topic itself: the rest are the broker's defaults.
     own = sorted((k, e.value) for k, e in entries.items() if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value)

@@ -692,6 +692,7 @@ def consume(
         _bootstrap(ctx.obj, bootstrap_server), topic, sys.stdout.buffer, fmt=fmt,
         from_beginning=from_beginning, group=group, max_messages=max_messages, follow=follow, partition=partition,
         offset=offset, timeout=timeout, key_separator=key_separator, from_time=from_time,
+        on_offline=lambda offline: render.say(_offline_warning(topic, offline)),
     )
     if result.stopped == "closed":
         _discard_stdout()
@@ -699,6 +700,13 @@ def consume(
     render.consume_summary(result)
     if result.stopped == "interrupted":
         ctx.exit(130)
+
+
+def _offline_warning(topic: str, offline: list[int]) -> str:
+    numbers = ", ".join(map(str, offline))
+    which = f"partitions {numbers} of {topic} are offline (no broker leads them): they are" if len(offline) > 1 \
+        else f"partition {numbers} of {topic} is offline (no broker leads it): it is"
+    return f"Warning: {which} not read. `kafkalab topic describe {topic}` shows the partitions."
 
 
 def _discard_stdout() -> None:

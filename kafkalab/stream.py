@@ -528,6 +528,7 @@ def consume_to(
     group: str | None = None, max_messages: int | None = None, follow: bool = False,
     partition: int | None = None, offset: int | None = None, timeout: float | None = None,
     key_separator: bytes = b"\t", from_time: int | None = None,
+    on_offline: Callable[[list[int]], None] | None = None,
 ) -> ConsumeResult:
     """Write the topic's messages to `out`, one per line in `fmt`, and say why it stopped.
 
@@ -538,6 +539,7 @@ def consume_to(
     With from_time (ms since the epoch) each partition starts at its first message at or after
     that time (offsets-for-times), or at its end when there is none; with a group, that is where
     the group's position is put when the partition is assigned.
+    Partitions that are offline (no broker leads them) are left out, and on_offline gets them.
     """
     if group is not None and (partition is not None or offset is not None):
         raise ValueError("partition and offset are for consuming without a group")
@@ -563,6 +565,8 @@ def consume_to(
     try:
         run = _Consume(consumer, bootstrap, topic, group, follow)
         run.start(partition, offset, from_beginning, from_time)
+        if run.offline and on_offline is not None:
+            on_offline(sorted(run.offline))
         with _fewer_collections():
             return run.loop(out, renderer(fmt, key_separator), max_messages, timeout)
     finally:
@@ -581,6 +585,7 @@ class _Consume:
         self.pending: set[int] = set()  # partitions not yet read to their end
         self.ends: dict[int, int] = {}  # partition -> its end offset when reading started
         self.at_time: dict[int, int] = {}  # --from-time: partition -> its first offset at or after it
+        self.offline: set[int] = set()  # partitions no broker leads: left out, they cannot be read
         self.assigned = False
 
     def start(
@@ -589,11 +594,14 @@ class _Consume:
         from confluent_kafka import KafkaException, TopicPartition
 
         consumer, topic = self.consumer, self.topic
-        partitions = sorted(broker.topic_metadata(consumer, self.bootstrap, topic).partitions)
+        meta = broker.topic_metadata(consumer, self.bootstrap, topic)
+        partitions = sorted(meta.partitions)
         if partition is not None and self.group is None:
             broker.check_partition(topic, partition, len(partitions))
             partitions = [partition]
-        if from_time is not None:
+        self.offline = set(broker.offline_partitions(meta)) & set(partitions)
+        partitions = [p for p in partitions if p not in self.offline]
+        if from_time is not None and partitions:
             self.at_time = self._offsets_at(partitions, from_time)
         if self.group is not None:
             consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
@@ -628,7 +636,7 @@ class _Consume:
         return {tp.partition: tp.offset for tp in found}
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
-        self.pending |= {tp.partition for tp in partitions}
+        self.pending |= {tp.partition for tp in partitions} - self.offline  # they would never reach their end
         self.assigned = True
         if self.at_time:
             from confluent_kafka import OFFSET_END
