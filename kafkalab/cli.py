@@ -509,6 +509,8 @@ def topic_create(
         bootstrap, name, partitions, replication, dict(configs), if_not_exists=if_not_exists,
     )
     if created:
+        if replication < 0:  # the broker chose it: say what it chose
+            replication = next((t.replication for t in broker.list_topics(bootstrap) if t.name == name), replication)
         replicas = "the broker's default replication" if replication < 0 else f"replication {replication}"
         render.say(f"Created topic {name} ({render.plural(partitions, 'partition')}, {replicas}).")
     else:
