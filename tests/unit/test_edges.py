@@ -189,3 +189,15 @@ def test_an_offline_partition_for_people(capsys: pytest.CaptureFixture[str]) -> 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Topic t: 2 partitions, 2 messages (offline, not counted: partition 1)"
     assert [cell.strip() for cell in lines[5].strip("│").split("│")] == ["1", "offline", "3", "3", "-", "-"]
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_the_modes_replication_is_its_brokers_default_replication_factor(mode: str) -> None:
+    """Topics that `topic create` makes are replicated as those the brokers create by themselves."""
+    import re
+
+    from kafkalab.compose import compose_dir
+
+    text = (compose_dir() / MODES[mode].file).read_text()
+    set_to = {int(v) for v in re.findall(r"KAFKA_DEFAULT_REPLICATION_FACTOR:\s*\"?(\d+)", text)}
+    assert (set_to or {1}) == {MODES[mode].replication}  # unset: Kafka's default, 1
