@@ -39,14 +39,25 @@ def _quiet_logger() -> logging.Logger:
     return logger
 
 
+# The settings confluent-kafka itself takes, as Python objects under these names (callbacks and a
+# logging.Logger): they are no librdkafka properties, and keep their `_`.
+PYTHON_SETTINGS = frozenset({
+    "on_delivery", "on_commit", "error_cb", "throttle_cb", "stats_cb", "oauth_cb", "logger",
+})
+
+
 def client_config(bootstrap: str, **conf: Any) -> dict[str, Any]:
-    """A librdkafka configuration for a lab: quiet, and quick to retry a broker that is starting."""
+    """A librdkafka configuration for a lab: quiet, and quick to retry a broker that is starting.
+
+    Keyword names are librdkafka's with `_` for `.` (linger_ms is linger.ms), but for
+    confluent-kafka's own PYTHON_SETTINGS (on_delivery, error_cb, ...), which pass as they are.
+    """
     return {
         "bootstrap.servers": bootstrap,
         "logger": _quiet_logger(),
         "reconnect.backoff.ms": 50,
         "reconnect.backoff.max.ms": 500,
-        **{k.replace("_", "."): v for k, v in conf.items()},
+        **{k if k in PYTHON_SETTINGS else k.replace("_", "."): v for k, v in conf.items()},
     }
 
 
@@ -257,10 +268,13 @@ def wait_for_brokers(
 
 
 def create_topic(  # the positional order is public API
-    bootstrap: str, name: str, partitions: int = 1, replication: int = 1,
+    bootstrap: str, name: str, partitions: int = 1, replication: int = -1,
     config: dict[str, str] | None = None, if_not_exists: bool = False, timeout: float = 10.0,
 ) -> bool:
-    """Create a topic and wait for it; False when it existed and if_not_exists allows that."""
+    """Create a topic and wait for it; False when it existed and if_not_exists allows that.
+
+    A replication of -1 leaves it to the broker (its default.replication.factor).
+    """
     from concurrent.futures import TimeoutError as FutureTimeout
 
     from confluent_kafka import KafkaError, KafkaException
@@ -328,14 +342,15 @@ def is_internal(topic: str) -> bool:
 BOOTSTRAP_HINT = (
     "Give the brokers as HOST:PORT[,HOST:PORT...], such as localhost:9092 or SASL_SSL://[::1]:9093."
 )
-_SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+# Kafka's security protocols: the schemes librdkafka takes before "://" (in any case).
+SCHEMES = ("plaintext", "ssl", "sasl_plaintext", "sasl_ssl")
 
 
 def parse_bootstrap(text: str, where: str = "--bootstrap-server") -> str:
     """The bootstrap list `text` with its blanks removed, or ConfigError saying what is wrong with it.
 
-    Entries are HOST:PORT, with an optional SCHEME:// (librdkafka takes PLAINTEXT://, SASL_SSL://,
-    ...) and IPv6 hosts in brackets. librdkafka would take almost anything and then time out after
+    Entries are HOST:PORT, with an optional SCHEME:// (one of Kafka's security protocols, SCHEMES,
+    as librdkafka takes them) and IPv6 hosts in brackets. librdkafka would take almost anything and then time out after
     seconds; this says at once. `where` names the source of the text in the message.
     """
 
@@ -353,8 +368,10 @@ def parse_bootstrap(text: str, where: str = "--bootstrap-server") -> str:
         if not entry:
             raise bad("an entry is empty")
         scheme, sep, address = entry.rpartition("://")
-        if sep and not (scheme and set(scheme) <= _SCHEME_CHARS):
+        if sep and not scheme:
             raise bad(f"{it} has no scheme before ://")
+        if sep and scheme.lower() not in SCHEMES:
+            raise bad(f"scheme {scheme}://{of} is not one of Kafka's security protocols ({', '.join(SCHEMES)})")
         host, sep, port = address.rpartition(":")
         if not sep or not port:
             raise bad(f"{it} is not HOST:PORT")
@@ -566,15 +583,22 @@ def list_topics(
 @dataclasses.dataclass(frozen=True)
 class PartitionInfo:
     partition: int
-    leader: int
+    leader: int  # -1: offline, no broker leads it (those that hold it are down)
     replicas: tuple[int, ...]
     isr: tuple[int, ...]
-    start_offset: int  # the first offset still stored (the low watermark)
-    end_offset: int  # the offset the next message will get (the high watermark)
+    start_offset: int | None  # the first offset still stored (the low watermark); None while offline
+    end_offset: int | None  # the offset the next message will get (the high watermark); None while offline
 
     @property
-    def messages(self) -> int:
-        """Offsets in [start, end): the messages stored, exact unless compacted or transactional."""
+    def offline(self) -> bool:
+        return self.leader < 0
+
+    @property
+    def messages(self) -> int | None:
+        """Offsets in [start, end): the messages stored, exact unless compacted or transactional;
+        None while offline."""
+        if self.start_offset is None or self.end_offset is None:
+            return None
         return self.end_offset - self.start_offset
 
 
@@ -588,7 +612,9 @@ class TopicDescription:
         return {
             "name": self.name,
             "partitions": [
-                {**dataclasses.asdict(p), "replicas": list(p.replicas), "isr": list(p.isr)} for p in self.partitions
+                {**dataclasses.asdict(p), "leader": None if p.offline else p.leader, "offline": p.offline,
+                 "replicas": list(p.replicas), "isr": list(p.isr)}
+                for p in self.partitions
             ],
             "configs": dict(self.configs),
         }
@@ -611,14 +637,24 @@ def partition_offsets(
     return {p: (found["start"][p], found["end"][p]) for p in partitions}
 
 
+def offline_partitions(meta: Any) -> list[int]:
+    """The partitions of a topic's metadata that no broker leads (the brokers that hold them are
+    down): nothing can be read from them or written to them until one is back."""
+    return sorted(p.id for p in meta.partitions.values() if p.leader < 0)
+
+
 def describe_topic(bootstrap: str, name: str, timeout: float = REQUEST_TIMEOUT) -> TopicDescription:
-    """Partitions with leader, replicas, ISR and offsets, and the configs set on the topic."""
+    """Partitions with leader, replicas, ISR and offsets, and the configs set on the topic.
+    An offline partition (no leader) is shown as such, without offsets: only its leader knows them."""
     from confluent_kafka.admin import ConfigResource, ConfigSource, ResourceType  # type: ignore[attr-defined]
 
     admin = _admin(bootstrap)
     meta = topic_metadata(admin, bootstrap, name, timeout)
     configs = admin.describe_configs([ConfigResource(ResourceType.TOPIC, name)], request_timeout=timeout)
-    offsets = partition_offsets(admin, bootstrap, name, sorted(meta.partitions), timeout)
+    offline = offline_partitions(meta)
+    online = [p for p in sorted(meta.partitions) if p not in offline]
+    offsets: dict[int, tuple[int | None, int | None]] = {p: (None, None) for p in offline}
+    offsets.update(partition_offsets(admin, bootstrap, name, online, timeout) if online else {})
     entries = _result(next(iter(configs.values())), bootstrap, f"Configs of {name}", timeout)
     # Only the values set on the topic itself: the rest are the broker's defaults.
     own = sorted((k, e.value) for k, e in entries.items() if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value)

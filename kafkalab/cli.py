@@ -237,15 +237,15 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting data.")
 @click.pass_obj
 def down(state: CliState, volumes: bool, yes: bool) -> None:
-    """Stop and remove the lab's containers; --volumes deletes its data too. Safe to repeat.
+    """Stop and remove the lab's containers; --volumes deletes its data too, after asking (with no
+    terminal to ask on, only with --yes: exit 15 without it). Safe to repeat.
 
     \b
       kafkalab down --volumes --yes
     """
     lab = state.lab()
-    asked = volumes and not yes and sys.stdin.isatty()
-    if asked and not click.confirm(f"Delete all data of the lab {lab.settings.project}?", err=True):
-        raise Aborted("Nothing was deleted.")
+    if volumes and not yes:
+        _confirm(f"Delete all data of the lab {lab.settings.project}?", "Nothing was deleted.")
     with render.progress("Stopping the lab"):
         result = lab.down(volumes=volumes)
     removed = render.plural(len(result.containers), "container")
@@ -258,6 +258,17 @@ def down(state: CliState, volumes: bool, yes: bool) -> None:
         verb = "uses" if len(users) == 1 else "use"
         render.say(f"Left the network {network} in place: {', '.join(users)} still {verb} it "
                    "(it goes with the next `kafkalab down` once nothing does).")
+
+
+def _confirm(question: str, kept: str) -> None:
+    """Ask `question` [y/N] before deleting; Aborted (saying `kept`) unless the answer is yes.
+
+    With no terminal to ask on (a script, CI, a pipe), Aborted at once: deleting needs --yes there.
+    """
+    if not sys.stdin.isatty():
+        raise Aborted(f"{kept} There is no terminal to ask for confirmation.")  # its hint: pass --yes
+    if not click.confirm(question, err=True):
+        raise Aborted(kept)
 
 
 @cli.command(short_help="Show the logs of the lab's containers.")
@@ -383,6 +394,7 @@ def bootstrap_option(f: F) -> F:
 
 
 CLIENT_SETTINGS = "kafkalab.client_settings"  # -X, parsed, in the command's Context.meta
+TARGET_REPLICATION = "kafkalab.replication"  # a new topic's default replication there (clientconf.Target)
 
 
 def _client_settings(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> None:
@@ -406,6 +418,7 @@ def _bootstrap(state: CliState, bootstrap_server: str | None) -> str:
     ctx = click.get_current_context()
     target = resolve_target(state.flags, bootstrap_server, ctx.meta.get(CLIENT_SETTINGS, {}))
     ctx.with_resource(broker.client_settings(target.client))
+    ctx.meta[TARGET_REPLICATION] = target.replication
     if not target.lab:  # were no broker to answer there, starting the lab would not help
         ctx.with_resource(broker.unreachable_hint(BrokerUnreachable.hint_elsewhere))
     return target.bootstrap
@@ -470,29 +483,37 @@ def topic() -> None:
 @click.argument("name")
 @click.option("-p", "--partitions", type=click.IntRange(min=1, max=MAX_PARTITIONS), default=1, show_default=True,
               help="Partitions.")
-@click.option("-r", "--replication", type=click.IntRange(min=1, max=MAX_REPLICATION), default=1, show_default=True,
-              help="Replication factor (at most the number of brokers).")
+@click.option("-r", "--replication", type=click.IntRange(min=1, max=MAX_REPLICATION),
+              help="Replication factor, at most the number of brokers [default: the lab's, 3 in cluster mode, "
+                   "else 1; on another cluster, the broker's default.replication.factor].")
 @click.option("--config", "configs", multiple=True, metavar="KEY=VALUE", callback=_pairs,
               help="A topic config, such as retention.ms=3600000 (repeatable).")
 @click.option("--if-not-exists", is_flag=True, help="Succeed when the topic exists already.")
 @bootstrap_option
 @click.pass_obj
 def topic_create(
-    state: CliState, *, name: str, partitions: int, replication: int, configs: list[tuple[str, str]],
+    state: CliState, *, name: str, partitions: int, replication: int | None, configs: list[tuple[str, str]],
     if_not_exists: bool, bootstrap_server: str | None,
 ) -> None:
-    """Create topic NAME and wait until the broker serves it.
+    """Create topic NAME and wait until the broker serves it. Its replication factor is by default
+    the lab's (3 in cluster mode, else 1); on another cluster (-b, a context), the broker's own.
 
     \b
       kafkalab topic create orders -p 3 --config retention.ms=3600000
     """
     from kafkalab import broker
 
+    bootstrap = _bootstrap(state, bootstrap_server)
+    if replication is None:
+        replication = click.get_current_context().meta[TARGET_REPLICATION]
     created = broker.create_topic(
-        _bootstrap(state, bootstrap_server), name, partitions, replication, dict(configs), if_not_exists=if_not_exists,
+        bootstrap, name, partitions, replication, dict(configs), if_not_exists=if_not_exists,
     )
     if created:
-        render.say(f"Created topic {name} ({render.plural(partitions, 'partition')}, replication {replication}).")
+        if replication < 0:  # the broker chose it: say what it chose
+            replication = next((t.replication for t in broker.list_topics(bootstrap) if t.name == name), replication)
+        replicas = "the broker's default replication" if replication < 0 else f"replication {replication}"
+        render.say(f"Created topic {name} ({render.plural(partitions, 'partition')}, {replicas}).")
     else:
         render.say(f"Topic {name} exists already.")
 
@@ -538,7 +559,8 @@ def topic_describe(state: CliState, name: str, as_json: bool, bootstrap_server: 
 @bootstrap_option
 @click.pass_obj
 def topic_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | None) -> None:
-    """Delete topic NAME with all its messages. Asks first when run in a terminal.
+    """Delete topic NAME with all its messages. Asks first; with no terminal to ask on, only
+    with --yes (exit 15 without it).
 
     \b
       kafkalab topic delete orders --yes
@@ -546,8 +568,8 @@ def topic_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | 
     from kafkalab import broker
 
     bootstrap = _bootstrap(state, bootstrap_server)
-    if not yes and sys.stdin.isatty() and not click.confirm(f"Delete topic {name} and its messages?", err=True):
-        raise Aborted(f"Topic {name} was not deleted.")
+    if not yes:
+        _confirm(f"Delete topic {name} and its messages?", f"Topic {name} was not deleted.")
     broker.delete_topic(bootstrap, name)
     render.say(f"Deleted topic {name}.")
 
@@ -673,6 +695,7 @@ def consume(
         _bootstrap(ctx.obj, bootstrap_server), topic, sys.stdout.buffer, fmt=fmt,
         from_beginning=from_beginning, group=group, max_messages=max_messages, follow=follow, partition=partition,
         offset=offset, timeout=timeout, key_separator=key_separator, from_time=from_time,
+        on_offline=lambda offline: render.say(_offline_warning(topic, offline)),
     )
     if result.stopped == "closed":
         _discard_stdout()
@@ -680,6 +703,13 @@ def consume(
     render.consume_summary(result)
     if result.stopped == "interrupted":
         ctx.exit(130)
+
+
+def _offline_warning(topic: str, offline: list[int]) -> str:
+    numbers = ", ".join(map(str, offline))
+    which = f"partitions {numbers} of {topic} are offline (no broker leads them): they are" if len(offline) > 1 \
+        else f"partition {numbers} of {topic} is offline (no broker leads it): it is"
+    return f"Warning: {which} not read. `kafkalab topic describe {topic}` shows the partitions."
 
 
 def _discard_stdout() -> None:
@@ -808,8 +838,8 @@ def group_reset_offsets(
 @bootstrap_option
 @click.pass_obj
 def group_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | None) -> None:
-    """Delete consumer group NAME with its committed offsets. Asks first when run in a terminal;
-    a group with active members is not deleted (exit 18).
+    """Delete consumer group NAME with its committed offsets. Asks first; with no terminal to ask
+    on, only with --yes (exit 15 without it). A group with active members is not deleted (exit 18).
 
     \b
       kafkalab group delete billing --yes
@@ -817,9 +847,8 @@ def group_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | 
     from kafkalab import broker
 
     bootstrap = _bootstrap(state, bootstrap_server)
-    question = f"Delete consumer group {name} and its committed offsets?"
-    if not yes and sys.stdin.isatty() and not click.confirm(question, err=True):
-        raise Aborted(f"Group {name} was not deleted.")
+    if not yes:
+        _confirm(f"Delete consumer group {name} and its committed offsets?", f"Group {name} was not deleted.")
     broker.delete_group(bootstrap, name)
     render.say(f"Deleted consumer group {name}.")
 

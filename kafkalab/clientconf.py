@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkalab.errors import ConfigError
+from kafkalab.modes import MODES
 
 # What makes a client setting's value a secret, in one place: `kafkalab config` and every error
 # that names settings show such values as MASK. A key is secret when it holds one of SECRET_WORDS
@@ -217,6 +218,7 @@ class Target:
     bootstrap: str
     client: Mapping[str, str]  # the context's client table, then -X over it
     lab: bool  # the lab's own address (then "start the lab" is the hint when no broker answers)
+    replication: int = -1  # of a new topic by default: the lab mode's; -1 elsewhere, the broker's default
 
 
 def resolve_target(
@@ -243,7 +245,8 @@ def resolve_target(
     client.update(settings_x)
     given = settings.bootstrap_server if bootstrap_server is None else bootstrap_server  # -b '' is given
     if bootstrap_server is None and not given:
-        return Target(settings.with_recorded_mode().lab_bootstrap, client, lab=True)
+        lab = settings.with_recorded_mode()
+        return Target(lab.lab_bootstrap, client, lab=True, replication=MODES[lab.mode].replication)
     source = settings.sources.get("bootstrap_server", "flag")  # "flag", "env KAFKALAB_...", or a file
     if source == "flag":
         where = "--bootstrap-server"

@@ -22,7 +22,8 @@ class KafkalabError(Exception):
 
 class ConfigError(KafkalabError):
     exit_code = 3
-    hint = "Fix the value; `kafkalab config` shows every setting and where it came from."
+    # Not `kafkalab config`: it loads the same settings, and would fail the same way.
+    hint = "Fix the value where the message says it is set: the flag, the KAFKALAB_* variable or the config file."
 
 
 class DockerNotFound(KafkalabError):

@@ -155,6 +155,7 @@ class Lab:
         the later ones find the lab started and only wait for it. Ctrl-C raises Interrupted, which
         says what was left behind.
         """
+        self._budget(timeout)  # a timeout of 0 or less is refused before anything starts
         self._left: _Left = "nothing"
         try:
             return self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
@@ -203,7 +204,7 @@ class Lab:
         unpaused = tuple(c.name for c in paused)
         if not wait:
             return UpResult(already, time.monotonic() - started, self.status(), unpaused, pulled)
-        budget = timeout or self.settings.timeout
+        budget = self._budget(timeout)
         info, ui_status = self._wait(
             started + budget, budget, ui="kafka-ui" in services and wait_ui, on_phase=phase,
         )
@@ -245,8 +246,20 @@ class Lab:
         on_phase: Callable[[Phase], None] | None = None,
     ) -> broker.ClusterInfo:
         """Poll until every broker answers a metadata request (and the UI its health check)."""
-        budget = timeout or self.settings.timeout
+        budget = self._budget(timeout)
         return self._wait(time.monotonic() + budget, budget, ui=ui, on_phase=on_phase)[0]
+
+    def _budget(self, timeout: float | None) -> float:
+        """The seconds to wait for readiness: `timeout`, checked as the timeout setting is (above 0:
+        not waiting is wait=False), or else the setting."""
+        if timeout is None:
+            return self.settings.timeout
+        try:
+            return self.settings.replace(timeout=timeout).timeout
+        except ConfigError as exc:
+            raise ConfigError(
+                exc.message, "Give the seconds to wait for the lab, above 0; wait=False does not wait at all.",
+            ) from None
 
     def _wait(
         self, deadline: float, budget: float, *, ui: bool, on_phase: Callable[[Phase], None] | None,
@@ -515,9 +528,12 @@ class Lab:
         return broker.consumer(self.bootstrap_servers, group, **conf)
 
     def create_topic(
-        self, name: str, partitions: int = 1, replication: int = 1, config: dict[str, str] | None = None,
+        self, name: str, partitions: int = 1, replication: int | None = None, config: dict[str, str] | None = None,
         if_not_exists: bool = False,
     ) -> bool:
+        """Create a topic on the lab; by default replicated as the lab's mode replicates (3 in cluster mode)."""
+        if replication is None:
+            replication = MODES[self.settings.with_recorded_mode().mode].replication
         return broker.create_topic(
             self.bootstrap_servers, name, partitions, replication, config, if_not_exists=if_not_exists,
         )

@@ -55,6 +55,12 @@ class ModeSpec:
         return tuple(s for s in self.services if s.broker)
 
     @property
+    def replication(self) -> int:
+        """The replication factor of a topic the lab creates by default: as the brokers' own
+        default.replication.factor (auto-created topics), at most 3."""
+        return min(3, len(self.brokers))
+
+    @property
     def volumes(self) -> tuple[str, ...]:
         return tuple(v for s in self.services for v in s.volumes)
 

@@ -347,12 +347,16 @@ def topics(found: Sequence[TopicSummary]) -> None:
 
 
 def topic_description(desc: TopicDescription) -> None:
-    messages = sum(p.messages for p in desc.partitions)
-    out().print(f"Topic {desc.name}: {plural(len(desc.partitions), 'partition')}, {plural(messages, 'message')}",
-                markup=False, highlight=False, soft_wrap=True)
+    messages = sum(p.messages or 0 for p in desc.partitions)
+    offline = [str(p.partition) for p in desc.partitions if p.offline]
+    # An offline partition's messages are unknown (only its leader knows its offsets): not counted.
+    unknown = f" (offline, not counted: partition{'s' if len(offline) > 1 else ''} {', '.join(offline)})" \
+        if offline else ""
+    out().print(f"Topic {desc.name}: {plural(len(desc.partitions), 'partition')}, {plural(messages, 'message')}"
+                f"{unknown}", markup=False, highlight=False, soft_wrap=True)
     table(None, ("partition", "leader", "replicas", "isr", "start offset", "end offset"), [
-        (p.partition, p.leader, ",".join(map(str, p.replicas)), ",".join(map(str, p.isr)), p.start_offset,
-         p.end_offset)
+        (p.partition, "offline" if p.offline else p.leader, ",".join(map(str, p.replicas)), ",".join(map(str, p.isr)),
+         _or_dash(p.start_offset), _or_dash(p.end_offset))
         for p in desc.partitions
     ])
     if desc.configs:

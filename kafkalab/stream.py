@@ -286,24 +286,67 @@ class ProduceResult:
 
 
 class _Failures:
-    """The producer's delivery callback: called for failed deliveries only, it counts them by error."""
+    """The producer's delivery callback: called for failed deliveries only, it counts them by error.
 
-    def __init__(self) -> None:
+    Messages too large are counted as librdkafka words it ("Broker: Message size too large", also
+    when the producer refuses one itself), and errors() says how large and what the limit was:
+    the topic's max.message.bytes when the broker refused, the producer's message.max.bytes when
+    it refused before sending.
+    """
+
+    def __init__(self, topic: str = "", topic_max: int | None = None, client_max: int | None = None) -> None:
         self.by_error: collections.Counter[str] = collections.Counter()
+        self.topic, self.topic_max, self.client_max = topic, topic_max, client_max
+        self.largest: dict[str, int] = {}  # "broker" or "client" (which refused) -> the largest refused, bytes
 
-    def __call__(self, error: Any, _message: Any) -> None:
+    def __call__(self, error: Any, message: Any) -> None:
         if error is not None:
+            from confluent_kafka import KafkaError
+
+            if error.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                self._too_large("broker", len(message.value() or b"") + len(message.key() or b""))
             self.add(error.str())
 
     def add(self, error: str, count: int = 1) -> None:
         self.by_error[error] += count
 
-    def refused(self, exc: Any) -> None:
-        """A message produce() refused: counted under the same words as a failed delivery."""
+    def refused(self, exc: Any, size: int = 0) -> None:
+        """A message of `size` bytes (key and value) that produce() refused: counted under the same
+        words as a failed delivery."""
         from confluent_kafka import KafkaError
 
+        code = exc.args[0].code()
+        if code == KafkaError.MSG_SIZE_TOO_LARGE:
+            self._too_large("client", size)
         # The exception's text starts "Unable to produce message: "; the code's own text does not.
-        self.add(KafkaError(exc.args[0].code()).str())
+        self.add(KafkaError(code).str())
+
+    def _too_large(self, by: str, size: int) -> None:
+        self.largest[by] = max(size, self.largest.get(by, 0))
+
+    def errors(self) -> tuple[tuple[str, int], ...]:
+        """(error, count), the most frequent first; messages too large with their size and the limit."""
+        from confluent_kafka import KafkaError
+
+        too_large = KafkaError(KafkaError.MSG_SIZE_TOO_LARGE).str()
+        return tuple(
+            (self._size_text() if text == too_large and self.largest else text, count)
+            for text, count in self.by_error.most_common()
+        )
+
+    def _size_text(self) -> str:
+        said = []
+        if "broker" in self.largest:
+            limit = f"takes record batches of at most {self.topic_max:,} bytes (max.message.bytes)" \
+                if self.topic_max is not None else "takes less (max.message.bytes; the cluster does not say how much)"
+            said.append(f"the largest message the broker refused was {self.largest['broker']:,} bytes (key and "
+                        f"value); topic {self.topic} {limit}")
+        if "client" in self.largest:
+            limit = f"at most {self.client_max:,} bytes" if self.client_max is not None else "less"
+            said.append(f"the largest message refused before sending was {self.largest['client']:,} bytes "
+                        f"(key and value); the producer sends {limit} (message.max.bytes)")
+        prefix = "Broker: " if "broker" in self.largest else ""
+        return f"{prefix}Message size too large: {'; '.join(said)}"
 
     @property
     def count(self) -> int:
@@ -332,7 +375,9 @@ def produce_lines(
     target = broker.produce_target(bootstrap, topic, timeout)
     if target.created and on_created is not None:
         on_created(target.partitions)
-    failures = _Failures()
+    client_max = message_limit(target.max_message_bytes)
+    given_max = broker.user_settings().get("message.max.bytes", "")  # -X wins over kafkalab's
+    failures = _Failures(topic, target.max_message_bytes, int(given_max) if given_max.isdigit() else client_max)
     producer = broker.command_client("producer", bootstrap, {
         # Not idempotent, like kcat: idempotence measured a third slower here. A retried request
         # may then store a message twice; none is lost.
@@ -341,7 +386,7 @@ def produce_lines(
         "queue.buffering.max.messages": QUEUE_MAX + PRODUCE_BATCH,
         # The client refuses messages over its own message.max.bytes (1,000,000) before sending:
         # allow what the topic allows (max.message.bytes, 1,048,588 by default). -X wins over this.
-        "message.max.bytes": message_limit(target.max_message_bytes),
+        "message.max.bytes": client_max,
         "message.timeout.ms": DELIVERY_TIMEOUT_MS,
         "delivery.report.only.error": True,
         "on_delivery": failures,
@@ -378,7 +423,7 @@ def produce_lines(
     if left:
         failures.add("not delivered before the end", left)
     return ProduceResult(
-        topic, count, failures.count, tuple(failures.by_error.most_common()), time.monotonic() - started,
+        topic, count, failures.count, failures.errors(), time.monotonic() - started,
         interrupted, bad, target.created,
     )
 
@@ -447,7 +492,7 @@ class _Sender:
                     self.producer.poll(0.01)
                     self._one(failed, None)
                 else:
-                    self.failures.refused(exc)
+                    self.failures.refused(exc, len(failed))
 
     def _one(self, value: bytes, key: bytes | None) -> None:
         from confluent_kafka import KafkaException
@@ -462,7 +507,7 @@ class _Sender:
             except BufferError:  # the queue is full (by bytes): wait for deliveries
                 self.producer.poll(0.01)
             except KafkaException as exc:  # refused before sending, such as a message too large
-                self.failures.refused(exc)
+                self.failures.refused(exc, len(value) + len(key or b""))
                 return
 
 
@@ -504,7 +549,7 @@ class _JsonSender(_Sender):
             except BufferError:  # the queue is full (by bytes): wait for deliveries
                 self.producer.poll(0.01)
             except KafkaException as exc:  # refused before sending: too large, no such partition
-                self.failures.refused(exc)
+                self.failures.refused(exc, len(value or b"") + len(key or b""))
                 return
 
 
@@ -528,6 +573,7 @@ def consume_to(
     group: str | None = None, max_messages: int | None = None, follow: bool = False,
     partition: int | None = None, offset: int | None = None, timeout: float | None = None,
     key_separator: bytes = b"\t", from_time: int | None = None,
+    on_offline: Callable[[list[int]], None] | None = None,
 ) -> ConsumeResult:
     """Write the topic's messages to `out`, one per line in `fmt`, and say why it stopped.
 
@@ -538,6 +584,7 @@ def consume_to(
     With from_time (ms since the epoch) each partition starts at its first message at or after
     that time (offsets-for-times), or at its end when there is none; with a group, that is where
     the group's position is put when the partition is assigned.
+    Partitions that are offline (no broker leads them) are left out, and on_offline gets them.
     """
     if group is not None and (partition is not None or offset is not None):
         raise ValueError("partition and offset are for consuming without a group")
@@ -563,6 +610,8 @@ def consume_to(
     try:
         run = _Consume(consumer, bootstrap, topic, group, follow)
         run.start(partition, offset, from_beginning, from_time)
+        if run.offline and on_offline is not None:
+            on_offline(sorted(run.offline))
         with _fewer_collections():
             return run.loop(out, renderer(fmt, key_separator), max_messages, timeout)
     finally:
@@ -581,6 +630,7 @@ class _Consume:
         self.pending: set[int] = set()  # partitions not yet read to their end
         self.ends: dict[int, int] = {}  # partition -> its end offset when reading started
         self.at_time: dict[int, int] = {}  # --from-time: partition -> its first offset at or after it
+        self.offline: set[int] = set()  # partitions no broker leads: left out, they cannot be read
         self.assigned = False
 
     def start(
@@ -589,11 +639,14 @@ class _Consume:
         from confluent_kafka import KafkaException, TopicPartition
 
         consumer, topic = self.consumer, self.topic
-        partitions = sorted(broker.topic_metadata(consumer, self.bootstrap, topic).partitions)
+        meta = broker.topic_metadata(consumer, self.bootstrap, topic)
+        partitions = sorted(meta.partitions)
         if partition is not None and self.group is None:
             broker.check_partition(topic, partition, len(partitions))
             partitions = [partition]
-        if from_time is not None:
+        self.offline = set(broker.offline_partitions(meta)) & set(partitions)
+        partitions = [p for p in partitions if p not in self.offline]
+        if from_time is not None and partitions:
             self.at_time = self._offsets_at(partitions, from_time)
         if self.group is not None:
             consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
@@ -628,7 +681,7 @@ class _Consume:
         return {tp.partition: tp.offset for tp in found}
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
-        self.pending |= {tp.partition for tp in partitions}
+        self.pending |= {tp.partition for tp in partitions} - self.offline  # they would never reach their end
         self.assigned = True
         if self.at_time:
             from confluent_kafka import OFFSET_END

@@ -725,10 +725,13 @@ def test_a_message_over_1_mb_goes_to_a_topic_that_allows_it(bootstrap: str) -> N
     # The client's limit follows the topic's; -X message.max.bytes sets it by hand.
     capped = kl("produce", name, "-b", bootstrap, "-X", "message.max.bytes=1000000", input=big + b"\n")
     assert capped.exit_code == 13
-    assert "1 of 1 message failed:\n  Broker: Message size too large (1)\n" in capped.stderr
+    assert ("1 of 1 message failed:\n  Message size too large: the largest message refused before sending was "
+            "2,000,000 bytes (key and value); the producer sends at most 1,000,000 bytes (message.max.bytes) (1)\n"
+            ) in capped.stderr
     # Over the topic's own limit: the client refuses it before sending, as it always did.
     over = kl("produce", name, "-b", bootstrap, input=b"y" * 3_100_000 + b"\n")
     assert over.exit_code == 13
-    assert "  Broker: Message size too large (1)\n" in over.stderr
+    assert ("  Message size too large: the largest message refused before sending was 3,100,000 bytes (key and "
+            "value); the producer sends at most 3,000,000 bytes (message.max.bytes) (1)\n") in over.stderr
     records = json.loads(kl("topic", "describe", name, "--json", "-b", bootstrap).stdout)["partitions"]
     assert records[0]["end_offset"] == 2

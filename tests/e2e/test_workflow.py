@@ -106,7 +106,7 @@ def test_topic_create_list_describe_delete(bootstrap: str) -> None:
     assert describe(bootstrap, name) == {
         "name": name,
         "partitions": [
-            {"partition": p, "leader": 1, "replicas": [1], "isr": [1], "start_offset": 0, "end_offset": 0}
+            {"partition": p, "leader": 1, "offline": False, "replicas": [1], "isr": [1], "start_offset": 0, "end_offset": 0}
             for p in range(3)
         ],
         "configs": {"cleanup.policy": "compact", "retention.ms": "3600000"},
@@ -252,7 +252,8 @@ def test_produce_reports_failures_and_exits_non_zero(bootstrap: str) -> None:
     assert re.fullmatch(
         rf"Produced 0 messages to {name} in {SECONDS} s \(0 msg/s\)\.\n"
         r"3 of 3 messages failed:\n"
-        r"  Broker: Message size too large \(3\)\n"
+        r"  Broker: Message size too large: the largest message the broker refused was 500 bytes \(key and value\); "
+        rf"topic {name} takes record batches of at most 200 bytes \(max\.message\.bytes\) \(3\)\n"
         rf"Error: 3 of 3 messages were not delivered to {name}\.\n"
         rf"Hint: The errors above say why; `kafkalab topic describe {name}` shows its configs\.\n",
         result.stderr,
@@ -267,7 +268,8 @@ def test_produce_reports_failures_and_exits_non_zero(bootstrap: str) -> None:
     assert re.fullmatch(
         rf"Produced 2 messages to {roomy} in {SECONDS} s \([\d,]+ msg/s\)\.\n"
         r"1 of 3 messages failed:\n"
-        r"  Broker: Message size too large \(1\)\n"
+        r"  Message size too large: the largest message refused before sending was 1,100,000 bytes \(key and "
+        r"value\); the producer sends at most 1,048,588 bytes \(message\.max\.bytes\) \(1\)\n"
         rf"Error: 1 of 3 messages were not delivered to {roomy}\.\n"
         r"Hint: .*\n",
         mixed.stderr,

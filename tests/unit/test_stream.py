@@ -166,18 +166,61 @@ def test_produce_result() -> None:
     assert stream.ProduceResult("t", 0, 0, (), 0.0).rate == 0.0
 
 
+class SizeError:
+    """A delivery report's error: the broker refused the message as too large."""
+
+    def code(self) -> int:
+        from confluent_kafka import KafkaError
+
+        return KafkaError.MSG_SIZE_TOO_LARGE
+
+    def str(self) -> str:
+        return "Broker: Message size too large"
+
+
+class Delivered:
+    def __init__(self, value: bytes | None, key: bytes | None = None) -> None:
+        self._value, self._key = value, key
+
+    def value(self) -> bytes | None:
+        return self._value
+
+    def key(self) -> bytes | None:
+        return self._key
+
+
 def test_failures_count_by_error() -> None:
     failures = stream._Failures()
-
-    class Error:
-        def str(self) -> str:
-            return "Broker: Message size too large"
-
     failures(None, object())  # a success (never called with delivery.report.only.error, but harmless)
-    failures(Error(), object())
+    failures(SizeError(), Delivered(b"x" * 300))
     failures.add("Local: Message timed out", 2)
     assert failures.count == 3
     assert failures.by_error.most_common() == [("Local: Message timed out", 2), ("Broker: Message size too large", 1)]
+
+
+def test_a_message_too_large_is_said_with_its_size_and_the_limit() -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
+    broker_refused = stream._Failures("small", topic_max=200, client_max=1_000_000)
+    broker_refused(SizeError(), Delivered(b"x" * 500, b"k"))
+    broker_refused(SizeError(), Delivered(b"x" * 300))
+    broker_refused.add("Local: Message timed out")
+    assert broker_refused.errors() == (
+        ("Broker: Message size too large: the largest message the broker refused was 501 bytes (key and value); "
+         "topic small takes record batches of at most 200 bytes (max.message.bytes)", 2),
+        ("Local: Message timed out", 1),
+    )
+    client_refused = stream._Failures("big", topic_max=3_000_000, client_max=3_000_000)
+    client_refused.refused(KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE)), 3_100_000)
+    assert client_refused.errors() == ((
+        "Message size too large: the largest message refused before sending was 3,100,000 bytes (key and value); "
+        "the producer sends at most 3,000,000 bytes (message.max.bytes)", 1),
+    )
+    unknown = stream._Failures("t")
+    unknown(SizeError(), Delivered(None, b"k" * 10))
+    assert unknown.errors()[0][0].endswith(
+        "was 10 bytes (key and value); topic t takes less (max.message.bytes; the cluster does not say how much)",
+    )
 
 
 def test_summaries(capsys: pytest.CaptureFixture[str]) -> None:
