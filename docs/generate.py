@@ -16,6 +16,7 @@ from kafkalab.cli import cli
 
 OUT = Path(__file__).resolve().parent / "commands.md"
 WIDTH = 100
+GLOBAL = "The global options, given before the command."
 
 HEADER = """\
 # Commands
@@ -50,13 +51,15 @@ def anchor(path: str) -> str:
 
 
 def render() -> str:
-    root = click.Context(cli, info_name="kafkalab", max_content_width=WIDTH, terminal_width=WIDTH, **cli.context_settings)
+    root = click.Context(
+        cli, info_name="kafkalab", max_content_width=WIDTH, terminal_width=WIDTH, **cli.context_settings,
+    )
     found = commands(cli, root)
     index = ["| command | what it does |", "|---|---|"]
     sections = []
     for command, ctx in [(cli, root), *found]:
         path = ctx.command_path
-        summary = command.get_short_help_str(limit=WIDTH) if command is not cli else "The global options, given before the command."
+        summary = GLOBAL if command is cli else command.get_short_help_str(limit=WIDTH)
         index.append(f"| [`{path}`](#{anchor(path)}) | {summary} |")
         sections.append(f"## {path}\n\n{summary}\n\n```text\n{command.get_help(ctx).rstrip()}\n```\n")
     return HEADER + "\n".join(index) + "\n\n" + "\n".join(sections)
