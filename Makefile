@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The local test images stand in for the public ones: see tests/bed/images.env.
 WITH_BED_IMAGES := set -a && . tests/bed/images.env && set +a &&
 
-.PHONY: help venv bed registry images up status down test unit lint bench clean
+.PHONY: help venv bed registry images up status down test unit lint docs bench clean
 
 help: ## List the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -41,8 +41,11 @@ down: venv ## Stop the lab and delete its data
 	$(WITH_BED_IMAGES) $(BIN)/kafkalab down --volumes --yes
 
 lint: venv ## ruff and mypy --strict
-	$(BIN)/ruff check kafkalab tests bench
+	$(BIN)/ruff check kafkalab tests bench docs
 	$(BIN)/mypy
+
+docs: venv ## Write docs/commands.md from the commands' own help (a unit test fails while it is stale)
+	$(BIN)/python docs/generate.py
 
 unit: venv ## Only the unit tests (no Docker)
 	$(BIN)/pytest -m "not e2e and not bed"

@@ -2,6 +2,8 @@
 
 Every test runs against the test bed's local images: the settings of tests/bed/images.env are put in
 the environment here (values already set win), so no test can ever make the daemon pull.
+No test reads or writes the user's ~/.cache/kafkalab: XDG_CACHE_HOME is a directory of the session's
+own, which the CLI processes the tests start inherit, and so do pytest-xdist's workers.
 e2e labs get a project name of their own (kltest-<pid>-<n>) and free ports, and are always taken
 down, volumes and all, with the teardown waiting until docker shows none of their containers,
 networks or volumes.
@@ -9,10 +11,13 @@ networks or volumes.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +36,13 @@ for _key, _value in envfile.read(IMAGES_ENV).items():
 # The user's own kafkalab file ($XDG_CONFIG_HOME/kafkalab/config.toml) is a source of settings and
 # contexts: the tester's own must not change what the tests see. No such folder: no user file.
 os.environ["XDG_CONFIG_HOME"] = str(ROOT / "tests" / "no-user-config")
+# One state directory (kafkalab's records and locks) for the whole run: made by the first process,
+# inherited by xdist's workers (which must not remove it), removed when that first process ends.
+if "KLTESTS_CACHE_HOME" not in os.environ:
+    _cache_home = tempfile.mkdtemp(prefix="kafkalab-tests-cache-")
+    atexit.register(shutil.rmtree, _cache_home, ignore_errors=True)
+    os.environ["KLTESTS_CACHE_HOME"] = _cache_home
+os.environ["XDG_CACHE_HOME"] = os.environ["KLTESTS_CACHE_HOME"]
 _counter = itertools.count(1)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -248,7 +249,10 @@ def test_wheel_in_a_fresh_venv_runs_up_and_down(tmp_path: Path, lab_factory: Cal
     down = subprocess.run([kafkalab, "down", "--volumes", "--yes"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert down.returncode == 0, down.stderr
     module = subprocess.run([venv / "bin" / "python", "-m", "kafkalab", "--version"], capture_output=True, text=True, check=True)
-    assert module.stdout == "kafkalab 0.1.0\n"
+    # The wheel's version is the newest of the changelog (tests/unit/test_docs.py checks the venv's too).
+    newest = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
+    assert newest is not None
+    assert module.stdout == f"kafkalab {newest[1]}\n"
 
 
 def test_up_refuses_a_running_lab_with_other_settings(lab_factory: Callable[..., Lab]) -> None:

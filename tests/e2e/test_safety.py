@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -186,22 +187,51 @@ def test_four_concurrent_ups_make_one_lab(lab_factory: Callable[..., Lab]) -> No
 # --- 5. Ctrl-C during up ---------------------------------------------------------------------
 
 
-def interrupt_up(env: dict[str, str], after: bytes | None, timeout: float = 120) -> tuple[int, str]:
+# Put on the child's PYTHONPATH for the Ctrl-C "while Python starts": the import of kafkalab.cli (the
+# first thing kafkalab imports once its console script runs) says so in a file and stalls there, so the
+# Ctrl-C lands in that phase every time instead of after a guessed delay.
+STALL_IMPORT = """\
+import os
+import sys
+import time
+
+
+class _Stall:
+    def find_spec(self, name, path=None, target=None):
+        if name == "kafkalab.cli":
+            sys.meta_path.remove(self)
+            open(os.environ["KLTESTS_STALL_MARK"], "w").close()
+            time.sleep(60)
+        return None
+
+
+sys.meta_path.insert(0, _Stall())
+"""
+
+
+def interrupt_up(env: dict[str, str], after: bytes | None, stall: Path | None = None,
+                 timeout: float = 120) -> tuple[int, str]:
     """`kafkalab up` on a terminal; Ctrl-C (SIGINT to its process group, as a terminal sends it)
-    once `after` shows on screen, or at once when after is None."""
+    once `after` shows on screen, or, when after is None, once the child stalls in its imports
+    (STALL_IMPORT, written into the directory `stall`)."""
+    mark = None
+    if after is None:
+        assert stall is not None
+        (stall / "sitecustomize.py").write_text(STALL_IMPORT)
+        mark = stall / "stalled"
+        env = {**env, "KLTESTS_STALL_MARK": str(mark),
+               "PYTHONPATH": os.pathsep.join(p for p in (str(stall), env.get("PYTHONPATH", "")) if p)}
     pid, fd = pty.fork()
     if pid == 0:
         os.execve(sys.executable, [*KAFKALAB, "up", "--no-ui"], env)
     seen = b""
-    if after is None:
-        # Once the child runs Python (not the forked copy of pytest, which would lose the signal in
-        # its exec), give it 0.15 s: it is then importing kafkalab (about 70 ms of work), or at most
-        # in its first docker call.
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        deadline = time.monotonic() + 10
-        while b"kafkalab" not in cmdline.read_bytes() and time.monotonic() < deadline:
-            time.sleep(0.001)
-        time.sleep(0.15)
+    if mark is not None:
+        deadline = time.monotonic() + 30
+        while not mark.exists():
+            if time.monotonic() > deadline:
+                os.killpg(pid, signal.SIGKILL)
+                pytest.fail("kafkalab up never reached the import of kafkalab.cli")
+            time.sleep(0.005)
         os.killpg(pid, signal.SIGINT)
     deadline = time.monotonic() + timeout
     while True:
@@ -223,20 +253,28 @@ def interrupt_up(env: dict[str, str], after: bytes | None, timeout: float = 120)
     return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
 
 
-@pytest.mark.parametrize(("moment", "after", "left"), [
-    ("while Python starts", None, "Hint: Nothing was started."),
-    ("while the containers start", b"Starting containers",
-     "Hint: Containers may be starting: run `kafkalab up` again to wait for them, or `kafkalab down` to stop them."),
-    ("while it waits for the broker", b"Waiting for the broker",
-     "Hint: Containers may be starting: run `kafkalab up` again to wait for them, or `kafkalab down` to stop them."),
+STARTING = [
+    "Error: Interrupted while the lab's containers were starting.",
+    "Hint: Containers may be starting: run `kafkalab up` again to wait for them, or `kafkalab down` to stop them.",
+]
+
+
+# Each moment's two lines name the phase it hit: a Ctrl-C that lands in another phase fails the test.
+@pytest.mark.parametrize(("moment", "after", "said"), [
+    ("while Python starts", None,
+     ["Error: Interrupted before kafkalab began its work.", "Hint: Nothing was started."]),
+    ("while the containers start", b"Starting containers", STARTING),
+    ("while it waits for the broker", b"Waiting for the broker", STARTING),
 ])
-def test_ctrl_c_during_up(moment: str, after: bytes | None, left: str, lab_factory: Callable[..., Lab], bed: SimpleNamespace) -> None:
+def test_ctrl_c_during_up(moment: str, after: bytes | None, said: list[str], lab_factory: Callable[..., Lab],
+                          bed: SimpleNamespace, tmp_path: Path) -> None:
     lab = lab_factory()
     env = {**lab_env(lab), "TERM": "xterm-256color"}
-    code, seen = interrupt_up(env, after)
+    code, seen = interrupt_up(env, after, stall=tmp_path)
     assert code == 130, seen
     assert "Traceback" not in seen, seen
-    assert seen.replace("\r", "").rstrip().splitlines()[-1] == left, seen
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen)  # the terminal's colours and cursor moves
+    assert shown.replace("\r", "").rstrip().splitlines()[-2:] == said, seen
     project = lab.settings.project
     if after is None:
         assert bed.docker_leftovers(project) == []

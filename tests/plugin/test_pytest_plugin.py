@@ -61,7 +61,7 @@ def test_second(kafka_lab, kafka_topic, kafka_producer, kafka_consumer):
     assert roundtrip(kafka_producer, kafka_consumer, kafka_topic, b"second") == [b"second"]
 '''
 
-# The example of the README's "Use it in your tests", verbatim.
+# The example of docs/python.md's "The pytest plugin", verbatim.
 README_EXAMPLE = '''
 import pytest
 

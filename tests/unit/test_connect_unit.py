@@ -292,9 +292,9 @@ def test_doctor_exit_codes_are_distinct_and_documented() -> None:
     others = [*errors.EXIT_CODES.values(), errors.STATUS_NOT_RUNNING, errors.STATUS_DEGRADED, 0, 2]
     assert len(codes) == len(set(codes)) and not set(codes) & set(others)
     assert [key for key, _ in CHECKS] == list(errors.DOCTOR_EXIT_CODES)
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    documented = (Path(__file__).parents[2] / "docs" / "errors.md").read_text()
     for key, code in errors.DOCTOR_EXIT_CODES.items():
-        assert f"| {code} | | `doctor`: {TITLES[key]} |" in readme, key
+        assert f"| {code} | | `doctor`: {TITLES[key]} |" in documented, key
 
 
 def test_reach_tries_each_address_in_the_resolvers_order() -> None:
