@@ -6,7 +6,7 @@ import base64
 import io
 import json
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -423,7 +423,7 @@ def fake_kafka(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         seen["probed"] += 1
 
     class Metadata:
-        partitions = {0: None}
+        partitions: ClassVar[dict[int, None]] = {0: None}
 
     monkeypatch.setattr(broker, "produce_target", target)
     monkeypatch.setattr(broker, "probe", probe)
