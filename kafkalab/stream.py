@@ -113,7 +113,7 @@ def split_lines(rest: bytes, chunk: bytes) -> tuple[list[bytes], bytes]:
     data = rest + chunk if rest else chunk
     lines = data.split(b"\n")
     tail = lines.pop()
-    if b"\r\n" in data:
+    if b"\r" in data:  # one byte: memchr, where b"\r\n" would be a slower search
         lines = [line[:-1] if line[-1:] == b"\r" else line for line in lines]
     return lines, tail
 
