@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
@@ -25,6 +26,8 @@ from kafkalab.errors import (
     Interrupted,
     KafkalabError,
     KafkaRequestError,
+    Terminated,
+    signal_of,
 )
 from kafkalab.modes import ALL_SERVICES, MODE_NAMES
 
@@ -49,13 +52,23 @@ class CliState:
 
 
 def work_begins() -> None:
-    """From here on a Ctrl-C is a KeyboardInterrupt, which the command turns into what it left behind.
+    """From here on a Ctrl-C is a KeyboardInterrupt, which the command turns into what it left behind;
+    SIGTERM and SIGHUP (`timeout`, a cancelled CI job, `docker stop`, a closed terminal) are the
+    same, as Terminated, and the exit code is 128 + the signal's number.
 
-    Until then (Python's start, the imports, the options) kafkalab._console ends the process quietly:
-    nothing was started. Every command that talks to Docker or Kafka calls this first.
+    Until then (Python's start, the imports, the options) kafkalab._console ends the process quietly
+    on Ctrl-C, and SIGTERM ends it at once: nothing was started. Every command that talks to Docker
+    or Kafka calls this first.
     """
     with contextlib.suppress(ValueError):  # not the main thread: an application that embeds the CLI
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):  # Windows has no SIGHUP
+                signal.signal(getattr(signal, name), _terminated)
+
+
+def _terminated(signum: int, _frame: FrameType | None) -> None:
+    raise Terminated(signum)
 
 
 class KafkalabGroup(click.Group):
@@ -76,9 +89,12 @@ class KafkalabGroup(click.Group):
         except BrokenPipeError:  # the reader of stdout left (`| head`): not an error
             _discard_stdout()
             ctx.exit(0)
-        except KeyboardInterrupt:  # `up` says what it left (Interrupted); any other command may be half done
-            render.error(Interrupted("Interrupted.", "It may have done part of its work: run it again to finish."))
-            ctx.exit(130)
+        except Interrupted as exc:  # `up` says what it left
+            render.error(KafkalabError(exc.message, exc.hint))
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP: any other command may be half done
+            render.error(KafkalabError("Interrupted.", "It may have done part of its work: run it again to finish."))
+            ctx.exit(128 + signal_of(exc))
         except Exception as exc:  # a bug: say so in two lines, unless --debug asks for the traceback
             self._debug_traceback(ctx)
             render.error(KafkalabError(
@@ -275,16 +291,22 @@ def _confirm(question: str, kept: str) -> None:
 @click.argument("service", required=False, type=click.Choice(ALL_SERVICES))
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
 @click.option("--tail", type=click.IntRange(min=0), metavar="N", help="Only the last N lines of each container.")
-@click.pass_obj
-def logs(state: CliState, service: str | None, follow: bool, tail: int | None) -> None:
+@click.pass_context
+def logs(ctx: click.Context, service: str | None, follow: bool, tail: int | None) -> None:
     """Print the logs of SERVICE (zookeeper, kafka, kafka-2, kafka-3 or kafka-ui), or of all of them.
+    Ctrl-C ends -f quietly (exit 130, as `tail -f`).
 
     \b
       kafkalab logs kafka --tail 50 -f
     """
-    for chunk in state.lab().logs(service, follow=follow, tail=tail):
-        sys.stdout.write(chunk)
-        sys.stdout.flush()
+    try:
+        # closing(): the `docker compose logs` behind it ends with this command, however it ends.
+        with contextlib.closing(ctx.obj.lab().logs(service, follow=follow, tail=tail)) as lines:
+            for chunk in lines:
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+    except KeyboardInterrupt as exc:  # the way to end -f: no error
+        ctx.exit(128 + signal_of(exc))
 
 
 @cli.command(short_help="Show each setting and where it came from.")
@@ -589,22 +611,30 @@ def topic_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | 
 @click.option("--format", "fmt", type=click.Choice(["line", "json"]), default="line", show_default=True,
               help='line: each line is a value (or key and value, with -K); json: each line is a record, '
                    '{"key", "value", "headers", "partition", "timestamp"}, as `consume --format json` writes them.')
+@click.option("--skip-empty", is_flag=True, help="Skip empty lines (without it, each is an empty message).")
 @bootstrap_option
 @click.pass_context
 def produce(
     ctx: click.Context, *, topic: str, key_separator: bytes | None, headers: list[tuple[str, str]], path: Path | None,
-    acks: Literal["0", "1", "all"], partition: int | None, fmt: Literal["line", "json"], bootstrap_server: str | None,
+    acks: Literal["0", "1", "all"], partition: int | None, fmt: Literal["line", "json"], skip_empty: bool,
+    bootstrap_server: str | None,
 ) -> None:
     """Read lines from stdin (or --file) and send each as one message to TOPIC, then wait until
     every message is delivered. The count and rate go to stderr; the exit code is 13 when any
     message failed. A topic that does not exist is created when the broker's
-    auto.create.topics.enable is true (as on the lab), with a note; else it is exit 12.
+    auto.create.topics.enable is true (as on the lab), with a note; else it is exit 12. Input
+    with no message, or whose first record is refused, creates nothing.
+
+    A line ends at a newline; a carriage return before it (CRLF) is removed, as kcat does. An
+    empty line is an empty message; --skip-empty skips them. Ctrl-C, SIGTERM or SIGHUP stops the
+    reading: what was read is delivered (for at most 10 s), the count printed is what the topic
+    got, and the exit code is 130, 143 or 129.
 
     With --format json each line is a JSON record: "key", "value" (null: a tombstone; an object
-    or a number is sent as its JSON text), "headers" (an object, or [name, value] pairs),
-    "partition" and "timestamp" (ms, or ISO 8601); bytes that are not UTF-8 are
-    {"base64": "..."}, as consume writes them. A line that is no record stops the input there
-    (exit 19).
+    or a number is sent as its JSON text, exactly as written), "headers" (an object, or [name,
+    value] pairs), "partition" and "timestamp" (ms, or ISO 8601); bytes that are not UTF-8 are
+    {"base64": "..."}, as consume writes them. Blank lines are skipped. A line that is no record
+    stops the input there (exit 19).
 
     \b
       seq 1000 | kafkalab produce numbers
@@ -624,7 +654,7 @@ def produce(
             render.say(f"Reading messages from the terminal, {one}; end with Ctrl-D.")
         result = stream.produce_lines(
             bootstrap, topic, source, key_separator=key_separator, headers=encoded, acks=acks, partition=partition,
-            fmt=fmt, on_created=lambda partitions: render.say(
+            fmt=fmt, skip_empty=skip_empty, on_created=lambda partitions: render.say(
                 f"Topic {topic} did not exist: the broker created it (auto.create.topics.enable), "
                 f"with {render.plural(partitions, 'partition')}."
             ),
@@ -638,7 +668,7 @@ def produce(
             f"The errors above say why; `kafkalab topic describe {topic}` shows its configs.",
         )
     if result.interrupted:
-        ctx.exit(130)
+        ctx.exit(128 + (result.signum or signal.SIGINT))
 
 
 @cli.command(short_help="Print a topic's messages, one per line.")
@@ -668,10 +698,11 @@ def consume(
     offset: int | None, timeout: float | None, from_time: int | None, bootstrap_server: str | None,
 ) -> None:
     """Print the messages of TOPIC to stdout and stop at the end of its partitions (or after -n,
-    or never with --follow). Ctrl-C stops cleanly; with --group the offsets of what was printed
-    are committed. --format json prints topic, partition, offset, timestamp, key, value and
-    headers; bytes that are not UTF-8 become {"base64": "..."}. --from-time starts each
-    partition at its first message at or after the time (its end when none is that late).
+    or never with --follow). Ctrl-C, SIGTERM and SIGHUP stop cleanly (exit 130, 143, 129); with
+    --group the offsets of what was printed are committed and the group is left. --format json
+    prints topic, partition, offset, timestamp, key, value and headers; bytes that are not UTF-8
+    become {"base64": "..."}. --from-time starts each partition at its first message at or after
+    the time (its end when none is that late).
 
     \b
       kafkalab consume orders --from-beginning -n 10
@@ -702,7 +733,7 @@ def consume(
         return
     render.consume_summary(result)
     if result.stopped == "interrupted":
-        ctx.exit(130)
+        ctx.exit(128 + (result.signum or signal.SIGINT))
 
 
 def _offline_warning(topic: str, offline: list[int]) -> str:

@@ -18,7 +18,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -489,24 +489,45 @@ class Compose:
         """Remove the containers and network of this mode's file; volumes are removed by name."""
         self._run(lambda d: d.compose.down(quiet=True))
 
-    def logs(self, services: list[str], tail: int | None, follow: bool, prefix: bool = True) -> Iterator[str]:
-        from python_on_whales.exceptions import DockerException
+    def logs(
+        self, services: list[str], tail: int | None, follow: bool, prefix: bool = True,
+    ) -> Generator[str, None, None]:
+        """`docker compose logs` of the services, line by line; it starts on the first iteration.
 
-        # docker compose logs starts on the first iteration: the echo and environment hold till the end.
-        token = _echo_to.set(self.echo)
-        try:
-            with self._environment():
-                stream = self._client().compose.logs(
-                    services=services, tail=None if tail is None else str(tail), follow=follow, stream=True,
-                    no_log_prefix=not prefix,
-                )
-                for _source, chunk in stream:
-                    yield chunk.decode("utf-8", "replace")
-        except DockerException as exc:
-            raise _translate([str(a) for a in exc.docker_command], exc.return_code, exc.stderr or "",
-                             self.settings) from None
-        finally:
-            _echo_to.reset(token)
+        Run here rather than through python-on-whales, which never ends its child: closing this
+        generator (or leaving a loop over it, or an exception in it) ends `docker compose logs -f`.
+        The settings go in the child's own environment: os.environ is left alone while it streams.
+        """
+        import tempfile
+
+        docker = shutil.which("docker")
+        if docker is None:
+            raise DockerNotFound("Docker was not found: there is no `docker` on PATH.")
+        command = ["docker", "compose", *[a for f in self.files for a in ("--file", str(f))],
+                   "--project-name", self.settings.project, "logs", "--no-color",
+                   *(["--tail", str(tail)] if tail is not None else []), *(["--follow"] if follow else []),
+                   *([] if prefix else ["--no-log-prefix"]), *services]
+        if self.echo:
+            self.echo(" ".join(command))
+        # stderr in a file, not a pipe: a pipe nobody reads while stdout streams could fill and stall it.
+        with tempfile.TemporaryFile() as stderr_file, subprocess.Popen(
+            [docker, *command[1:]], stdout=subprocess.PIPE, stderr=stderr_file, env=self._env(),
+        ) as child:
+            assert child.stdout is not None
+            try:
+                for line in child.stdout:
+                    yield line.decode("utf-8", "replace")
+            finally:
+                if child.poll() is None:  # left early: closed, an exception, Ctrl-C
+                    child.terminate()
+                    try:
+                        child.wait(5)
+                    except subprocess.TimeoutExpired:
+                        child.kill()
+            if child.wait() != 0:
+                stderr_file.seek(0)
+                stderr = stderr_file.read().decode("utf-8", "replace")
+                raise _translate(command, child.returncode, stderr, self.settings)
 
     def log_tail(self, service: str, lines: int) -> str:
         try:

@@ -6,6 +6,8 @@ documented in the README, and ``EXIT_CODES`` is the table both are checked again
 
 from __future__ import annotations
 
+from signal import SIGINT
+
 
 class KafkalabError(Exception):
     """Base of every error kafkalab raises on purpose."""
@@ -177,11 +179,37 @@ class SubnetUnavailable(KafkalabError):
     )
 
 
-class Interrupted(KafkalabError):
-    """Ctrl-C: the message says when, the hint what was left behind and what to do about it."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Python raises KeyboardInterrupt for Ctrl-C (cli.work_begins
+    installs the handler): each command then ends as on Ctrl-C, and exits 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def signal_of(exc: BaseException) -> int:
+    """The signal a KeyboardInterrupt stands for: SIGINT (2), or a Terminated's own."""
+    return int(getattr(exc, "signum", SIGINT))
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, SIGHUP): the message says when, the hint what was left behind and what to do about it.
+
+    A KeyboardInterrupt, not a KafkalabError: `except Exception` (and pytest's test errors) must not
+    take a Ctrl-C for a failure and go on. Its exit code is 128 + the signal's number (130 for Ctrl-C).
+    """
 
     exit_code = 130
     hint = "Nothing was started."
+
+    def __init__(self, message: str, hint: str | None = None, *, signum: int = SIGINT) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+        self.signum = signum
+        self.exit_code = 128 + signum
 
 
 # Exit codes of `kafkalab status`, which reports rather than fails.

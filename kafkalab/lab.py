@@ -12,7 +12,7 @@ import dataclasses
 import importlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Literal
 
 from kafkalab import broker, record
@@ -25,6 +25,7 @@ from kafkalab.errors import (
     Interrupted,
     KafkalabError,
     ReadinessTimeout,
+    signal_of,
 )
 from kafkalab.modes import MODES, mode_of_services
 from kafkalab.pull import ImagePull, PullProgress
@@ -152,15 +153,18 @@ class Lab:
         (on_pull sees its progress); the timeout starts after it.
 
         Concurrent calls for one project, from any process, take turns while Compose changes things;
-        the later ones find the lab started and only wait for it. Ctrl-C raises Interrupted, which
-        says what was left behind.
+        the later ones find the lab started and only wait for it. Ctrl-C (or SIGTERM, SIGHUP, where
+        the CLI raises them) raises Interrupted, which says what was left behind: a KeyboardInterrupt,
+        so that `except Exception` lets it through.
         """
         self._budget(timeout)  # a timeout of 0 or less is refused before anything starts
         self._left: _Left = "nothing"
         try:
             return self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
-        except KeyboardInterrupt:
-            raise _interrupted(self._left) from None
+        except Interrupted:
+            raise
+        except KeyboardInterrupt as exc:
+            raise _interrupted(self._left, signal_of(exc)) from None
 
     def _up(
         self, ui: bool, wait: bool, timeout: float | None, wait_ui: bool, phase: Callable[[Phase], None],
@@ -438,7 +442,15 @@ class Lab:
         s = self.settings.with_recorded_mode()
         return all(answers("127.0.0.1", b.host_port(s)) for b in MODES[s.mode].brokers)
 
-    def logs(self, service: str | None = None, *, follow: bool = False, tail: int | None = None) -> Iterator[str]:
+    def logs(
+        self, service: str | None = None, *, follow: bool = False, tail: int | None = None,
+    ) -> Generator[str, None, None]:
+        """The lines of the lab's logs (of one service, or all), as `docker compose logs` prints them.
+
+        A generator: its `docker compose logs` process runs from the first line taken until the
+        last, and ends when the generator is closed, which leaving a for loop over it early does too
+        (`with contextlib.closing(lab.logs(follow=True)) as lines:` says so where it matters).
+        """
         running = self.compose.containers()
         compose = self._compose_of(running)
         if service is not None and service not in compose.services:
@@ -447,7 +459,7 @@ class Lab:
                 f"Services: {', '.join(compose.services)}.",
             )
         if not running:  # nothing of the lab's: and what Compose would show under this name is not
-            return iter(())
+            return _no_lines()
         return compose.logs([service] if service else [], tail=tail, follow=follow)
 
     def _of(self, containers: list[Container]) -> Lab:
@@ -569,6 +581,10 @@ class Lab:
             self.down(volumes=not self._had_volumes)
 
 
+def _no_lines() -> Generator[str, None, None]:
+    yield from ()
+
+
 # What a Ctrl-C during `up` leaves behind, and what to do about it.
 _Left = Literal["nothing", "starting", "running"]
 _INTERRUPTED: dict[str, tuple[str, str]] = {
@@ -584,9 +600,9 @@ _INTERRUPTED: dict[str, tuple[str, str]] = {
 }
 
 
-def _interrupted(left: _Left) -> Interrupted:
+def _interrupted(left: _Left, signum: int) -> Interrupted:
     message, hint = _INTERRUPTED[left]
-    return Interrupted(message, hint)
+    return Interrupted(message, hint, signum=signum)
 
 
 def after_broker_state(

@@ -27,12 +27,15 @@ import json
 import operator
 import os
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import FrameType
 from typing import Any, BinaryIO, Literal
 
 from kafkalab import broker
-from kafkalab.errors import InvalidRecord, KafkaRequestError, TopicNotFound
+from kafkalab.errors import InvalidRecord, KafkaRequestError, TopicNotFound, signal_of
 
 Format = Literal["value", "kv", "json"]
 Input = Literal["line", "json"]
@@ -43,6 +46,7 @@ READ_SIZE = 1 << 18  # bytes of input read at a time
 PRODUCE_BATCH = 10_000  # lines handed to the producer between two polls
 QUEUE_MAX = 100_000  # messages the producer may hold before we wait for deliveries
 CONSUME_BATCH = 1_000  # messages per consume() call: larger batches measured slower (CPU caches)
+STOP_FLUSH = 10.0  # seconds a produce stopped by a signal waits for what it sent to be delivered
 IDLE_WAIT = 0.2  # seconds one blocking consume() waits; bounds how late a stop is noticed
 DELIVERY_TIMEOUT_MS = 30_000  # a message not delivered by then is a failure
 NO_GROUP = "kafkalab-consume"  # the client needs a group.id; without --group it never joins or commits
@@ -101,9 +105,16 @@ def parse_time(text: str, *, durations: bool = True, now_ms: int | None = None) 
 
 
 def split_lines(rest: bytes, chunk: bytes) -> tuple[list[bytes], bytes]:
-    """The complete lines in rest + chunk, without their newline, and the incomplete tail."""
-    lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
+    """The complete lines in rest + chunk, without their newline, and the incomplete tail.
+
+    A \r before the newline goes too, as kcat strips it: a file from Windows (CRLF) gives the same
+    messages as one from Unix. Only input that holds a CRLF pays for it, line by line.
+    """
+    data = rest + chunk if rest else chunk
+    lines = data.split(b"\n")
     tail = lines.pop()
+    if b"\r" in data:  # one byte: memchr, where b"\r\n" would be a slower search
+        lines = [line[:-1] if line[-1:] == b"\r" else line for line in lines]
     return lines, tail
 
 
@@ -182,11 +193,55 @@ def field_bytes(data: Any, what: str) -> bytes | None:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# Strict JSON: NaN and Infinity, which Python's json takes by default, are refused.
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_space(text: str, i: int) -> int:
+    found = _SPACE.match(text, i)
+    return found.end() if found else i
+
+
+def _members(text: str, start: int = 0) -> list[tuple[str | None, str]]:
+    """The members of the JSON object or array at text[start] (valid JSON), each value as its own
+    text, byte for byte: (name, text) for an object, (None, text) for an array."""
+    scan, space = _DECODER.scan_once, _skip_space  # type: ignore[attr-defined]  # set in __init__, untyped
+    close = "}" if text[start] == "{" else "]"
+    found: list[tuple[str | None, str]] = []
+    i = space(text, start + 1)
+    while text[i] != close:
+        name = None
+        if close == "}":
+            name, i = scan(text, i)
+            i = space(text, space(text, i) + 1)  # past the colon
+        _, end = scan(text, i)
+        found.append((name, text[i:end]))
+        i = space(text, end)
+        if text[i] == ",":
+            i = space(text, i + 1)
+    return found
+
+
+def _is_text(data: Any) -> bool:
+    """A key, value or header value that field_bytes() sends as bytes of its own, not as JSON text."""
+    return data is None or isinstance(data, str) or (isinstance(data, dict) and list(data) == ["base64"])
+
+
 def parse_record(line: bytes) -> Record:
-    """One line of `produce --format json`; ValueError says what is wrong with it."""
+    """One line of `produce --format json`; ValueError says what is wrong with it.
+
+    A key, value or header value that is JSON (an object, a list, a number, true) is sent as its
+    text in the line, byte for byte: 1.50 stays 1.50, and the spaces stay where they were.
+    """
     try:
-        data = json.loads(line)
-    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        text = line.decode("utf-8")
+        data = _DECODER.decode(text)
+    except ValueError as exc:  # JSONDecodeError, NaN or Infinity, or bytes that are not UTF-8
         raise ValueError(f"it is not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"it is a JSON {type(data).__name__}, not an object")
@@ -196,13 +251,22 @@ def parse_record(line: bytes) -> Record:
     if "value" not in data:
         raise ValueError('it has no "value" (null is a tombstone)')
     raw_headers = data.get("headers") or []
+    as_object = isinstance(raw_headers, dict)
     if isinstance(raw_headers, dict):
         raw_headers = list(raw_headers.items())
     headers = []
-    for pair in raw_headers if isinstance(raw_headers, list) else [None]:
+    texts: list[tuple[str | None, str]] | None = None  # the members of the record, as text, when needed
+    for n, pair in enumerate(raw_headers if isinstance(raw_headers, list) else [None]):
         if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[0], str)):
             raise ValueError('its "headers" are neither an object nor a list of [name, value] pairs')
-        headers.append((pair[0], field_bytes(pair[1], f"header {pair[0]!r}")))
+        if _is_text(pair[1]):
+            headers.append((pair[0], field_bytes(pair[1], f"header {pair[0]!r}")))
+            continue
+        texts = texts or _members(text, _skip_space(text, 0))
+        members = _members(dict(texts)["headers"])
+        # An object's last member of a name is the one json keeps; a list's pairs go in order.
+        value_text = dict(members)[pair[0]] if as_object else _members(members[n][1])[1][1]
+        headers.append((pair[0], value_text.encode()))
     partition = data.get("partition")
     if partition is not None and (isinstance(partition, bool) or not isinstance(partition, int) or partition < 0):
         raise ValueError(f'its "partition" {partition!r} is not a partition number')
@@ -211,8 +275,14 @@ def parse_record(line: bytes) -> Record:
         timestamp = parse_time(timestamp, durations=False)
     elif timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0):
         raise ValueError(f'its "timestamp" {timestamp!r} is neither milliseconds since the epoch nor ISO 8601')
-    value, key = field_bytes(data["value"], "the value"), field_bytes(data.get("key"), "the key")
-    return value, key, partition, timestamp, headers
+    sent: list[bytes | None] = []
+    for name in ("value", "key"):
+        if _is_text(data.get(name)):
+            sent.append(field_bytes(data.get(name), f"the {name}"))
+        else:
+            texts = texts or _members(text, _skip_space(text, 0))
+            sent.append(dict(texts)[name].encode())
+    return sent[0], sent[1], partition, timestamp, headers
 
 
 def render_values(messages: Sequence[Any]) -> bytes:
@@ -269,6 +339,7 @@ class ProduceResult:
     # --format json: the line that was no record, which ended the input (the lines before it were sent)
     bad_record: InvalidRecord | None = dataclasses.field(default=None, compare=False)
     created_topic: bool = False  # the topic did not exist: the broker created it (auto.create.topics.enable)
+    signum: int | None = None  # interrupted: by this signal (SIGINT, SIGTERM, SIGHUP)
 
     @property
     def delivered(self) -> int:
@@ -353,78 +424,203 @@ class _Failures:
         return sum(self.by_error.values())
 
 
+class _Signals:
+    """Holds back Ctrl-C, SIGTERM and SIGHUP while lines are handed to the producer, so that the
+    count of messages sent stays exact; while it waits for input, which may block for ever, or for
+    the broker, one is raised at once.
+
+    Only signals whose handler is Python code are held (the CLI's raise KeyboardInterrupt or
+    Terminated); the handler runs all the same, and what it raises is kept for check(). Outside
+    the main thread no signal is raised, and nothing is held.
+    """
+
+    def __init__(self) -> None:
+        self.open = True  # raise at once
+        self.held: BaseException | None = None
+        self._saved: dict[int, Callable[[int, FrameType | None], Any]] = {}
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+                number = getattr(signal, name, None)  # Windows has no SIGHUP
+                handler = signal.getsignal(number) if number is not None else None
+                if number is not None and callable(handler):
+                    self._saved[number] = handler
+                    signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for number, handler in self._saved.items():
+            signal.signal(number, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        try:
+            self._saved[signum](signum, frame)
+        except BaseException as exc:
+            if self.open:
+                raise
+            self.held = self.held or exc
+
+    def check(self) -> None:
+        """Raise the signal held back, if any."""
+        if self.held is not None:
+            raise self.held
+
+
+def _blocks(source: BinaryIO, signals: _Signals, skip_empty: bool) -> Iterator[list[bytes]]:
+    """The lines of source, a read block at a time; a stop signal is raised while it reads."""
+    read = getattr(source, "read1", None) or source.read
+    rest = b""
+    while True:
+        signals.open = True
+        chunk = read(READ_SIZE)
+        signals.open = False
+        if not chunk:
+            break
+        lines, rest = split_lines(rest, chunk)
+        if skip_empty:
+            lines = list(filter(None, lines))
+        if lines:
+            yield lines
+    if rest:
+        yield [rest]
+
+
+def _first_blocks(blocks: Iterator[list[bytes]], fmt: Input) -> list[list[bytes]]:
+    """The blocks up to the first that holds a message to send; none when the input has none."""
+    held = []
+    for block in blocks:
+        held.append(block)
+        if fmt == "line" or any(map(bytes.strip, block)):  # a JSON record's line is never blank
+            return held
+    return []
+
+
+def _first_record_error(blocks: list[list[bytes]]) -> InvalidRecord | None:
+    """The first record of `produce --format json` is checked before the topic is asked for (and
+    maybe created): input that is refused leaves nothing behind."""
+    lines = itertools.chain.from_iterable(blocks)
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                parse_record(line)
+            except ValueError as exc:
+                return _not_a_record(number, exc, 0)
+            return None
+    return None
+
+
+def _not_a_record(number: int, exc: ValueError, sent: int) -> InvalidRecord:
+    return InvalidRecord(f"Line {number} is not a record: {exc}.", sent=sent)
+
+
 def produce_lines(
     bootstrap: str, topic: str, source: BinaryIO, *, key_separator: bytes | None = None,
     headers: Sequence[tuple[str, bytes]] = (), acks: Acks = "all", partition: int | None = None,
     timeout: float = broker.REQUEST_TIMEOUT, fmt: Input = "line", on_created: Callable[[int], None] | None = None,
+    skip_empty: bool = False,
 ) -> ProduceResult:
     """Produce one message per line of `source` (the newline removed) and wait for every delivery.
 
-    With key_separator, a line splits at its first separator into key and value. `headers` go on
-    every message. A topic that does not exist follows the broker's auto.create.topics.enable,
-    as with kcat and Kafka's console producer: created by the broker (then on_created gets its
-    partition count), or TopicNotFound.
+    A line ends at \n; a \r before it is removed too (CRLF input), as kcat does. An empty line is
+    an empty message, unless skip_empty. With key_separator, a line splits at its first separator
+    into key and value. `headers` go on every message. A topic that does not exist follows the
+    broker's auto.create.topics.enable, as with kcat and Kafka's console producer: created by the
+    broker (then on_created gets its partition count), or TopicNotFound. Input with no message in
+    it, or whose first record is refused, leaves the topic as it was (not created).
     With fmt="json" each line is a record (parse_record): key, value, headers, partition and
     timestamp; blank lines are skipped, and the first line that is no record ends the input
     (ProduceResult.bad_record), after the lines before it were delivered.
+    Ctrl-C (or SIGTERM, SIGHUP, where the caller raises them as KeyboardInterrupt) stops the
+    reading; what was read is delivered within STOP_FLUSH seconds, and the result says
+    interrupted, with the signal.
     """
     if key_separator == b"":
         raise ValueError("key_separator must not be empty")
     if fmt == "json" and key_separator is not None:
         raise ValueError("a JSON record has its own key: no key_separator")
-    target = broker.produce_target(bootstrap, topic, timeout)
-    if target.created and on_created is not None:
-        on_created(target.partitions)
-    client_max = message_limit(target.max_message_bytes)
-    given_max = broker.user_settings().get("message.max.bytes", "")  # -X wins over kafkalab's
-    failures = _Failures(topic, target.max_message_bytes, int(given_max) if given_max.isdigit() else client_max)
-    producer = broker.command_client("producer", bootstrap, {
-        # Not idempotent, like kcat: idempotence measured a third slower here. A retried request
-        # may then store a message twice; none is lost.
-        "acks": acks,
-        "allow.auto.create.topics": False,
-        "queue.buffering.max.messages": QUEUE_MAX + PRODUCE_BATCH,
-        # The client refuses messages over its own message.max.bytes (1,000,000) before sending:
-        # allow what the topic allows (max.message.bytes, 1,048,588 by default). -X wins over this.
-        "message.max.bytes": client_max,
-        "message.timeout.ms": DELIVERY_TIMEOUT_MS,
-        "delivery.report.only.error": True,
-        "on_delivery": failures,
-    })
-    partitions = broker.topic_metadata(producer, bootstrap, topic, timeout).partitions
+    started = time.monotonic()
+    with _Signals() as signals:
+        blocks = _blocks(source, signals, skip_empty)
+        try:
+            first = _first_blocks(blocks, fmt)
+        except KeyboardInterrupt as exc:  # nothing was read: nothing to send, nothing created
+            return ProduceResult(topic, 0, 0, (), time.monotonic() - started, True, signum=signal_of(exc))
+        bad = _first_record_error(first) if fmt == "json" else None
+        if not first or bad is not None:
+            broker.probe(bootstrap)  # an unreachable broker is said all the same
+            return ProduceResult(topic, 0, 0, (), time.monotonic() - started, bad_record=bad)
+        return _produce(
+            bootstrap, topic, itertools.chain(first, blocks), signals, key_separator=key_separator,
+            headers=headers, acks=acks, partition=partition, timeout=timeout, fmt=fmt, on_created=on_created,
+            started=started,
+        )
+
+
+def _produce(
+    bootstrap: str, topic: str, blocks: Iterator[list[bytes]], signals: _Signals, *, key_separator: bytes | None,
+    headers: Sequence[tuple[str, bytes]], acks: Acks, partition: int | None, timeout: float, fmt: Input,
+    on_created: Callable[[int], None] | None, started: float,
+) -> ProduceResult:
+    signals.open = True  # nothing is sent yet: a signal ends it at once
+    try:
+        target = broker.produce_target(bootstrap, topic, timeout)
+        if target.created and on_created is not None:
+            on_created(target.partitions)
+        client_max = message_limit(target.max_message_bytes)
+        given_max = broker.user_settings().get("message.max.bytes", "")  # -X wins over kafkalab's
+        failures = _Failures(topic, target.max_message_bytes, int(given_max) if given_max.isdigit() else client_max)
+        producer = broker.command_client("producer", bootstrap, {
+            # Not idempotent, like kcat: idempotence measured a third slower here. A retried request
+            # may then store a message twice; none is lost.
+            "acks": acks,
+            "allow.auto.create.topics": False,
+            "queue.buffering.max.messages": QUEUE_MAX + PRODUCE_BATCH,
+            # The client refuses messages over its own message.max.bytes (1,000,000) before sending:
+            # allow what the topic allows (max.message.bytes, 1,048,588 by default). -X wins over this.
+            "message.max.bytes": client_max,
+            "message.timeout.ms": DELIVERY_TIMEOUT_MS,
+            "delivery.report.only.error": True,
+            "on_delivery": failures,
+        })
+        partitions = broker.topic_metadata(producer, bootstrap, topic, timeout).partitions
+    except KeyboardInterrupt as exc:  # before the first message: at most the topic was asked for
+        return ProduceResult(topic, 0, 0, (), time.monotonic() - started, True, signum=signal_of(exc))
     if partition is not None:
         broker.check_partition(topic, partition, len(partitions))
     sender = _JsonSender if fmt == "json" else _Sender
     send = sender(
         producer, topic, partition=partition, key_separator=key_separator, headers=list(headers), failures=failures,
+        check=signals.check,
     )
-    read = getattr(source, "read1", None) or source.read
     count = 0
-    interrupted = False
+    stop: BaseException | None = None
     bad: InvalidRecord | None = None
-    started = time.monotonic()
     with _fewer_collections():
         try:
+            signals.open = False  # from here a signal is held back till the end of a block
             try:
-                rest = b""
-                while chunk := read(READ_SIZE):
-                    lines, rest = split_lines(rest, chunk)
+                for lines in blocks:  # a signal while it reads stops here, with what was read sent
                     for i in range(0, len(lines), PRODUCE_BATCH):
                         count += send(lines[i:i + PRODUCE_BATCH])
-                if rest:
-                    count += send([rest])
+                    signals.check()
             except InvalidRecord as exc:
                 bad = exc
                 count += exc.sent
-            left = producer.flush() if count else 0
-        except KeyboardInterrupt:
-            interrupted = True
-            left = producer.flush(timeout)
+            # Each delivery is awaited; a signal meanwhile bounds what is left of the wait.
+            left = len(producer)
+            while left and signals.held is None:
+                left = producer.flush(0.5)
+            signals.check()
+        except KeyboardInterrupt as exc:
+            stop = exc
+            signals.open = True  # a second one ends the wait
+            left = producer.flush(STOP_FLUSH)
     if left:
         failures.add("not delivered before the end", left)
     return ProduceResult(
         topic, count, failures.count, failures.errors(), time.monotonic() - started,
-        interrupted, bad, target.created,
+        stop is not None, bad, target.created, signum=signal_of(stop) if stop is not None else None,
     )
 
 
@@ -448,9 +644,10 @@ class _Sender:
 
     def __init__(
         self, producer: Any, topic: str, *, partition: int | None, key_separator: bytes | None,
-        headers: list[tuple[str, bytes]], failures: _Failures,
+        headers: list[tuple[str, bytes]], failures: _Failures, check: Callable[[], None] = lambda: None,
     ) -> None:
         self.producer = producer
+        self.check = check  # raises a stop signal held back: called while it waits, before a batch is sent
         self.topic = topic
         self.partition = -1 if partition is None else partition  # -1: the partitioner chooses
         self.key_separator = key_separator
@@ -473,6 +670,7 @@ class _Sender:
         # len(producer) counts the messages not yet delivered; poll() serves (failed) delivery reports.
         producer.poll(0)
         while len(producer) + count > QUEUE_MAX:
+            self.check()
             producer.poll(0.01)
 
     def _values(self, lines: list[bytes]) -> None:
@@ -530,7 +728,7 @@ class _JsonSender(_Sender):
             try:
                 value, key, partition, timestamp, headers = parse_record(line)
             except ValueError as exc:
-                raise InvalidRecord(f"Line {self.line} is not a record: {exc}.", sent=sent) from None
+                raise _not_a_record(self.line, exc, sent) from None
             headers.extend(self.headers)
             self._record(value, key, self.partition if partition is None else partition, timestamp or 0, headers)
             sent += 1
@@ -563,6 +761,7 @@ class ConsumeResult:
     stopped: Stop  # the end of the partitions, --max, --timeout, Ctrl-C, or the output was closed
     group: str | None
     committed: bool  # the group's offsets were committed (after the last message written)
+    signum: int | None = None  # interrupted: by this signal (SIGINT, SIGTERM, SIGHUP)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -578,9 +777,10 @@ def consume_to(
     """Write the topic's messages to `out`, one per line in `fmt`, and say why it stopped.
 
     Without follow it stops at the end of the partitions, as they were when it got to them. It stops
-    after max_messages, or once nothing arrived for `timeout` seconds. Ctrl-C stops it as well, and
-    returns normally. With a group, it joins the group and commits the offsets of what it wrote
-    when it stops; without one, it reads all partitions (or `partition`) and commits nothing.
+    after max_messages, or once nothing arrived for `timeout` seconds. Ctrl-C stops it as well (and
+    SIGTERM or SIGHUP, where the CLI raises them), and returns normally. With a group, it joins the
+    group and commits the offsets of what it wrote when it stops; without one, it reads all
+    partitions (or `partition`) and commits nothing.
     With from_time (ms since the epoch) each partition starts at its first message at or after
     that time (offsets-for-times), or at its end when there is none; with a group, that is where
     the group's position is put when the partition is assigned.
@@ -706,6 +906,7 @@ class _Consume:
         consume = self.consumer.consume
         count = 0
         stopped: Stop = "end"
+        signum = None
         started = last = time.monotonic()
         try:
             while not self.done():
@@ -738,12 +939,12 @@ class _Consume:
                 elif not self.follow:
                     self._reached_ends()
             out.flush()
-        except KeyboardInterrupt:
-            stopped = "interrupted"
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM or SIGHUP where the CLI raises them
+            stopped, signum = "interrupted", signal_of(exc)
         except BrokenPipeError:
             stopped = "closed"  # `| head` has what it wanted: the messages it did not take are not committed
         committed = self._commit()
-        return ConsumeResult(self.topic, count, time.monotonic() - started, stopped, self.group, committed)
+        return ConsumeResult(self.topic, count, time.monotonic() - started, stopped, self.group, committed, signum)
 
     def _events(self, messages: list[Any]) -> None:
         """End-of-partition events, and errors that end the run (a deleted topic, a fatal error)."""

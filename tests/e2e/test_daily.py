@@ -389,7 +389,8 @@ def test_json_records_round_trip_keys_headers_tombstones_and_objects(bootstrap: 
         (0, 0, "user-1", "plain text", [["source", "cli"], ["trace", "a=b"], via]),
         (0, 1, "user-1", None, [via]),
         (0, 2, None, "keyless, partition by the producer", [via]),
-        (1, 0, "user-2", '{"total":3,"items":["a","ü"]}', [via]),
+        # A value that is JSON goes as its text in the line, byte for byte (json.dumps: spaces, \u00fc).
+        (1, 0, "user-2", '{"total": 3, "items": ["a", "\\u00fc"]}', [via]),
         (1, 1, None, "42", [via]),
         (1, 2, {"base64": "//4="}, {"base64": "AAEC/w=="}, [["bin", {"base64": "/w=="}], ["bin", "again"], via]),
     ]

@@ -150,13 +150,36 @@ def test_parse_record() -> None:
         "topic": "ignored", "offset": 3, "partition": 2, "timestamp": 1_714_564_800_000, "key": "k",
         "value": {"a": 1}, "headers": {"h": "v", "n": None},
     }).encode()
-    assert stream.parse_record(line) == (b'{"a":1}', b"k", 2, 1_714_564_800_000, [("h", b"v"), ("n", None)])
+    # A value that is JSON is sent as its text in the line, as it was written (json.dumps: ", " and ": ").
+    assert stream.parse_record(line) == (b'{"a": 1}', b"k", 2, 1_714_564_800_000, [("h", b"v"), ("n", None)])
     assert stream.parse_record(b'{"value": null}') == (None, None, None, None, [])
     pairs = b'{"value": "v", "headers": [["a", "1"], ["a", {"base64": "/w=="}]], "timestamp": "2024-05-01T12:00:00Z"}'
     assert stream.parse_record(pairs) == (b"v", None, None, 1_714_564_800_000, [("a", b"1"), ("a", b"\xff")])
 
 
+@pytest.mark.parametrize(("line", "value", "key", "headers"), [
+    (b'{"value": 1.50, "key": 1E2}', b"1.50", b"1E2", []),
+    (b'{"value": 1e400}', b"1e400", None, []),  # json.dumps would send Infinity, which is no JSON
+    (b'{"value": -0, "key": 10000000000000000000000001}', b"-0", b"10000000000000000000000001", []),
+    (b'{ "value" :{"a" : [1.0, 2e-3] , "b":{}} , "key":[ ] }', b'{"a" : [1.0, 2e-3] , "b":{}}', b"[ ]", []),
+    ('{"value": {"grüße": "\\u00fc"}}'.encode(), '{"grüße": "\\u00fc"}'.encode(), None, []),
+    (b'{"value": "v", "headers": {"n": 1.50, "s": "x", "t": true}}', b"v", None,
+     [("n", b"1.50"), ("s", b"x"), ("t", b"true")]),
+    # An object's repeated name: the last one, as json reads it; pairs keep each.
+    (b'{"value": "v", "headers": {"n": 1.0, "n": 2.50}}', b"v", None, [("n", b"2.50")]),
+    (b'{"value": "v", "headers": [["n", 1.0], ["s", "x"], [ "n" , {"x" : 1} ]]}', b"v", None,
+     [("n", b"1.0"), ("s", b"x"), ("n", b'{"x" : 1}')]),
+    (b'{"value": false, "key": null}', b"false", None, []),
+])
+def test_parse_record_sends_json_values_as_their_text(
+    line: bytes, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]],
+) -> None:
+    assert stream.parse_record(line) == (value, key, None, None, headers)
+
+
 @pytest.mark.parametrize(("line", "why"), [
+    (b'{"value": NaN}', "it is not JSON (NaN is not a JSON value)"),
+    (b'{"value": [-Infinity]}', "it is not JSON (-Infinity is not a JSON value)"),
     (b"not json", "it is not JSON (Expecting value: line 1 column 1 (char 0))"),
     (b'["value"]', "it is a JSON list, not an object"),
     (b'{"key": "k"}', 'it has no "value" (null is a tombstone)'),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import json
-from typing import Any
+import os
+from typing import Any, ClassVar
 
 import pytest
 
@@ -54,7 +55,11 @@ class FakeMessage:
     (b"pa", b"rt\nnext", [b"part"], b"next"),
     (b"x", b"y", [], b"xy"),
     (b"", b"\n\n", [b"", b""], b""),
-    (b"", b"crlf\r\n", [b"crlf\r"], b""),  # bytes are kept as they are: only the newline goes
+    # A \r before the newline goes with it, as kcat strips it; any other \r stays.
+    (b"", b"crlf\r\n", [b"crlf"], b""),
+    (b"", b"a\r\nb\nc\rd\r\n\r\n\re\r", [b"a", b"b", b"c\rd", b""], b"\re\r"),
+    (b"split\r", b"\nnext\r\n", [b"split", b"next"], b""),  # the \r at the end of one read, the \n in the next
+    (b"", b"mixed\nlines\r\n", [b"mixed", b"lines"], b""),
 ])
 def test_split_lines_keeps_the_incomplete_tail(rest: bytes, chunk: bytes, lines: list[bytes], tail: bytes) -> None:
     assert stream.split_lines(rest, chunk) == (lines, tail)
@@ -413,3 +418,130 @@ def test_sender_retries_a_full_queue_in_order_and_counts_refusals(
     assert [h for *_, h in producer.sent] == [headers or None] * 4
     assert failures.by_error.most_common() == [("Broker: Message size too large", 1)]
     assert producer.polls >= 4  # once per call, and once for each full queue
+
+
+# --- produce_lines: what it reads, when it stops, what it leaves alone ----------------------------
+
+class Chunks(io.RawIOBase):
+    """Input that arrives in the given reads; `at` runs once before the read of that number (from 0)."""
+
+    def __init__(self, chunks: list[bytes], at: dict[int, Any] | None = None) -> None:
+        self.chunks, self.at, self.reads = list(chunks), at or {}, 0
+
+    def read(self, _size: int = -1) -> bytes:
+        action = self.at.get(self.reads)
+        self.reads += 1
+        if action is not None:
+            action()
+        return self.chunks.pop(0) if self.chunks else b""
+
+
+class QueueProducer(FakeProducer):
+    """A producer that delivers on flush(); `on_produce` runs at the given produce() call (from 1)."""
+
+    def __init__(self, on_produce: dict[int, Any] | None = None) -> None:
+        super().__init__(set(), set())
+        self.on_produce = on_produce or {}
+
+    def produce(self, topic: str, value: bytes, key: bytes | None = None, partition: int = -1, **kw: Any) -> None:
+        super().produce(topic, value, key, partition, **kw)
+        action = self.on_produce.get(len(self.sent))
+        if action is not None:
+            action()
+
+    def flush(self, _timeout: float | None = None) -> int:
+        return 0
+
+
+@pytest.fixture
+def fake_kafka(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """broker's calls of produce_lines, recorded: asked_for lists the topics asked for (and maybe created)."""
+    seen: dict[str, Any] = {"asked_for": [], "probed": 0, "producer": QueueProducer()}
+
+    def target(_bootstrap: str, topic: str, _timeout: float = 5) -> broker.ProduceTarget:
+        seen["asked_for"].append(topic)
+        return broker.ProduceTarget(topic, 1, False)
+
+    def probe(_bootstrap: str, _timeout: float = 1) -> None:
+        seen["probed"] += 1
+
+    class Metadata:
+        partitions: ClassVar[dict[int, None]] = {0: None}
+
+    monkeypatch.setattr(broker, "produce_target", target)
+    monkeypatch.setattr(broker, "probe", probe)
+    monkeypatch.setattr(broker, "command_client", lambda *_a, **_k: seen["producer"])
+    monkeypatch.setattr(broker, "topic_metadata", lambda *_a, **_k: Metadata())
+    return seen
+
+
+@pytest.mark.parametrize(("fmt", "data", "bad"), [
+    ("line", b"", None),
+    ("json", b"", None),
+    ("json", b"\n  \n\r\n", None),  # blank lines are no records
+    ("json", b"\n{\"value\": 1.5, \"vaule\": 2}\n{\"value\": \"v\"}\n",
+     "Line 2 is not a record: it has a field 'vaule'; a record has key, value, headers, partition, timestamp."),
+    ("json", b"not json\n", "Line 1 is not a record: it is not JSON (Expecting value: line 1 column 1 (char 0))."),
+])
+def test_input_without_a_message_or_with_a_bad_first_record_asks_for_no_topic(
+    fake_kafka: dict[str, Any], fmt: stream.Input, data: bytes, bad: str | None,
+) -> None:
+    result = stream.produce_lines("h:1", "t", io.BytesIO(data), fmt=fmt)
+    assert (result.messages, result.interrupted) == (0, False)
+    assert (result.bad_record.message if result.bad_record else None) == bad
+    assert fake_kafka["asked_for"] == [], "the topic would be created"
+    assert fake_kafka["probed"] == 1, "an unreachable broker is still an error"
+    assert fake_kafka["producer"].sent == []
+
+
+def test_empty_lines_are_empty_messages_unless_skipped(fake_kafka: dict[str, Any]) -> None:
+    data = b"a\r\n\r\nb\n\n\nc"
+    assert stream.produce_lines("h:1", "t", io.BytesIO(data)).messages == 6
+    assert [v for _, v, *_ in fake_kafka["producer"].sent] == [b"a", b"", b"b", b"", b"", b"c"]
+    fake_kafka["producer"].sent.clear()
+    assert stream.produce_lines("h:1", "t", io.BytesIO(data), skip_empty=True).messages == 3
+    assert [v for _, v, *_ in fake_kafka["producer"].sent] == [b"a", b"b", b"c"]
+    fake_kafka["producer"].sent.clear()
+    assert stream.produce_lines("h:1", "t", io.BytesIO(b"\n\n"), skip_empty=True).messages == 0
+    assert fake_kafka["asked_for"] == ["t", "t"], "only empty lines: nothing to send, no topic asked for"
+
+
+@pytest.fixture
+def term_raises() -> Any:
+    """SIGTERM raises Terminated, as the CLI has it (cli.work_begins); Python's own handler after."""
+    import signal
+
+    from kafkalab.cli import _terminated
+
+    before = signal.signal(signal.SIGTERM, _terminated)
+    yield lambda: os.kill(os.getpid(), signal.SIGTERM)
+    signal.signal(signal.SIGTERM, before)
+
+
+def test_a_signal_while_reading_stops_with_what_was_read_sent(fake_kafka: dict[str, Any], term_raises: Any) -> None:
+    source = Chunks([b"1\n2\n", b"3\n", b"never\n"], at={2: term_raises})
+    result = stream.produce_lines("h:1", "t", source)
+    assert (result.messages, result.delivered, result.interrupted, result.signum) == (3, 3, True, 15)
+    assert [v for _, v, *_ in fake_kafka["producer"].sent] == [b"1", b"2", b"3"]
+
+
+def test_a_signal_while_sending_is_held_till_the_block_is_sent(fake_kafka: dict[str, Any], term_raises: Any) -> None:
+    fake_kafka["producer"] = QueueProducer(on_produce={2: term_raises})
+    result = stream.produce_lines("h:1", "t", Chunks([b"1\n2\n3\n4\n", b"not read\n"]))
+    assert (result.messages, result.interrupted, result.signum) == (4, True, 15)
+    assert len(fake_kafka["producer"].sent) == 4
+
+
+def test_a_signal_before_any_input_asks_for_no_topic(fake_kafka: dict[str, Any], term_raises: Any) -> None:
+    result = stream.produce_lines("h:1", "t", Chunks([b"1\n"], at={0: term_raises}))
+    assert (result.messages, result.interrupted, result.signum) == (0, True, 15)
+    assert fake_kafka["asked_for"] == []
+
+
+def test_the_signals_are_given_back() -> None:
+    import signal
+
+    before = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)]
+    with stream._Signals():
+        assert signal.getsignal(signal.SIGINT) != before[0]
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)] == before
