@@ -1,7 +1,7 @@
 """kafkalab's errors: each says what went wrong (the message) and what to do (the hint).
 
 The CLI maps them to output and exit code in one place (``cli.main``); the exit codes are
-documented in the README, and ``EXIT_CODES`` is the table both are checked against.
+documented in docs/errors.md, and ``EXIT_CODES`` is the table both are checked against.
 """
 
 from __future__ import annotations
