@@ -625,7 +625,7 @@ def produce(
     auto.create.topics.enable is true (as on the lab), with a note; else it is exit 12. Input
     with no message, or whose first record is refused, creates nothing.
 
-    A line ends at a newline; a carriage return before it (CRLF) is removed, as kcat does. An
+    A line ends at a newline; a carriage return before it (CRLF) is removed (kcat keeps it). An
     empty line is an empty message; --skip-empty skips them. Ctrl-C, SIGTERM or SIGHUP stops the
     reading: what was read is delivered (for at most 10 s), the count printed is what the topic
     got, and the exit code is 130, 143 or 129.

@@ -107,7 +107,7 @@ def parse_time(text: str, *, durations: bool = True, now_ms: int | None = None) 
 def split_lines(rest: bytes, chunk: bytes) -> tuple[list[bytes], bytes]:
     """The complete lines in rest + chunk, without their newline, and the incomplete tail.
 
-    A \r before the newline goes too, as kcat strips it: a file from Windows (CRLF) gives the same
+    A \r before the newline goes too (kcat 1.7 keeps it): a file from Windows (CRLF) gives the same
     messages as one from Unix. Only input that holds a CRLF pays for it, line by line.
     """
     data = rest + chunk if rest else chunk
@@ -522,7 +522,7 @@ def produce_lines(
 ) -> ProduceResult:
     """Produce one message per line of `source` (the newline removed) and wait for every delivery.
 
-    A line ends at \n; a \r before it is removed too (CRLF input), as kcat does. An empty line is
+    A line ends at \n; a \r before it is removed too (CRLF input; kcat 1.7 keeps it). An empty line is
     an empty message, unless skip_empty. With key_separator, a line splits at its first separator
     into key and value. `headers` go on every message. A topic that does not exist follows the
     broker's auto.create.topics.enable, as with kcat and Kafka's console producer: created by the
