@@ -180,7 +180,7 @@ def resolve_target(
     client.update(settings_x)
     given = settings.bootstrap_server if bootstrap_server is None else bootstrap_server  # -b '' is given
     if bootstrap_server is None and not given:
-        return Target(settings.with_recorded_mode().lab_bootstrap, client, lab=True)
+        return Target(settings.with_record().lab_bootstrap, client, lab=True)
     source = settings.sources.get("bootstrap_server", "flag")  # "flag", "env KAFKALAB_...", or a file
     if source == "flag":
         where = "--bootstrap-server"
