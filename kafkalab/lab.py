@@ -413,15 +413,16 @@ class Lab:
         return self._of(containers).compose
 
     def _settle(self, containers: list[Container]) -> None:
-        """The settings `up` starts with. While the lab has containers (running or stopped) it is
-        that lab: its record's settings and the mode its containers run in, but for what was given
-        on purpose (which _check_same_lab holds against them). A lab without containers starts
-        anew with the settings given, and its record follows them."""
-        s = self._given.with_record() if containers else self._given
-        if containers and s.sources.get("mode", RECORD_SOURCE) == RECORD_SOURCE:
-            mode = running_mode(containers)
-            if mode != s.mode:
-                s = dataclasses.replace(s, mode=cast(Mode, mode), sources={**s.sources, "mode": "the lab's containers"})
+        """The settings `up` starts with: the lab's own (its record: ports, network, ...), but for
+        what was given on purpose (which _check_same_lab holds against what runs). Its mode: while
+        the lab has containers (running or stopped), the one they run in; once it has none, the mode
+        given (kraft by default), as each mode keeps data of its own."""
+        s = self._given.with_record()
+        if s.sources.get("mode", RECORD_SOURCE) == RECORD_SOURCE:
+            mode = running_mode(containers) if containers else self._given.mode
+            source = {"mode": "the lab's containers"} if containers else {}
+            sources = {k: v for k, v in s.sources.items() if k != "mode"}
+            s = dataclasses.replace(s, mode=cast(Mode, mode), sources={**sources, **source})
         s.check_ports()
         if s != self.settings or s.sources != self.settings.sources:
             self.settings = s
