@@ -328,7 +328,7 @@ def config(state: CliState, as_json: bool) -> None:
     from kafkalab.clientconf import load_contexts
     from kafkalab.settings import resolve
 
-    rows = resolve({k: v for k, v in state.flags.items() if v is not None}).as_rows()
+    rows = resolve({k: v for k, v in state.flags.items() if v is not None}).with_record().as_rows()
     contexts = load_contexts()
     if as_json:
         render.print_json({

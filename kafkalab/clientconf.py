@@ -245,7 +245,7 @@ def resolve_target(
     client.update(settings_x)
     given = settings.bootstrap_server if bootstrap_server is None else bootstrap_server  # -b '' is given
     if bootstrap_server is None and not given:
-        lab = settings.with_recorded_mode()
+        lab = settings.with_record()
         return Target(lab.lab_bootstrap, client, lab=True, replication=MODES[lab.mode].replication)
     source = settings.sources.get("bootstrap_server", "flag")  # "flag", "env KAFKALAB_...", or a file
     if source == "flag":

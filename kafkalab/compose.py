@@ -35,7 +35,7 @@ from kafkalab.errors import (
     PortInUse,
     SubnetUnavailable,
 )
-from kafkalab.modes import LAB_LABEL, LEGACY_VOLUMES, MODE_LABEL, MODES
+from kafkalab.modes import LAB_LABEL, LEGACY_DATA, LEGACY_VOLUMES, MODE_LABEL, MODES
 from kafkalab.settings import Settings
 
 Echo = Callable[[str], None]
@@ -311,12 +311,16 @@ class Compose:
     def unpause(self, containers: list[Container]) -> None:
         self._docker("unpause", *[c.id for c in containers])
 
-    def check_ports(self, ports: dict[str, int]) -> None:
-        """Each port must be free on 127.0.0.1; name the container holding it when docker's is."""
+    def check_ports(self, ports: dict[str, int], own: set[str] | frozenset[str] = frozenset()) -> None:
+        """Each port must be free on 127.0.0.1; name the container holding it when docker's is.
+        A port that one of `own` (the lab's containers, by name) publishes is no conflict."""
         for purpose, port in ports.items():
             if port_free(port):
                 continue
-            holder = self._docker("ps", "--filter", f"publish={port}", "--format", "{{.Names}}").split()
+            holder = self.publishers(port)
+            if holder and set(holder) <= own:
+                continue
+            holder = [h for h in holder if h not in own]
             by = f" by container {holder[0]}" if holder else " by another program"
             flag = "--" + self.spec.service(purpose).port.replace("_", "-")  # --port, --ui-port, --zookeeper-port
             raise PortInUse(
@@ -444,15 +448,23 @@ class Compose:
         finally:
             _echo_to.reset(token)
 
-    def up(self, services: list[str], adopted: tuple[str, ...] = ()) -> None:
+    def up(self, services: list[str], adopted: tuple[str, ...] = (), layout: str = record.PER_MODE) -> None:
         """Create and start the services, with the images already here (pulling is a phase of its
         own: Lab.pull). Orphans are left alone: under this project name, only what carries the
-        lab's label is kafkalab's (Inventory.foreign keeps `up` from sharing a name)."""
+        lab's label is kafkalab's (Inventory.foreign keeps `up` from sharing a name).
+        A lab of kafkalab 0.1 in the mode it was made in keeps broker 1 on its kafka-data (layout)."""
+        self.remember(adopted, layout)
+        if layout == record.LEGACY_PREFIX + self.settings.mode and LEGACY_DATA not in self.spec.volumes:
+            self.files.append(compose_dir() / "extra" / "legacy-kafka-data.yaml")
+            self._whales = None
+        self._run(lambda d: d.compose.up(services=services, detach=True, pull="never", quiet=True))
+
+    def remember(self, adopted: tuple[str, ...], layout: str) -> None:
+        """Write the lab's record (kafkalab.record): its settings, mode, volume layout and adopted volumes."""
         record.write(self.settings.project, {
-            **self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode,
+            **self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode, record.LAYOUT_KEY: layout,
             **({"KAFKALAB_ADOPTED_VOLUMES": ",".join(adopted)} if adopted else {}),
         })
-        self._run(lambda d: d.compose.up(services=services, detach=True, pull="never", quiet=True))
 
     def missing_images(self, images: list[str]) -> list[str]:
         """Those of the images that are not on this machine (one `docker image ls` for all)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from kafkalab import record
 from kafkalab.modes import MODES
 
 if TYPE_CHECKING:
@@ -110,14 +109,12 @@ class Connection:
         }
 
 
-def connection(settings: Settings) -> Connection:
-    """What to connect to, from the settings and kafkalab's record of the lab's last `up`: the mode and
-    the network it was started with, unless they are set now. Asks neither Docker nor Kafka."""
-    s = settings.with_recorded_mode()
-    network = s.lab_network
-    if "network" not in s.sources:
-        network = record.read(s.project).get("KAFKALAB_NETWORK") or network
+def connection(settings: Settings, network: str | None = None) -> Connection:
+    """What to connect to, from the settings and kafkalab's record of the lab's last `up` (its mode,
+    ports and network, unless they are set now); `network`: the one its containers are on, where
+    the caller asked Docker (a lab of kafkalab 0.1). Asks neither Docker nor Kafka."""
+    s = settings.with_record()
     brokers = tuple(
         BrokerAddress(b.name, f"localhost:{b.host_port(s)}", f"{b.name}:{INTERNAL_PORT}") for b in MODES[s.mode].brokers
     )
-    return Connection(s.project, s.mode, network, brokers)
+    return Connection(s.project, s.mode, network or s.lab_network, brokers)

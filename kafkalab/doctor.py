@@ -192,7 +192,7 @@ class _Doctor:
                 self.add(key, False, f"no answer within doctor's {DEADLINE:.0f} s",
                          "Run `kafkalab -v doctor`: it shows each docker command as it runs.")
         ordered = tuple(self.checks[key] for key, _ in CHECKS)
-        return Diagnosis(s.project, self.mode or s.with_recorded_mode().mode, ordered, time.monotonic() - started)
+        return Diagnosis(s.project, self.mode or s.with_record().mode, ordered, time.monotonic() - started)
 
     # --- the checks -----------------------------------------------------------------------------
 
@@ -282,7 +282,7 @@ class _Doctor:
     def ports(self, containers: list[Container] | None, settings: Settings | None = None) -> None:
         from kafkalab.compose import port_free
 
-        s = settings or self.settings.with_recorded_mode()
+        s = settings or self.settings.with_record()
         spec = MODES[s.mode]
         shown, failures, flags, unknown = [], [], [], []
         for service in spec.services:

@@ -13,7 +13,7 @@ import importlib
 import threading
 import time
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from kafkalab import broker, record
 from kafkalab.compose import Compose, Container, Echo, Inventory
@@ -27,9 +27,9 @@ from kafkalab.errors import (
     ReadinessTimeout,
     signal_of,
 )
-from kafkalab.modes import MODES, mode_of_services
+from kafkalab.modes import LEGACY_DATA, MODES, Mode, legacy_mode, mode_of_services
 from kafkalab.pull import ImagePull, PullProgress
-from kafkalab.settings import Settings, resolve
+from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
     from kafkalab.doctor import Diagnosis
@@ -124,7 +124,10 @@ class Lab:
         **overrides: Any,
     ) -> None:
         base = settings if settings is not None else resolve()
-        self.settings = base.replace(**overrides) if overrides else base
+        self._given = base.replace(**overrides) if overrides else base
+        # The lab of this name as its record has it, but for what was given on purpose: what every
+        # method finds it by. `up` settles on the settings to start with once it sees the lab (_settle).
+        self.settings = self._given.with_record()
         self.keep = keep
         self.compose = Compose(self.settings, echo)
         self._started = False
@@ -134,7 +137,7 @@ class Lab:
     def bootstrap_servers(self) -> str:
         """Where the lab's clients connect: every broker of the lab, never --bootstrap-server (which is
         for the CLI's Kafka commands), so that tests and scripts only ever touch the lab."""
-        return self.settings.with_recorded_mode().lab_bootstrap
+        return self.settings.with_record().lab_bootstrap
 
     @property
     def started(self) -> bool:
@@ -177,14 +180,16 @@ class Lab:
         # `docker compose up` begins 0.11 s sooner than with the import inline.
         warm = _Background(importlib.import_module, "python_on_whales")
         phase("preflight")
-        services = [s for s in self.compose.services if ui or s != "kafka-ui"]
         with record.lock(self.settings.project, on_wait=lambda: phase("lock")):
             inventory = self.compose.preflight()
             self._refuse_foreign(inventory)
+            self._settle(list(inventory.containers))
+            services = [s for s in self.compose.services if ui or s != "kafka-ui"]
             inventory = self.compose.with_networks(inventory)
             self._refuse_taken_network(inventory)
             containers = list(inventory.containers)
             self._check_same_lab(containers)
+            layout = self._layout(inventory)
             paused = [c for c in containers if c.state == "paused"]
             if paused:  # a paused broker would only time out: it is the lab's, so carry on with it
                 self.compose.unpause(paused)
@@ -194,16 +199,23 @@ class Lab:
             pulled: tuple[ImagePull, ...] = ()
             if already:
                 self._left = "running"
+                if "KAFKALAB_MODE" not in record.read(self.settings.project):
+                    # A lab that runs without a record of this kafkalab (one of kafkalab 0.1, or a
+                    # record removed): write it, so that the Kafka commands find all its brokers.
+                    self.compose.remember(inventory.adopted, layout)
             else:
+                # The lab's own containers hold their ports, or are about to (one that is created or
+                # starting, after an `up` killed half-way): no conflict, Compose carries on with them.
                 self.compose.check_ports(
-                    {k: v for k, v in self.settings.host_ports.items() if k in services and k not in present}
+                    {k: v for k, v in self.settings.host_ports.items() if k in services and k not in present},
+                    own={c.name for c in containers},
                 )
                 warm.result()
                 pulled = self.pull(services, on_phase=phase, on_pull=on_pull)
                 started = time.monotonic()  # the readiness timeout starts after the pull
                 phase("containers")
                 self._left = "starting"
-                self.compose.up(services, inventory.adopted)
+                self.compose.up(services, inventory.adopted, layout)
                 self._started = True
         unpaused = tuple(c.name for c in paused)
         if not wait:
@@ -422,7 +434,14 @@ class Lab:
 
     def connection(self) -> Connection:
         """What an application needs to reach the lab, from this machine or from a container: the
-        brokers' addresses and the lab's network. Asks neither Docker nor Kafka."""
+        brokers' addresses and the lab's network. Asks neither Docker nor Kafka, but for a lab of
+        kafkalab 0.1, whose record names no mode and whose network is Compose's <project>_default:
+        its containers tell both."""
+        if record.legacy(self.settings.project):
+            containers = self.compose.containers()
+            if containers:
+                lab = self._of(containers)
+                return connection(lab.settings, lab.network(containers).name)
         return connection(self.settings)
 
     def doctor(self) -> Diagnosis:
@@ -439,7 +458,7 @@ class Lab:
         """
         from kafkalab.wire import answers
 
-        s = self.settings.with_recorded_mode()
+        s = self.settings.with_record()
         return all(answers("127.0.0.1", b.host_port(s)) for b in MODES[s.mode].brokers)
 
     def logs(
@@ -471,6 +490,46 @@ class Lab:
 
     def _compose_of(self, containers: list[Container]) -> Compose:
         return self._of(containers).compose
+
+    def _settle(self, containers: list[Container]) -> None:
+        """The settings `up` starts with: the lab's own (its record: ports, network, ...), but for
+        what was given on purpose (which _check_same_lab holds against what runs). Its mode: while
+        the lab has containers (running or stopped), the one they run in; once it has none, the mode
+        given (kraft by default), as each mode keeps data of its own."""
+        s = self._given.with_record()
+        if s.sources.get("mode", RECORD_SOURCE) == RECORD_SOURCE:
+            mode = running_mode(containers) if containers else self._given.mode
+            source = {"mode": "the lab's containers"} if containers else {}
+            sources = {k: v for k, v in s.sources.items() if k != "mode"}
+            s = dataclasses.replace(s, mode=cast(Mode, mode), sources={**sources, **source})
+        s.check_ports()
+        if s != self.settings or s.sources != self.settings.sources:
+            self.settings = s
+            self.compose = Compose(s, self.compose.echo)
+
+    def _layout(self, inventory: Inventory) -> str:
+        """The layout of the lab's volumes (kafkalab.record): the recorded one; for a lab of kafkalab
+        0.1, whose kafka-data holds broker 1's data of whichever mode it ran in, that mode's (its
+        containers, else its volumes tell); per mode for a new lab. Refuses a mode that would start
+        on another mode's data."""
+        project, mode = self.settings.project, self.settings.mode
+        found = record.layout(project)
+        if not found:
+            made_in: str | None = None
+            if record.legacy(project):
+                volumes = {v.removeprefix(f"{project}_") for v in inventory.adopted}
+                made_in = mode_of_services({c.service for c in inventory.containers}) if inventory.containers \
+                    else legacy_mode(volumes)
+            found = record.LEGACY_PREFIX + made_in if made_in else record.PER_MODE
+        owner = found.removeprefix(record.LEGACY_PREFIX) if found.startswith(record.LEGACY_PREFIX) else None
+        if owner is not None and owner != mode and LEGACY_DATA in MODES[mode].volumes:
+            raise ConfigError(
+                f"The lab {project} keeps its {owner} data of kafkalab 0.1 in the volume {LEGACY_DATA}, "
+                f"which {mode} mode would start on.",
+                f"Use --mode {owner}; or delete the lab's data first with `kafkalab down --volumes`; "
+                "or give the new lab another --project-name.",
+            )
+        return found
 
     def _refuse_foreign(self, inventory: Inventory) -> None:
         if inventory.foreign:
@@ -545,7 +604,7 @@ class Lab:
     ) -> bool:
         """Create a topic on the lab; by default replicated as the lab's mode replicates (3 in cluster mode)."""
         if replication is None:
-            replication = MODES[self.settings.with_recorded_mode().mode].replication
+            replication = MODES[self.settings.with_record().mode].replication
         return broker.create_topic(
             self.bootstrap_servers, name, partitions, replication, config, if_not_exists=if_not_exists,
         )

@@ -99,7 +99,20 @@ MODES: dict[str, ModeSpec] = {
 MODE_NAMES: tuple[Mode, ...] = ("kraft", "zookeeper", "cluster")
 ALL_SERVICES: tuple[str, ...] = tuple(sorted({s.name for m in MODES.values() for s in m.services}))
 # Volume names that labs of kafkalab 0.1 created, before each mode had its own and before labels.
-LEGACY_VOLUMES = frozenset({"kafka-data", "kafka-2-data", "kafka-3-data", "zookeeper-data", "zookeeper-log"})
+# 0.1 kept broker 1's data in kafka-data in every mode (kraft, zookeeper and cluster alike), the other
+# brokers' in kafka-2-data and kafka-3-data, ZooKeeper's in zookeeper-data and zookeeper-log. Such a
+# lab keeps that layout (kafkalab.record, compose/extra/legacy-kafka-data.yaml) until its data is deleted.
+LEGACY_DATA = "kafka-data"
+LEGACY_VOLUMES = frozenset({LEGACY_DATA, "kafka-2-data", "kafka-3-data", "zookeeper-data", "zookeeper-log"})
+
+
+def legacy_mode(volumes: set[str]) -> Mode | None:
+    """The mode whose data a lab of kafkalab 0.1 keeps in kafka-data, by the volumes it has (as its
+    compose files named them); None when it has none of that data."""
+    if LEGACY_DATA not in volumes:
+        return None
+    return "cluster" if volumes & {"kafka-2-data", "kafka-3-data"} else \
+        "zookeeper" if volumes & {"zookeeper-data", "zookeeper-log"} else "kraft"
 
 
 def mode_of_services(services: set[str]) -> Mode:

@@ -83,15 +83,47 @@ class Settings:
         """Every broker of the lab, on its EXTERNAL listener: the lab answers while any one of them does."""
         return MODE_TABLE[self.mode].bootstrap(self)
 
-    def with_recorded_mode(self) -> Settings:
-        """The mode the lab was last started in (kafkalab's record), unless a mode was chosen: so that
-        the Kafka commands, which never ask Docker, bootstrap from all brokers of a running cluster."""
+    def with_record(self) -> Settings:
+        """The lab's own settings from its record (kafkalab.record: what its last `up` started it
+        with), for each of RECORDED that was not given on purpose (a flag, the environment, a config
+        file, an argument): so that every command that acts on the lab finds it by its name alone,
+        its mode, ports and network included. The ports are then checked as the mode derives them."""
         from kafkalab import record
 
-        recorded = record.read(self.project).get("KAFKALAB_MODE")
-        if "mode" in self.sources or recorded not in MODES or recorded == self.mode:
-            return self
-        return dataclasses.replace(self, mode=recorded, sources={**self.sources, "mode": "the lab's record"})
+        values = record.read(self.project)
+        taken: dict[str, Any] = {}
+        for name in RECORDED:
+            raw = values.get(env_name(name))
+            if raw is None or self.sources.get(name, RECORD_SOURCE) != RECORD_SOURCE:
+                continue
+            taken[name] = _coerce(name, raw, f"the lab's record {record.env_file(self.project)}")
+        found = dataclasses.replace(self, **taken, sources={**self.sources, **dict.fromkeys(taken, RECORD_SOURCE)})
+        found.check_ports()
+        return found
+
+    def check_ports(self) -> None:
+        """Every port the mode derives (a cluster's brokers: port, port + 1, port + 2) must be a port
+        (1 to 65535), and no two of them the same: before anything starts, naming the settings."""
+        owners: dict[int, tuple[str, str]] = {}  # port -> (service, the setting it comes from)
+        for service in MODE_TABLE[self.mode].services:
+            port = service.host_port(self)
+            setting = service.port + (f" + {service.port_offset}" if service.port_offset else "")
+            if not 1 <= port <= 65535:
+                flag = "--" + service.port.replace("_", "-")
+                raise ConfigError(
+                    f"Port {port} of {service.name} ({setting}, in {self.mode} mode) is not between 1 and 65535.",
+                    (f"In {self.mode} mode {_derived(self.mode)}: choose" if service.port_offset else "Choose")
+                    + f" a {service.port} of {65535 - service.port_offset} or lower ({flag}).",
+                )
+            if port in owners:
+                other, other_setting = owners[port]
+                raise ConfigError(
+                    f"Port {port} would be both {other}'s ({other_setting}) and {service.name}'s ({setting}) "
+                    f"in {self.mode} mode.",
+                    f"Give {other_setting.split()[0]} and {service.port} ports that do not overlap"
+                    + (f": in {self.mode} mode {_derived(self.mode)}." if _derived(self.mode) else "."),
+                )
+            owners[port] = (service.name, setting)
 
     @property
     def lab_network(self) -> str:
@@ -131,6 +163,21 @@ class Settings:
 def _text(value: Any) -> str:
     """A setting's value as the environment and `kafkalab config` write it: booleans as true/false."""
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# What the record of a lab gives the commands that act on it, unless given on purpose: what makes it
+# that lab (images and the pull policy are how to start one, not which one it is).
+RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "cluster_name", "network", "subnet")
+RECORD_SOURCE = "the lab's record"
+
+
+def _derived(mode: str) -> str:
+    """How the mode's ports follow from the settings, where one setting gives several."""
+    derived = [s for s in MODE_TABLE[mode].services if s.port_offset]
+    if not derived:
+        return ""
+    base = derived[0].port
+    return f"the brokers use {base}, " + " and ".join(f"{base} + {s.port_offset}" for s in derived)
 
 
 _COMPOSE_VARS = {

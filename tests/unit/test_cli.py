@@ -82,7 +82,10 @@ def test_bad_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.stderr.splitlines()[0] == "Error: Bad value for port (env KAFKALAB_PORT): 'nine' is not a port number."
 
 
-def test_config_json_shows_value_and_source(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_json_shows_value_and_source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from kafkalab import record
+
+    monkeypatch.setattr(record, "_found", [tmp_path])  # no record of this machine's lab named kafkalab
     monkeypatch.setenv("KAFKALAB_UI_PORT", "18081")
     result = CliRunner().invoke(cli, ["--port", "19999", "config", "--json"])
     data = json.loads(result.stdout)
