@@ -35,7 +35,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from kafkalab.modes import MODES
+from kafkalab.lab.modes import MODES
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKALAB = [sys.executable, "-m", "kafkalab"]
@@ -156,7 +156,7 @@ def phase_table(title: str, runs: list[dict[str, float]]) -> None:
 # it reached `docker compose up` and when it returned, on time.monotonic() (one clock for all processes).
 PYTHON_SIDE = """
 import json, sys, time
-import kafkalab.lab as lab
+import kafkalab.lab.lab as lab
 inline = set(sys.argv[1:])
 real = lab._Background
 class Chosen:

@@ -161,7 +161,8 @@ def main() -> None:
     n = args.messages
 
     load_images_env()
-    from kafkalab import Lab, broker
+    from kafkalab import Lab
+    from kafkalab.kafka import broker
     from kafkalab.settings import resolve
 
     settings = resolve({"project": f"klbench-kcat-{os.getpid()}", "port": free_port(), "ui_port": free_port()})

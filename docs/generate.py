@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from kafkalab.cli import cli
+from kafkalab.cli.main import cli
 
 OUT = Path(__file__).resolve().parent / "commands.md"
 WIDTH = 100

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kafkalab.errors import KafkalabError
-    from kafkalab.lab import DownResult, Lab, LabStatus, UpResult
+    from kafkalab.lab.lab import DownResult, Lab, LabStatus, UpResult
     from kafkalab.settings import Settings, resolve
 
 _WHERE = {
     "KafkalabError": "kafkalab.errors",
-    "Lab": "kafkalab.lab",
-    "LabStatus": "kafkalab.lab",
-    "UpResult": "kafkalab.lab",
-    "DownResult": "kafkalab.lab",
+    "Lab": "kafkalab.lab.lab",
+    "LabStatus": "kafkalab.lab.lab",
+    "UpResult": "kafkalab.lab.lab",
+    "DownResult": "kafkalab.lab.lab",
     "Settings": "kafkalab.settings",
     "resolve": "kafkalab.settings",
 }

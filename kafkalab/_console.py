@@ -22,6 +22,6 @@ def _quiet(_signum: int, _frame: FrameType | None) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGINT, _quiet)
-    from kafkalab.cli import main as run
+    from kafkalab.cli.main import main as run
 
     run()

@@ -217,7 +217,7 @@ STATUS_NOT_RUNNING = 20
 STATUS_DEGRADED = 21
 
 # Exit codes of `kafkalab doctor`, which reports rather than fails too: the first check that failed,
-# in the order doctor runs them (kafkalab.doctor.CHECKS).
+# in the order doctor runs them (kafkalab.lab.doctor.CHECKS).
 DOCTOR_EXIT_CODES: dict[str, int] = {
     "docker": 30, "daemon": 31, "compose": 32, "socket": 33, "ports": 34, "resources": 35, "images": 36,
     "lab": 37, "host": 38, "network": 39, "ui": 40,

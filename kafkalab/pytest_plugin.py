@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 
-from kafkalab.modes import MODES as MODE_TABLE
+from kafkalab.lab.modes import MODES as MODE_TABLE
 from kafkalab.settings import MODES
 
 if TYPE_CHECKING:
-    from kafkalab.compose import Container
+    from kafkalab.docker.compose import Container
     from kafkalab.errors import KafkalabError
-    from kafkalab.lab import Lab
+    from kafkalab.lab.lab import Lab
     from kafkalab.settings import Settings
 
 
@@ -199,7 +199,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.stash[_SUMMARY] = f"{summary}; left it running (`kafkalab -p {h['project']} down` stops it)."
         return
     from kafkalab.errors import KafkalabError
-    from kafkalab.lab import Lab
+    from kafkalab.lab.lab import Lab
 
     try:
         settings = _settings(config).replace(
@@ -230,7 +230,7 @@ class _Probe(NamedTuple):
 
     @property
     def mode(self) -> str:
-        from kafkalab.lab import running_mode
+        from kafkalab.lab.lab import running_mode
 
         return running_mode(self.containers)
 
@@ -247,7 +247,7 @@ def _probe(settings: Settings) -> _Probe:
 
     Lab.status() asks more (metadata, and kafka-ui's health, which tests don't use).
     """
-    from kafkalab.lab import Lab
+    from kafkalab.lab.lab import Lab
 
     lab = Lab(settings)
     containers = tuple(lab.compose.containers())

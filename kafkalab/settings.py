@@ -8,7 +8,7 @@ pyproject.toml wins within one directory, and the first directory with either is
 The user's own file is ``$XDG_CONFIG_HOME/kafkalab/config.toml`` (``~/.config/kafkalab/config.toml``
 when XDG_CONFIG_HOME is not set): the same settings and contexts, below the project's file. It is the
 only file whose contexts may hold client settings that load code or run commands (see
-kafkalab.clientconf.CODE_SETTINGS): a found file may be a cloned repository's.
+kafkalab.kafka.contexts.CODE_SETTINGS): a found file may be a cloned repository's.
 Every resolved value remembers where it came from (a file by its path), for `kafkalab config`.
 The environment names are the ones the compose files interpolate, so `Settings.compose_env()` is
 all that `docker compose` needs to run kafkalab's stacks.
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from kafkalab.errors import ConfigError
-from kafkalab.modes import MODE_NAMES, Mode
-from kafkalab.modes import MODES as MODE_TABLE
+from kafkalab.lab.modes import MODE_NAMES, Mode
+from kafkalab.lab.modes import MODES as MODE_TABLE
 
 MODES: tuple[Mode, ...] = MODE_NAMES
 
@@ -84,19 +84,19 @@ class Settings:
         return MODE_TABLE[self.mode].bootstrap(self)
 
     def with_record(self) -> Settings:
-        """The lab's own settings from its record (kafkalab.record: what its last `up` started it
+        """The lab's own settings from its record (kafkalab.lab.state: what its last `up` started it
         with), for each of RECORDED that was not given on purpose (a flag, the environment, a config
         file, an argument): so that every command that acts on the lab finds it by its name alone,
         its mode, ports and network included. The ports are then checked as the mode derives them."""
-        from kafkalab import record
+        from kafkalab.lab import state
 
-        values = record.read(self.project)
+        values = state.read(self.project)
         taken: dict[str, Any] = {}
         for name in RECORDED:
             raw = values.get(env_name(name))
             if raw is None or self.sources.get(name, RECORD_SOURCE) != RECORD_SOURCE:
                 continue
-            taken[name] = _coerce(name, raw, f"the lab's record {record.env_file(self.project)}")
+            taken[name] = _coerce(name, raw, f"the lab's record {state.env_file(self.project)}")
         found = dataclasses.replace(self, **taken, sources={**self.sources, **dict.fromkeys(taken, RECORD_SOURCE)})
         found.check_ports()
         return found
@@ -425,7 +425,7 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 
 # --- tables of the config file that are no single setting ----------------------------------------
 
-# [contexts.NAME]: a cluster the Kafka commands may use by name (kafkalab.clientconf reads them).
+# [contexts.NAME]: a cluster the Kafka commands may use by name (kafkalab.kafka.contexts reads them).
 _TABLES = ("contexts",)
 
 

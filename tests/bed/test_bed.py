@@ -94,8 +94,8 @@ def health(port: int) -> tuple[int, Any]:
 
 
 def test_standin_question_is_false_at_once_on_a_closed_port() -> None:
-    # The stand-in asks with kafkalab/wire.py, copied into its image.
-    from kafkalab.wire import answers
+    # The stand-in asks with kafkalab/kafka/wire.py, copied into its image.
+    from kafkalab.kafka.wire import answers
 
     # A bound socket that never listens: connections to its port are refused, and no one else can
     # take the port while the test runs.

@@ -11,8 +11,8 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from kafkalab import render
-from kafkalab.cli import cli
+from kafkalab.cli import render
+from kafkalab.cli.main import cli
 
 
 def kl(*args: str, input: bytes | str | None = None, env: dict[str, str] | None = None) -> Result:

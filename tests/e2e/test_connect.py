@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kafkalab import Lab
-from kafkalab.cli import cli
+from kafkalab.cli.main import cli
 
 pytestmark = pytest.mark.e2e
 IMAGES = {k: v for k, v in os.environ.items() if k.startswith("KAFKALAB_IMAGE_") or k == "KAFKALAB_PULL"}
@@ -202,7 +202,7 @@ def env_lines(text: str) -> dict[str, str]:
 def test_connect_in_each_format_reaches_every_broker(
     mode: str, lab_factory: Callable[..., Lab], users_project: Callable[[str], UsersProject], tmp_path: Path,
 ) -> None:
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     lab = lab_factory(mode=mode)
     up = cli_run(lab, "up", "--no-ui", "--mode", mode)

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kafkalab import Lab
-from kafkalab.cli import cli
+from kafkalab.cli.main import cli
 from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING
 
 pytestmark = pytest.mark.e2e

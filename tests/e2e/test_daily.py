@@ -89,7 +89,7 @@ def _add_scram_user(sasl: str) -> None:
         UserScramCredentialUpsertion,
     )
 
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     plain = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
              "sasl.username": ADMIN[0], "sasl.password": ADMIN[1]}
@@ -121,7 +121,7 @@ def bare(bed: Any) -> Iterator[Bare]:
     """One broker of the bed's Kafka image with auto.create.topics.enable=false, a PLAINTEXT and a
     SASL_PLAINTEXT listener (PLAIN and SCRAM-SHA-256, JAAS per listener and mechanism as
     apache/kafka takes it from the environment), published on free 127.0.0.1 ports; always removed."""
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     name = bed.project_name("-bare")
     plain_port, sasl_port = bed.free_port(), bed.free_port()

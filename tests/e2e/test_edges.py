@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner, Result
 from kafka_cli import create, describe, fresh, group, kl, poll
 
-from kafkalab import Lab, render
-from kafkalab.cli import cli
+from kafkalab import Lab
+from kafkalab.cli import render
+from kafkalab.cli.main import cli
 
 pytestmark = pytest.mark.e2e
 

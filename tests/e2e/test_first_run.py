@@ -188,7 +188,7 @@ def test_registry_errors_are_typed(
 
 def test_toomanyrequests_is_docker_hubs_rate_limit() -> None:
     """Docker Hub's answer at its pull limit (it can't be caused here): its real text."""
-    from kafkalab.pull import pull_failed
+    from kafkalab.docker.pull import pull_failed
 
     exc = pull_failed("apache/kafka:4.4.0", "Error response from daemon: toomanyrequests: You have reached your "
                       "pull rate limit. You may increase the limit by authenticating and upgrading: "

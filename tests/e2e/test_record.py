@@ -17,9 +17,10 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner, Result
 
-from kafkalab import Lab, record
-from kafkalab.cli import cli
+from kafkalab import Lab
+from kafkalab.cli.main import cli
 from kafkalab.errors import STATUS_NOT_RUNNING
+from kafkalab.lab import state
 
 pytestmark = pytest.mark.e2e
 KAFKALAB = [sys.executable, "-m", "kafkalab"]
@@ -110,10 +111,10 @@ def test_every_command_finds_the_lab_by_its_name(lab_factory: Callable[..., Lab]
     assert "orders" in kafkalab(env, "topic", "list").stdout
     assert kafkalab(env, "down").exit_code == 0
     # The lock and the record go with the lab's data.
-    assert (record.state_dir() / f"{project}.lock").exists()
+    assert (state.state_dir() / f"{project}.lock").exists()
     assert kafkalab(env, "down", "--volumes", "--yes").exit_code == 0
-    assert not (record.state_dir() / f"{project}.lock").exists()
-    assert not (record.state_dir() / f"{project}.env").exists()
+    assert not (state.state_dir() / f"{project}.lock").exists()
+    assert not (state.state_dir() / f"{project}.env").exists()
     assert bed.docker_leftovers(project) == []
 
 
@@ -165,7 +166,7 @@ def test_up_after_a_killed_up_carries_on_with_the_labs_own_containers(lab_factor
 
 def make_0_1_lab(project: str, port: int, ui_port: int, tmp_path: Path) -> dict[str, str]:
     """A cluster lab as kafkalab 0.1 made it: its compose file at compose/cluster.yaml, its settings in
-    the environment and in its record (which named no mode), no labels. Returns its record."""
+    the environment and in its record (which named no mode), no labels. Returns its state."""
     legacy = tmp_path / "compose" / "cluster.yaml"
     legacy.parent.mkdir()
     legacy.write_text(RELEASE_0_1_CLUSTER.read_text())
@@ -177,7 +178,7 @@ def make_0_1_lab(project: str, port: int, ui_port: int, tmp_path: Path) -> dict[
     }
     subprocess.run(["docker", "compose", "-p", project, "-f", str(legacy), "up", "-d", "kafka", "kafka-2", "kafka-3"],
                    env={**os.environ, **values}, check=True, capture_output=True)
-    record.write(project, values)
+    state.write(project, values)
     return values
 
 
@@ -203,7 +204,7 @@ def test_a_cluster_lab_of_kafkalab_0_1_keeps_its_data_and_is_seen_as_it_is(
     # `up` on it while it runs: already running, and the record written (mode, layout).
     up = kafkalab(env, "up", "--no-ui")
     assert up.exit_code == 0 and "already running" in up.stderr, up.stderr
-    written = record.read(project)
+    written = state.read(project)
     assert (written["KAFKALAB_MODE"], written["KAFKALAB_LAYOUT"]) == ("cluster", "0.1-cluster")
     docker("stop", f"{project}-kafka-1")
     listed = kafkalab(env, "topic", "list", "--json")  # the Kafka commands keep their way without broker 1
@@ -235,7 +236,7 @@ def test_a_cluster_lab_of_kafkalab_0_1_keeps_its_data_and_is_seen_as_it_is(
     # Now a lab of this kafkalab: its network by its name, its record still keeps 0.1's layout.
     found = json.loads(kafkalab(env, "connect", "--format", "json").stdout)
     assert (found["mode"], found["network"]["name"]) == ("cluster", project)
-    assert record.read(project)["KAFKALAB_LAYOUT"] == "0.1-cluster"
+    assert state.read(project)["KAFKALAB_LAYOUT"] == "0.1-cluster"
 
     # Reset: everything of the lab goes, 0.1's volumes and network included; then kraft starts afresh.
     down = kafkalab(env, "down", "--volumes", "--yes")

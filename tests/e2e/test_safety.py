@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kafkalab import Lab
-from kafkalab.cli import cli
+from kafkalab.cli.main import cli
 from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING
 
 pytestmark = pytest.mark.e2e
@@ -101,7 +101,7 @@ def test_a_users_compose_project_of_the_same_name_is_never_touched(file: str, la
 
 def test_a_lab_of_an_earlier_version_without_labels_is_still_managed(lab_factory: Callable[..., Lab],
                                                                         tmp_path: Path, bed: SimpleNamespace) -> None:
-    """kafkalab 0.1 labelled nothing: its compose file (this one, without the labels) and its record."""
+    """kafkalab 0.1 labelled nothing: its compose file (this one, without the labels) and its state."""
     lab = lab_factory()
     legacy = tmp_path / "compose" / "kraft.yaml"
     legacy.parent.mkdir()
@@ -112,9 +112,9 @@ def test_a_lab_of_an_earlier_version_without_labels_is_still_managed(lab_factory
     subprocess.run(["docker", "compose", "-p", lab.settings.project, "-f", str(legacy), "up", "-d", "kafka"],
                    check=True, capture_output=True, env=env)
     # What kafkalab 0.1 wrote when it started a lab: the project's env file in its state directory.
-    from kafkalab import record
+    from kafkalab.lab import state
 
-    record.write(lab.settings.project, lab.settings.compose_env())
+    state.write(lab.settings.project, lab.settings.compose_env())
     assert 'dev.kafkalab' not in sh("docker", "inspect", f"{lab.settings.project}-kafka-1")
     lab.wait_ready(120, ui=False)
 
@@ -187,7 +187,7 @@ def test_four_concurrent_ups_make_one_lab(lab_factory: Callable[..., Lab]) -> No
 # --- 5. Ctrl-C during up ---------------------------------------------------------------------
 
 
-# Put on the child's PYTHONPATH for the Ctrl-C "while Python starts": the import of kafkalab.cli (the
+# Put on the child's PYTHONPATH for the Ctrl-C "while Python starts": the import of kafkalab.cli.main (the
 # first thing kafkalab imports once its console script runs) says so in a file and stalls there, so the
 # Ctrl-C lands in that phase every time instead of after a guessed delay.
 STALL_IMPORT = """\
@@ -198,7 +198,7 @@ import time
 
 class _Stall:
     def find_spec(self, name, path=None, target=None):
-        if name == "kafkalab.cli":
+        if name == "kafkalab.cli.main":
             sys.meta_path.remove(self)
             open(os.environ["KLTESTS_STALL_MARK"], "w").close()
             time.sleep(60)
@@ -230,7 +230,7 @@ def interrupt_up(env: dict[str, str], after: bytes | None, stall: Path | None = 
         while not mark.exists():
             if time.monotonic() > deadline:
                 os.killpg(pid, signal.SIGKILL)
-                pytest.fail("kafkalab up never reached the import of kafkalab.cli")
+                pytest.fail("kafkalab up never reached the import of kafkalab.cli.main")
             time.sleep(0.005)
         os.killpg(pid, signal.SIGINT)
     deadline = time.monotonic() + timeout

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from kafka_cli import create, describe, fresh, group, kl, poll
 
-from kafkalab import Lab, record
+from kafkalab import Lab
+from kafkalab.lab import state
 
 pytestmark = pytest.mark.e2e
 
@@ -149,7 +150,7 @@ def _waits_for_lock(pid: int) -> bool:
 def test_sigterm_on_up_says_what_it_left_as_ctrl_c_does(lab_factory: Callable[..., Lab]) -> None:
     lab = lab_factory()
     # Another kafkalab holds the lab's lock: up waits for it, before it starts anything.
-    with record.lock(lab.settings.project), process(["up", "--no-ui"], env=lab_env(lab)) as up:
+    with state.lock(lab.settings.project), process(["up", "--no-ui"], env=lab_env(lab)) as up:
         poll(lambda: _waits_for_lock(up.pid), 60, "up to wait for the lab's lock")
         up.send_signal(signal.SIGTERM)
         assert up.wait(30) == 143

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kafkalab import record
+from kafkalab.lab import state
 
 TESTS = '''
 import os
@@ -38,14 +38,14 @@ def _waits_for_lock(pid: int) -> bool:
 @pytest.mark.e2e
 def test_ctrl_c_while_the_plugin_starts_the_lab_stops_pytest(tmp_path: Path, new_lab: Any) -> None:
     (tmp_path / "test_interrupted.py").write_text(TESTS)
-    ran = tmp_path / "record.txt"
+    ran = tmp_path / "state.txt"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKALAB_") or k.startswith("KAFKALAB_IMAGE")}
     env.update({
         "KAFKALAB_PROJECT": new_lab.project, "KAFKALAB_PORT": str(new_lab.port),
         "KAFKALAB_UI_PORT": str(new_lab.ui_port), "KAFKALAB_PLUGIN_RECORD": str(ran),
     })
     # Another kafkalab holds the lab's lock: the plugin's Lab.up waits for it, and Ctrl-C comes then.
-    with record.lock(new_lab.project):
+    with state.lock(new_lab.project):
         inner = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--kafkalab-no-ui", "-v"],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

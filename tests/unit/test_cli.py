@@ -15,10 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from kafkalab import errors
-from kafkalab.broker import ClusterInfo
-from kafkalab.cli import cli
-from kafkalab.compose import Container
-from kafkalab.lab import Lab, LabStatus, UiStatus
+from kafkalab.cli.main import cli
+from kafkalab.docker.compose import Container
+from kafkalab.kafka.broker import ClusterInfo
+from kafkalab.lab import state
+from kafkalab.lab.lab import Lab, LabStatus, UiStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,9 +84,8 @@ def test_bad_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_config_json_shows_value_and_source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from kafkalab import record
 
-    monkeypatch.setattr(record, "_found", [tmp_path])  # no record of this machine's lab named kafkalab
+    monkeypatch.setattr(state, "_found", [tmp_path])  # no record of this machine's lab named kafkalab
     monkeypatch.setenv("KAFKALAB_UI_PORT", "18081")
     result = CliRunner().invoke(cli, ["--port", "19999", "config", "--json"])
     data = json.loads(result.stdout)
@@ -141,7 +141,7 @@ def test_every_command_has_help_an_example_and_a_mention_in_the_docs(name: str, 
 
 def test_help_loads_neither_python_on_whales_nor_confluent_kafka() -> None:
     code = (
-        "import sys\nfrom kafkalab.cli import cli\n"
+        "import sys\nfrom kafkalab.cli.main import cli\n"
         "try:\n    cli(['--help'], prog_name='kafkalab')\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('python_on_whales', 'confluent_kafka', 'pydantic', 'rich') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
@@ -196,7 +196,7 @@ def test_a_starting_ui_is_shown_as_starting_and_for_how_long(monkeypatch: pytest
 
 
 def test_a_narrow_terminal_cuts_no_address(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kafkalab import render
+    from kafkalab.cli import render
 
     cluster = ClusterInfo("localhost:9094,localhost:9095,localhost:9096", "a2Fma2FsYWItbG9jYWwtMQ", 1,
                           ((1, "localhost:9094"),), 2, 4)
@@ -263,7 +263,7 @@ def terminal_err() -> Iterator[io.StringIO]:
     """render's stderr console as a terminal that writes into a string."""
     from rich.console import Console
 
-    from kafkalab import render
+    from kafkalab.cli import render
 
     buffer = io.StringIO()
     render.reset()
@@ -273,7 +273,7 @@ def terminal_err() -> Iterator[io.StringIO]:
 
 
 def test_a_step_quicker_than_the_spinners_delay_stays_quiet(terminal_err: io.StringIO) -> None:
-    from kafkalab import render
+    from kafkalab.cli import render
 
     with render.progress("Checking Docker", delay=30) as spinner:
         spinner.show("Still checking", now=False)
@@ -282,7 +282,7 @@ def test_a_step_quicker_than_the_spinners_delay_stays_quiet(terminal_err: io.Str
 
 
 def test_show_now_puts_the_spinner_on_screen_before_its_delay(terminal_err: io.StringIO) -> None:
-    from kafkalab import render
+    from kafkalab.cli import render
 
     with render.progress("Checking Docker", delay=30) as spinner:
         spinner.show("Starting containers")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kafkalab.compose import compose_dir
-from kafkalab.modes import LAB_LABEL, MODE_LABEL, MODES
+from kafkalab.docker.compose import compose_dir
+from kafkalab.lab.modes import LAB_LABEL, MODE_LABEL, MODES
 from kafkalab.settings import DEFAULT_IMAGES, Settings
 
 FILES = sorted(compose_dir().glob("*.yaml"))
@@ -48,7 +48,7 @@ def test_defaults_are_the_pinned_public_images(path: Path) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_the_file_agrees_with_the_mode_table(path: Path) -> None:
-    """Images, ports, volumes and the lab's labels, service by service, as kafkalab.modes says."""
+    """Images, ports, volumes and the lab's labels, service by service, as kafkalab.lab.modes says."""
     spec = MODES[path.stem]
     settings = Settings(mode=spec.name, project="orders", port=19094, ui_port=18080, zookeeper_port=12181,
                         image_kafka="k:4", image_kafka_zk="k:3", image_zookeeper="z:1", image_ui="u:1")
@@ -143,7 +143,7 @@ def test_settings_reach_the_file(path: Path) -> None:
     ],
 )
 def test_docker_stderr_becomes_a_typed_error(stderr: str, error: str, message: str) -> None:
-    from kafkalab.compose import _translate
+    from kafkalab.docker.compose import _translate
 
     exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(pull="never"))
     assert (type(exc).__name__, exc.message) == (error, message)
@@ -151,7 +151,7 @@ def test_docker_stderr_becomes_a_typed_error(stderr: str, error: str, message: s
 
 
 def test_a_failed_pull_says_so_when_pulling_was_allowed() -> None:
-    from kafkalab.compose import _translate
+    from kafkalab.docker.compose import _translate
 
     stderr = "Error response from daemon: pull access denied for x/nope, repository does not exist"
     exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(pull="missing"))

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from kafkalab import errors, render
-from kafkalab.cli import cli
-from kafkalab.clientconf import CODE_SETTINGS, MASK, load_contexts, masked
+from kafkalab import errors
+from kafkalab.cli import render
+from kafkalab.cli.main import cli
+from kafkalab.kafka.contexts import CODE_SETTINGS, MASK, load_contexts, masked
 from kafkalab.settings import resolve, user_config_path
 
 KAFKALAB = Path(sys.executable).parent / "kafkalab"

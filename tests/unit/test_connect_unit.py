@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from kafkalab.broker import ClusterInfo
-from kafkalab.cli import cli
-from kafkalab.compose import Container, compose_dir
-from kafkalab.connect import LabNetwork, internal_bootstrap
+from kafkalab.cli.main import cli
+from kafkalab.docker.compose import Container, compose_dir
 from kafkalab.errors import ConfigError
-from kafkalab.lab import Lab, LabStatus
-from kafkalab.modes import LAB_LABEL, MODE_LABEL, MODES
+from kafkalab.kafka.broker import ClusterInfo
+from kafkalab.lab import state
+from kafkalab.lab.connection import LabNetwork, internal_bootstrap
+from kafkalab.lab.lab import Lab, LabStatus
+from kafkalab.lab.modes import LAB_LABEL, MODE_LABEL, MODES
 from kafkalab.settings import Settings, resolve
 
 MODE_FILES = sorted(compose_dir().glob("*.yaml"))
@@ -128,9 +129,8 @@ def test_status_shows_the_network_and_the_internal_bootstrap(monkeypatch: pytest
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """kafkalab's records in a directory of this test's own."""
-    from kafkalab import record
 
-    monkeypatch.setattr(record, "_found", [tmp_path])
+    monkeypatch.setattr(state, "_found", [tmp_path])
     for name in [k for k in os.environ if k.startswith("KAFKALAB_")]:
         monkeypatch.delenv(name)
     return tmp_path
@@ -196,9 +196,9 @@ def test_connect_json_has_all_of_it(mode: str, brokers: int, state_dir: Path) ->
 
 
 def test_connect_uses_the_mode_and_network_of_the_labs_last_up(state_dir: Path) -> None:
-    from kafkalab import record
+    from kafkalab.lab import state
 
-    record.write("orders", {**Settings(project="orders", network="shared").compose_env(), "KAFKALAB_MODE": "cluster"})
+    state.write("orders", {**Settings(project="orders", network="shared").compose_env(), "KAFKALAB_MODE": "cluster"})
     found = Lab(resolve({"project": "orders"}, env={}, cwd=Path("/"))).connection()
     assert (found.mode, found.network) == ("cluster", "shared")
     assert found.internal_bootstrap == "kafka:9092,kafka-2:9092,kafka-3:9092"
@@ -213,7 +213,7 @@ def test_connect_uses_the_mode_and_network_of_the_labs_last_up(state_dir: Path) 
 
 @pytest.mark.parametrize("path", MODE_FILES, ids=lambda p: p.name)
 def test_the_subnet_setting_reaches_the_labs_network(path: Path) -> None:
-    from kafkalab.compose import Compose
+    from kafkalab.docker.compose import Compose
 
     settings = Settings(mode=path.stem, project="orders", subnet="10.213.0.0/24")
     files = Compose(settings).files
@@ -260,7 +260,7 @@ def test_a_good_subnet_resolves() -> None:
      "available, non-overlapping IPv4 address pool among the defaults to assign to the network"),
 ])
 def test_dockers_address_pool_failures_are_one_typed_error(stderr: str, subnet: str, message: str) -> None:
-    from kafkalab.compose import _translate
+    from kafkalab.docker.compose import _translate
     from kafkalab.errors import EXIT_CODES, SubnetUnavailable
 
     exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(project="orders", subnet=subnet))
@@ -271,7 +271,7 @@ def test_dockers_address_pool_failures_are_one_typed_error(stderr: str, subnet: 
 
 
 def test_an_up_that_must_recreate_a_network_in_use_says_what_to_do() -> None:
-    from kafkalab.compose import _translate
+    from kafkalab.docker.compose import _translate
 
     stderr = ("Error response from daemon: error while removing network: network orders id 1e69 has active "
               "endpoints")
@@ -286,7 +286,7 @@ def test_an_up_that_must_recreate_a_network_in_use_says_what_to_do() -> None:
 
 def test_doctor_exit_codes_are_distinct_and_documented() -> None:
     from kafkalab import errors
-    from kafkalab.doctor import CHECKS, TITLES
+    from kafkalab.lab.doctor import CHECKS, TITLES
 
     codes = list(errors.DOCTOR_EXIT_CODES.values())
     others = [*errors.EXIT_CODES.values(), errors.STATUS_NOT_RUNNING, errors.STATUS_DEGRADED, 0, 2]
@@ -301,7 +301,7 @@ def test_reach_tries_each_address_in_the_resolvers_order() -> None:
     """localhost resolving to ::1 first, where nothing listens, while the port is bound on 127.0.0.1 only."""
     import socket
 
-    from kafkalab.doctor import reach
+    from kafkalab.lab.doctor import reach
 
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -324,7 +324,8 @@ def test_doctor_flags_advertised_listeners_that_resolve_to_an_address_nothing_an
 ) -> None:
     import socket
 
-    from kafkalab import broker, doctor
+    from kafkalab.kafka import broker
+    from kafkalab.lab import doctor
 
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -354,7 +355,7 @@ def test_doctor_flags_advertised_listeners_that_resolve_to_an_address_nothing_an
 
 
 def _diagnosis(*results: tuple[str, bool | None]) -> Any:
-    from kafkalab.doctor import CHECKS, Check, Diagnosis
+    from kafkalab.lab.doctor import CHECKS, Check, Diagnosis
 
     given = dict(results)
     checks = tuple(Check(key, given.get(key, True), f"{key} found", "Fix it." if given.get(key) is False else None)

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from kafkalab import broker, errors, render, stream
-from kafkalab.cli import cli
+from kafkalab import errors
+from kafkalab.cli import render
+from kafkalab.cli.main import cli
+from kafkalab.kafka import broker, stream
 
 NEW_ERRORS = [errors.AuthenticationFailed, errors.TlsFailed, errors.GroupNotEmpty, errors.InvalidRecord]
 
@@ -241,7 +243,7 @@ def test_consume_takes_one_start() -> None:
 # --- client settings and contexts ------------------------------------------------------------------
 
 def test_parse_settings() -> None:
-    from kafkalab.clientconf import parse_settings
+    from kafkalab.kafka.contexts import parse_settings
 
     assert parse_settings(["security.protocol=SSL", "sasl.password=a=b", "acks=1", "acks=all"]) == {
         "security.protocol": "SSL", "sasl.password": "a=b", "acks": "all",
@@ -255,7 +257,7 @@ def test_parse_settings() -> None:
 
 
 def test_masking() -> None:
-    from kafkalab.clientconf import masked
+    from kafkalab.kafka.contexts import masked
 
     assert masked("sasl.password", "s3cret") == "********"
     assert masked("ssl.key.password", "x") == "********"
@@ -283,7 +285,7 @@ bootstrap_server = "localhost:9094"
 
 
 def test_contexts_from_the_config_file(tmp_path: Any) -> None:
-    from kafkalab.clientconf import load_contexts
+    from kafkalab.kafka.contexts import load_contexts
 
     (tmp_path / "kafkalab.toml").write_text(CONTEXTS)
     contexts = load_contexts(tmp_path)
@@ -316,7 +318,7 @@ def test_contexts_from_the_config_file(tmp_path: Any) -> None:
      "context orders: group.id is not a client setting here: give the group with --group."),
 ])
 def test_bad_contexts_are_config_errors(tmp_path: Any, text: str, message: str) -> None:
-    from kafkalab.clientconf import load_contexts
+    from kafkalab.kafka.contexts import load_contexts
 
     (tmp_path / "kafkalab.toml").write_text(text)
     with pytest.raises(errors.ConfigError) as caught:
@@ -473,7 +475,7 @@ def test_a_completion_that_takes_too_long_offers_nothing() -> None:
     import threading
     import time
 
-    from kafkalab import complete
+    from kafkalab.cli import complete
 
     release = threading.Event()
 

@@ -14,7 +14,7 @@ from types import ModuleType
 from click.testing import CliRunner
 
 from kafkalab import errors
-from kafkalab.cli import cli
+from kafkalab.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from kafkalab import broker, render
-from kafkalab.cli import cli
-from kafkalab.clientconf import resolve_target
+from kafkalab.cli import render
+from kafkalab.cli.main import cli
 from kafkalab.errors import ConfigError
-from kafkalab.lab import Lab
-from kafkalab.modes import MODES
+from kafkalab.kafka import broker
+from kafkalab.kafka.contexts import resolve_target
+from kafkalab.lab.lab import Lab
+from kafkalab.lab.modes import MODES
 from kafkalab.settings import resolve
 
 
@@ -196,7 +197,7 @@ def test_the_modes_replication_is_its_brokers_default_replication_factor(mode: s
     """Topics that `topic create` makes are replicated as those the brokers create by themselves."""
     import re
 
-    from kafkalab.compose import compose_dir
+    from kafkalab.docker.compose import compose_dir
 
     text = (compose_dir() / MODES[mode].file).read_text()
     set_to = {int(v) for v in re.findall(r"KAFKA_DEFAULT_REPLICATION_FACTOR:\s*\"?(\d+)", text)}

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from kafkalab import broker, render
-from kafkalab.cli import cli
+from kafkalab.cli import render
+from kafkalab.cli.main import cli
 from kafkalab.errors import BrokerUnreachable, ConfigError, KafkaRequestError
+from kafkalab.kafka import broker
 
 BOOTSTRAP_HINT = (
     "Hint: Give the brokers as HOST:PORT[,HOST:PORT...], such as localhost:9092 or SASL_SSL://[::1]:9093.\n"
@@ -184,7 +185,7 @@ def test_create_topic_beyond_librdkafkas_limits_is_a_request_error(
 def test_the_cli_limits_are_librdkafkas() -> None:
     from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-    from kafkalab.cli import MAX_PARTITIONS, MAX_REPLICATION
+    from kafkalab.cli.main import MAX_PARTITIONS, MAX_REPLICATION
 
     admin: Any = broker.admin_client("127.0.0.1:1")
     admin.create_topics([NewTopic("t", MAX_PARTITIONS, MAX_REPLICATION)], request_timeout=0.01)  # accepted

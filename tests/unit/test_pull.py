@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from kafkalab.docker.pull import PullProgress, registry_of
 from kafkalab.errors import ImageMissing
-from kafkalab.pull import PullProgress, registry_of
 
 EVENTS = [
     {"id": "kafka", "text": "Pulling"},

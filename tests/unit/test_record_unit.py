@@ -1,4 +1,4 @@
-"""The lab's record (kafkalab.record) and what the commands take from it (Settings.with_record), the
+"""The lab's record (kafkalab.lab.state) and what the commands take from it (Settings.with_record), the
 ports a mode derives, and the volume layout of labs of kafkalab 0.1: logic Docker cannot fail for real."""
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from kafkalab import record
-from kafkalab.cli import cli
-from kafkalab.compose import Compose
+from kafkalab.cli.main import cli
+from kafkalab.docker.compose import Compose
 from kafkalab.errors import ConfigError, PortInUse
-from kafkalab.modes import legacy_mode
+from kafkalab.lab import state
+from kafkalab.lab.modes import legacy_mode
 from kafkalab.settings import Settings, resolve
 
 
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(record, "_found", [tmp_path])
+    monkeypatch.setattr(state, "_found", [tmp_path])
     for name in [k for k in os.environ if k.startswith("KAFKALAB_")]:
         monkeypatch.delenv(name)
     return tmp_path
@@ -33,7 +33,7 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def recorded(project: str = "orders", **values: str) -> None:
     """What `kafkalab --port 19094 up --mode cluster` leaves, or other settings."""
     settings = Settings(project=project, mode="cluster", port=19094, ui_port=18080)
-    record.write(project, {**settings.compose_env(), "KAFKALAB_MODE": settings.mode, **values})
+    state.write(project, {**settings.compose_env(), "KAFKALAB_MODE": settings.mode, **values})
 
 
 # --- the record's settings -----------------------------------------------------------------------
@@ -142,12 +142,12 @@ def test_the_mode_of_a_0_1_labs_kafka_data_is_told_by_its_volumes() -> None:
 
 
 def test_a_record_keeps_a_0_1_labs_layout_and_its_legacy(state_dir: Path) -> None:
-    record.write("old", Settings(project="old").compose_env())  # kafkalab 0.1's: no mode
-    assert record.legacy("old") and record.layout("old") == ""
+    state.write("old", Settings(project="old").compose_env())  # kafkalab 0.1's: no mode
+    assert state.legacy("old") and state.layout("old") == ""
     recorded("old", KAFKALAB_LAYOUT="0.1-cluster")
-    assert record.legacy("old") and record.layout("old") == "0.1-cluster"
+    assert state.legacy("old") and state.layout("old") == "0.1-cluster"
     recorded("new")  # a record of the per-mode layout, before the layout was recorded
-    assert not record.legacy("new") and record.layout("new") == "per-mode"
+    assert not state.legacy("new") and state.layout("new") == "per-mode"
 
 
 def test_the_legacy_file_gives_broker_1_its_0_1_volume(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,7 +155,7 @@ def test_the_legacy_file_gives_broker_1_its_0_1_volume(state_dir: Path, monkeypa
     monkeypatch.setattr(compose, "_run", lambda _action: None)
     compose.up(["kafka"], layout="0.1-cluster")
     assert [Path(f).name for f in compose.files] == ["cluster.yaml", "legacy-kafka-data.yaml"]
-    assert record.read("old")["KAFKALAB_LAYOUT"] == "0.1-cluster"
+    assert state.read("old")["KAFKALAB_LAYOUT"] == "0.1-cluster"
     other = Compose(Settings(project="old", mode="zookeeper"))
     monkeypatch.setattr(other, "_run", lambda _action: None)
     other.up(["kafka"], layout="0.1-cluster")  # another mode: its own volumes
@@ -166,9 +166,9 @@ def test_the_legacy_file_gives_broker_1_its_0_1_volume(state_dir: Path, monkeypa
 
 
 def _write_many(directory: str, rounds: int) -> None:
-    record._found[:] = [Path(directory)]
+    state._found[:] = [Path(directory)]
     for n in range(rounds):
-        record.write("orders", {f"KAFKALAB_K{i}": str(n) * 200 for i in range(50)})
+        state.write("orders", {f"KAFKALAB_K{i}": str(n) * 200 for i in range(50)})
 
 
 def test_a_record_is_written_whole_or_not_at_all(state_dir: Path) -> None:
@@ -177,7 +177,7 @@ def test_a_record_is_written_whole_or_not_at_all(state_dir: Path) -> None:
     seen = 0
     try:
         while writer.is_alive() or not seen:
-            values = record.read("orders")
+            values = state.read("orders")
             if values:
                 assert len(values) == 50 and len(set(values.values())) == 1, "a part of a record was read"
                 seen += 1
@@ -205,7 +205,7 @@ def test_a_record_that_cannot_be_read_is_a_clear_error(state_dir: Path, content:
 def test_a_record_that_is_a_directory_is_a_clear_error(state_dir: Path) -> None:
     (state_dir / "orders.env").mkdir()
     with pytest.raises(ConfigError, match=r"orders\.env: Is a directory"):
-        record.read("orders")
+        state.read("orders")
 
 
 # --- the fallback state folder --------------------------------------------------------------------
@@ -214,7 +214,7 @@ def test_a_record_that_is_a_directory_is_a_clear_error(state_dir: Path) -> None:
 @pytest.fixture
 def no_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """HOME cannot be written: the state goes to kafkalab-<uid> in this test's temporary directory."""
-    monkeypatch.setattr(record, "_found", [])
+    monkeypatch.setattr(state, "_found", [])
     monkeypatch.setenv("XDG_CACHE_HOME", "/proc/kafkalab-no-home")
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
     return tmp_path / f"kafkalab-{os.getuid()}"
@@ -223,7 +223,7 @@ def no_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_fallback_folder_is_made_private(no_home: Path) -> None:
     old = os.umask(0)
     try:
-        assert record.state_dir() == no_home
+        assert state.state_dir() == no_home
     finally:
         os.umask(old)
     assert stat.S_IMODE(no_home.stat().st_mode) == 0o700
@@ -232,7 +232,7 @@ def test_the_fallback_folder_is_made_private(no_home: Path) -> None:
 def test_a_fallback_folder_of_ours_is_made_private_again(no_home: Path) -> None:
     no_home.mkdir()
     no_home.chmod(0o777)
-    assert record.state_dir() == no_home
+    assert state.state_dir() == no_home
     assert stat.S_IMODE(no_home.stat().st_mode) == 0o700
 
 
@@ -241,7 +241,7 @@ def test_a_symlink_planted_as_the_fallback_folder_is_refused(no_home: Path, tmp_
     elsewhere.mkdir(mode=0o700)
     no_home.symlink_to(elsewhere)
     with pytest.raises(ConfigError) as caught:
-        record.state_dir()
+        state.state_dir()
     assert caught.value.message == (
         f"kafkalab cannot keep its state in {no_home}: it is a symlink (/proc/kafkalab-no-home/kafkalab cannot "
         "be written)."
@@ -253,7 +253,7 @@ def test_a_symlink_planted_as_the_fallback_folder_is_refused(no_home: Path, tmp_
 def test_a_file_as_the_fallback_folder_is_refused(no_home: Path) -> None:
     no_home.write_text("")
     with pytest.raises(ConfigError, match="it is not a directory"):
-        record.state_dir()
+        state.state_dir()
 
 
 def test_a_fallback_folder_of_another_user_is_refused(no_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -261,29 +261,29 @@ def test_a_fallback_folder_of_another_user_is_refused(no_home: Path, monkeypatch
     (no_home.parent / f"kafkalab-{uid + 1}").mkdir(mode=0o700)  # this user's folder, as the next user finds it
     monkeypatch.setattr(os, "getuid", lambda: uid + 1)
     with pytest.raises(ConfigError, match=f"it belongs to another user \\(uid {uid}\\)"):
-        record.state_dir()
+        state.state_dir()
 
 
 # --- the lock ---------------------------------------------------------------------------------------
 
 
 def _hold(directory: str, project: str, opened: Any, began: Any, until: Any) -> None:
-    record._found[:] = [Path(directory)]
-    with record.lock(project, on_wait=opened.set):  # on_wait: it opened the file, and waits
+    state._found[:] = [Path(directory)]
+    with state.lock(project, on_wait=opened.set):  # on_wait: it opened the file, and waits
         began.set()
         until.wait(30)
 
 
 def test_the_lock_goes_with_the_lab_and_a_waiter_locks_the_file_that_is_there(state_dir: Path) -> None:
     ctx = multiprocessing.get_context("fork")
-    with record.lock("orders"):
+    with state.lock("orders"):
         recorded()
         # Another process opens the lock file now, and waits for it.
         opened, began, until = ctx.Event(), ctx.Event(), ctx.Event()
         waiter = ctx.Process(target=_hold, args=(str(state_dir), "orders", opened, began, until))
         waiter.start()
         assert opened.wait(10), "the waiter never waited"
-        record.forget("orders")  # `down --volumes`: the record and the lock file go, while held
+        state.forget("orders")  # `down --volumes`: the record and the lock file go, while held
         assert not (state_dir / "orders.env").exists() and not (state_dir / "orders.lock").exists()
     assert began.wait(10), "the waiter never took the lock"
     # It holds the lock on the file that is at the path now, not on the one removed: this process waits.

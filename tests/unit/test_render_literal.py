@@ -8,9 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from kafkalab import broker, errors, render
-from kafkalab.compose import Container
-from kafkalab.lab import LabStatus, UiStatus
+from kafkalab import errors
+from kafkalab.cli import render
+from kafkalab.docker.compose import Container
+from kafkalab.kafka import broker
+from kafkalab.lab.lab import LabStatus, UiStatus
 
 ODD = ["orders-[eu]", "app[/x]", "[bold]loud[/bold]", "[/]", "x[red]", ":thumbs_up:", "back\\[slash]"]
 
@@ -44,7 +46,7 @@ def test_group_description_members_and_partitions(capsys: pytest.CaptureFixture[
 
 
 def test_topics_configs_and_contexts(capsys: pytest.CaptureFixture[str]) -> None:
-    from kafkalab.clientconf import Context
+    from kafkalab.kafka.contexts import Context
 
     render.table(None, ("config", "value"), [("cleanup.policy", "[/x]"), ("x", ":thumbs_up:")])
     render.contexts([Context("[eu]", "h:1", {"client.id": "[bold]me"}, None)])

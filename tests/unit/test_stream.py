@@ -10,8 +10,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from kafkalab import broker, render, stream
+from kafkalab.cli import render
 from kafkalab.errors import BrokerUnreachable, GroupNotFound, KafkaRequestError, TopicNotFound
+from kafkalab.kafka import broker, stream
 
 
 class FakeMessage:
@@ -511,7 +512,7 @@ def term_raises() -> Any:
     """SIGTERM raises Terminated, as the CLI has it (cli.work_begins); Python's own handler after."""
     import signal
 
-    from kafkalab.cli import _terminated
+    from kafkalab.cli.main import _terminated
 
     before = signal.signal(signal.SIGTERM, _terminated)
     yield lambda: os.kill(os.getpid(), signal.SIGTERM)

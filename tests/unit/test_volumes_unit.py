@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kafkalab.compose import Compose, Container
+from kafkalab.docker.compose import Compose, Container
 from kafkalab.errors import ComposeError
 from kafkalab.settings import Settings
 

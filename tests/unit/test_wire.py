@@ -1,4 +1,4 @@
-"""kafkalab.wire: the ApiVersions question, without a broker."""
+"""kafkalab.kafka.wire: the ApiVersions question, without a broker."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ def test_a_listening_socket_that_is_no_broker_does_not_answer() -> None:
     import socket
     import threading
 
-    from kafkalab.wire import answers
+    from kafkalab.kafka.wire import answers
 
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
@@ -31,7 +31,7 @@ def test_an_http_server_is_refused_without_reading_what_its_length_field_claims(
     import time
     import tracemalloc
 
-    from kafkalab.wire import MAX_REPLY, answers
+    from kafkalab.kafka.wire import MAX_REPLY, answers
 
     response = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n"
     assert struct.unpack(">i", response[:4])[0] > 1000 * MAX_REPLY

@@ -19,7 +19,7 @@ import signal
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from wire import answers  # kafkalab/wire.py, copied in beside this file
+from wire import answers  # kafkalab/kafka/wire.py, copied in beside this file
 
 
 def cluster_up() -> bool:

@@ -31,7 +31,7 @@ from kafkalab.errors import ConfigError
 
 _found: list[Path] = []
 
-# The layout of the lab's volumes. "per-mode": each mode its own (kafkalab.modes). "0.1-<mode>": a lab
+# The layout of the lab's volumes. "per-mode": each mode its own (kafkalab.lab.modes). "0.1-<mode>": a lab
 # of kafkalab 0.1, where every mode kept broker 1's data in kafka-data, which holds <mode>'s data.
 LAYOUT_KEY = "KAFKALAB_LAYOUT"
 PER_MODE = "per-mode"

@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from kafkalab import broker, record
-from kafkalab.compose import Compose, Container, Echo, Inventory
-from kafkalab.connect import Connection, LabNetwork, connection, internal_bootstrap
+from kafkalab.docker.compose import Compose, Container, Echo, Inventory
+from kafkalab.docker.pull import ImagePull, PullProgress
 from kafkalab.errors import (
     BrokerUnreachable,
     ConfigError,
@@ -27,12 +26,14 @@ from kafkalab.errors import (
     ReadinessTimeout,
     signal_of,
 )
-from kafkalab.modes import LEGACY_DATA, MODES, Mode, legacy_mode, mode_of_services
-from kafkalab.pull import ImagePull, PullProgress
+from kafkalab.kafka import broker
+from kafkalab.lab import state
+from kafkalab.lab.connection import Connection, LabNetwork, connection, internal_bootstrap
+from kafkalab.lab.modes import LEGACY_DATA, MODES, Mode, legacy_mode, mode_of_services
 from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
-    from kafkalab.doctor import Diagnosis
+    from kafkalab.lab.doctor import Diagnosis
 
 OnPull = Callable[[PullProgress, ImagePull | None], None]  # the progress so far, and the image just pulled
 Phase = Literal["preflight", "lock", "pull", "containers", "broker", "ui"]
@@ -117,7 +118,7 @@ class DownResult:
 
 
 class Lab:
-    """A local Kafka lab: one compose project, in one of the modes of kafkalab.modes."""
+    """A local Kafka lab: one compose project, in one of the modes of kafkalab.lab.modes."""
 
     def __init__(
         self, settings: Settings | None = None, *, keep: bool = False, echo: Echo | None = None,
@@ -180,7 +181,7 @@ class Lab:
         # `docker compose up` begins 0.11 s sooner than with the import inline.
         warm = _Background(importlib.import_module, "python_on_whales")
         phase("preflight")
-        with record.lock(self.settings.project, on_wait=lambda: phase("lock")):
+        with state.lock(self.settings.project, on_wait=lambda: phase("lock")):
             inventory = self.compose.preflight()
             self._refuse_foreign(inventory)
             self._settle(list(inventory.containers))
@@ -199,7 +200,7 @@ class Lab:
             pulled: tuple[ImagePull, ...] = ()
             if already:
                 self._left = "running"
-                if "KAFKALAB_MODE" not in record.read(self.settings.project):
+                if "KAFKALAB_MODE" not in state.read(self.settings.project):
                     # A lab that runs without a record of this kafkalab (one of kafkalab 0.1, or a
                     # record removed): write it, so that the Kafka commands find all its brokers.
                     self.compose.remember(inventory.adopted, layout)
@@ -322,7 +323,7 @@ class Lab:
         project of someone else's under the same name keeps its containers, network and volumes.
         Idempotent.
         """
-        with record.lock(self.settings.project):
+        with state.lock(self.settings.project):
             inventory = self.compose.with_networks(self.compose.preflight())
             ours = list(inventory.containers)
             compose = self._compose_of(ours)
@@ -340,7 +341,7 @@ class Lab:
             kept = compose.remove_networks(inventory.networks)
             if volumes:
                 compose.remove_volumes(inventory.volumes)
-                record.forget(self.settings.project)
+                state.forget(self.settings.project)
         self._started = False
         return DownResult(
             tuple(c.name for c in ours), inventory.volumes if volumes else (), inventory.foreign, kept,
@@ -437,7 +438,7 @@ class Lab:
         brokers' addresses and the lab's network. Asks neither Docker nor Kafka, but for a lab of
         kafkalab 0.1, whose record names no mode and whose network is Compose's <project>_default:
         its containers tell both."""
-        if record.legacy(self.settings.project):
+        if state.legacy(self.settings.project):
             containers = self.compose.containers()
             if containers:
                 lab = self._of(containers)
@@ -447,7 +448,7 @@ class Lab:
     def doctor(self) -> Diagnosis:
         """Every check of `kafkalab doctor`, from the docker CLI to the broker inside the lab's network,
         within 15 s: each one passed, failed (with its fix) or not checked."""
-        from kafkalab.doctor import diagnose
+        from kafkalab.lab.doctor import diagnose
 
         return diagnose(self)
 
@@ -456,7 +457,7 @@ class Lab:
 
         Without confluent_kafka (about 0.14 s to import): what the pytest plugin attaches with.
         """
-        from kafkalab.wire import answers
+        from kafkalab.kafka.wire import answers
 
         s = self.settings.with_record()
         return all(answers("127.0.0.1", b.host_port(s)) for b in MODES[s.mode].brokers)
@@ -508,20 +509,20 @@ class Lab:
             self.compose = Compose(s, self.compose.echo)
 
     def _layout(self, inventory: Inventory) -> str:
-        """The layout of the lab's volumes (kafkalab.record): the recorded one; for a lab of kafkalab
+        """The layout of the lab's volumes (kafkalab.lab.state): the recorded one; for a lab of kafkalab
         0.1, whose kafka-data holds broker 1's data of whichever mode it ran in, that mode's (its
         containers, else its volumes tell); per mode for a new lab. Refuses a mode that would start
         on another mode's data."""
         project, mode = self.settings.project, self.settings.mode
-        found = record.layout(project)
+        found = state.layout(project)
         if not found:
             made_in: str | None = None
-            if record.legacy(project):
+            if state.legacy(project):
                 volumes = {v.removeprefix(f"{project}_") for v in inventory.adopted}
                 made_in = mode_of_services({c.service for c in inventory.containers}) if inventory.containers \
                     else legacy_mode(volumes)
-            found = record.LEGACY_PREFIX + made_in if made_in else record.PER_MODE
-        owner = found.removeprefix(record.LEGACY_PREFIX) if found.startswith(record.LEGACY_PREFIX) else None
+            found = state.LEGACY_PREFIX + made_in if made_in else state.PER_MODE
+        owner = found.removeprefix(state.LEGACY_PREFIX) if found.startswith(state.LEGACY_PREFIX) else None
         if owner is not None and owner != mode and LEGACY_DATA in MODES[mode].volumes:
             raise ConfigError(
                 f"The lab {project} keeps its {owner} data of kafkalab 0.1 in the volume {LEGACY_DATA}, "

@@ -22,7 +22,6 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
-from kafkalab import record
 from kafkalab.errors import (
     ComposeError,
     ComposeV1Only,
@@ -35,15 +34,16 @@ from kafkalab.errors import (
     PortInUse,
     SubnetUnavailable,
 )
-from kafkalab.modes import LAB_LABEL, LEGACY_DATA, LEGACY_VOLUMES, MODE_LABEL, MODES
+from kafkalab.lab import state
+from kafkalab.lab.modes import LAB_LABEL, LEGACY_DATA, LEGACY_VOLUMES, MODE_LABEL, MODES
 from kafkalab.settings import Settings
 
 Echo = Callable[[str], None]
 
 def compose_dir() -> Path:
     """The compose files: inside the installed package, or at the top of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "compose", here.parent / "compose"):
+    package = Path(__file__).resolve().parents[1]  # kafkalab/
+    for candidate in (package / "compose", package.parent / "compose"):
         if (candidate / "kraft.yaml").is_file():
             return candidate
     raise KafkalabError("kafkalab's compose files are missing from its installation.", "Reinstall kafkalab.")
@@ -179,13 +179,13 @@ class Compose:
 
     def containers(self, echo: bool = True) -> list[Container]:
         """The lab's containers, running or not (never those of someone else's project of that name)."""
-        legacy = record.legacy(self.settings.project)
+        legacy = state.legacy(self.settings.project)
         return [c for c in self._project_containers(echo) if c.owned_by(self.settings.project, legacy)]
 
     def inventory(self) -> Inventory:
         project = self.settings.project
         every = self._project_containers(echo=True)
-        legacy = record.legacy(project)
+        legacy = state.legacy(project)
         ours = [c for c in every if c.owned_by(project, legacy)]
         rows = self._docker(
             "volume", "ls", "--format", f'{{{{.Name}}}}\t{{{{.Label "{LAB_LABEL}"}}}}\t'
@@ -195,7 +195,7 @@ class Compose:
         # kafkalab 0.1's volumes carry no label: the lab's by their names where 0.1 ran this project,
         # and once adopted, by kafkalab's record (they never get a label).
         adopt = legacy and all(c in ours for c in every)
-        known = record.adopted(project)
+        known = state.adopted(project)
         volumes, adopted, foreign = [], [], [f"container {c.name}" for c in every if c not in ours]
         for row in rows:
             name, lab, declared = _columns(row, 3)
@@ -218,7 +218,7 @@ class Compose:
         and the lab would run on someone else's network: `up` refuses it.
         """
         project, wanted = self.settings.project, self.settings.lab_network
-        adopt = record.legacy(project) and not any(f.startswith("container ") for f in inventory.foreign)
+        adopt = state.legacy(project) and not any(f.startswith("container ") for f in inventory.foreign)
         rows = self._docker(
             "network", "ls", "--format",
             f'{{{{.Name}}}}\t{{{{.Label "{LAB_LABEL}"}}}}\t{{{{.Label "com.docker.compose.project"}}}}',
@@ -448,21 +448,21 @@ class Compose:
         finally:
             _echo_to.reset(token)
 
-    def up(self, services: list[str], adopted: tuple[str, ...] = (), layout: str = record.PER_MODE) -> None:
+    def up(self, services: list[str], adopted: tuple[str, ...] = (), layout: str = state.PER_MODE) -> None:
         """Create and start the services, with the images already here (pulling is a phase of its
         own: Lab.pull). Orphans are left alone: under this project name, only what carries the
         lab's label is kafkalab's (Inventory.foreign keeps `up` from sharing a name).
         A lab of kafkalab 0.1 in the mode it was made in keeps broker 1 on its kafka-data (layout)."""
         self.remember(adopted, layout)
-        if layout == record.LEGACY_PREFIX + self.settings.mode and LEGACY_DATA not in self.spec.volumes:
+        if layout == state.LEGACY_PREFIX + self.settings.mode and LEGACY_DATA not in self.spec.volumes:
             self.files.append(compose_dir() / "extra" / "legacy-kafka-data.yaml")
             self._whales = None
         self._run(lambda d: d.compose.up(services=services, detach=True, pull="never", quiet=True))
 
     def remember(self, adopted: tuple[str, ...], layout: str) -> None:
-        """Write the lab's record (kafkalab.record): its settings, mode, volume layout and adopted volumes."""
-        record.write(self.settings.project, {
-            **self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode, record.LAYOUT_KEY: layout,
+        """Write the lab's record (kafkalab.lab.state): its settings, mode, volume layout and adopted volumes."""
+        state.write(self.settings.project, {
+            **self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode, state.LAYOUT_KEY: layout,
             **({"KAFKALAB_ADOPTED_VOLUMES": ",".join(adopted)} if adopted else {}),
         })
 
@@ -475,7 +475,7 @@ class Compose:
     def pull(self, services: list[str]) -> Iterator[dict[str, Any]]:
         """`docker compose pull` of the services, as Compose's JSON progress events, one per line.
 
-        A registry's failure comes as an event too (see kafkalab.pull); what else Compose fails
+        A registry's failure comes as an event too (see kafkalab.docker.pull); what else Compose fails
         with is translated here, once the stream ends.
         """
         from python_on_whales.exceptions import DockerException

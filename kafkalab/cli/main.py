@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
-from kafkalab import render
+from kafkalab.cli import render
 from kafkalab.errors import (
     STATUS_DEGRADED,
     STATUS_NOT_RUNNING,
@@ -29,10 +29,10 @@ from kafkalab.errors import (
     Terminated,
     signal_of,
 )
-from kafkalab.modes import ALL_SERVICES, MODE_NAMES
+from kafkalab.lab.modes import ALL_SERVICES, MODE_NAMES
 
 if TYPE_CHECKING:
-    from kafkalab.lab import Lab, Phase
+    from kafkalab.lab.lab import Lab, Phase
 
 
 @dataclasses.dataclass
@@ -42,7 +42,7 @@ class CliState:
     debug: bool
 
     def lab(self, **flags: Any) -> Lab:
-        from kafkalab.lab import Lab
+        from kafkalab.lab.lab import Lab
         from kafkalab.settings import resolve
 
         settings = resolve({**self.flags, **{k: v for k, v in flags.items() if v is not None}})
@@ -325,7 +325,7 @@ def config(state: CliState, as_json: bool) -> None:
       KAFKALAB_PORT=19094 kafkalab config
       kafkalab config --json | jq '.contexts | keys'
     """
-    from kafkalab.clientconf import load_contexts
+    from kafkalab.kafka.contexts import load_contexts
     from kafkalab.settings import resolve
 
     rows = resolve({k: v for k, v in state.flags.items() if v is not None}).with_record().as_rows()
@@ -356,7 +356,7 @@ def connect(state: CliState, fmt: Literal["env", "compose", "json"]) -> None:
       kafkalab connect --format compose      # paste into your service's compose file
       kafkalab connect --format json | jq -r .network.name
     """
-    from kafkalab.wire import answers
+    from kafkalab.kafka.wire import answers
 
     lab = state.lab()
     found = lab.connection()
@@ -391,10 +391,10 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
 
 # --- Kafka: topics, produce, consume, consumer groups -------------------------------------------
 # These commands talk to Kafka only, never to Docker: to the lab's address, or to any cluster
-# given with --bootstrap-server. The work is in kafkalab.broker and kafkalab.stream.
+# given with --bootstrap-server. The work is in kafkalab.kafka.broker and kafkalab.kafka.stream.
 
 if TYPE_CHECKING:
-    from kafkalab.broker import ResetTarget
+    from kafkalab.kafka.broker import ResetTarget
 
 F = TypeVar("F", bound=Callable[..., Any])
 # librdkafka refuses more in a new topic (broker.create_topic says so too, for the Python API).
@@ -420,7 +420,7 @@ TARGET_REPLICATION = "kafkalab.replication"  # a new topic's default replication
 
 
 def _client_settings(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> None:
-    from kafkalab.clientconf import parse_settings
+    from kafkalab.kafka.contexts import parse_settings
 
     try:
         ctx.meta[CLIENT_SETTINGS] = parse_settings(values)
@@ -432,9 +432,9 @@ def _bootstrap(state: CliState, bootstrap_server: str | None) -> str:
     """The brokers of a Kafka command (clientconf.resolve_target: -b, the context, the
     bootstrap_server setting, the lab), with its client settings (the context's, then -X) in
     force until the command ends. Settings only: `Lab` would import the Docker side."""
-    from kafkalab import broker
-    from kafkalab.clientconf import resolve_target
     from kafkalab.errors import BrokerUnreachable
+    from kafkalab.kafka import broker
+    from kafkalab.kafka.contexts import resolve_target
 
     work_begins()
     ctx = click.get_current_context()
@@ -447,7 +447,7 @@ def _bootstrap(state: CliState, bootstrap_server: str | None) -> str:
 
 
 def _pairs(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[tuple[str, str]]:
-    from kafkalab.stream import parse_pairs
+    from kafkalab.kafka.stream import parse_pairs
 
     try:
         return parse_pairs(values)
@@ -456,7 +456,7 @@ def _pairs(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 
 
 def _time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    from kafkalab.stream import parse_time
+    from kafkalab.kafka.stream import parse_time
 
     try:
         return None if value is None else parse_time(value)
@@ -465,7 +465,7 @@ def _time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> in
 
 
 def _separator(_ctx: click.Context, _param: click.Parameter, value: str | None) -> bytes | None:
-    from kafkalab.stream import unescape_separator
+    from kafkalab.kafka.stream import unescape_separator
 
     try:
         return None if value is None else unescape_separator(value)
@@ -474,19 +474,19 @@ def _separator(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 
 
 def _complete_topics(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    from kafkalab import complete
+    from kafkalab.cli import complete
 
     return complete.topics(ctx, param, incomplete)
 
 
 def _complete_groups(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    from kafkalab import complete
+    from kafkalab.cli import complete
 
     return complete.groups(ctx, param, incomplete)
 
 
 def _complete_contexts(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    from kafkalab import complete
+    from kafkalab.cli import complete
 
     return complete.contexts(ctx, param, incomplete)
 
@@ -523,7 +523,7 @@ def topic_create(
     \b
       kafkalab topic create orders -p 3 --config retention.ms=3600000
     """
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     bootstrap = _bootstrap(state, bootstrap_server)
     if replication is None:
@@ -551,7 +551,7 @@ def topic_list(state: CliState, show_all: bool, as_json: bool, bootstrap_server:
     \b
       kafkalab topic list --json | jq -r '.[].name'
     """
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     found = broker.list_topics(_bootstrap(state, bootstrap_server), include_internal=show_all)
     render.emit(found, as_json, render.topics)
@@ -569,7 +569,7 @@ def topic_describe(state: CliState, name: str, as_json: bool, bootstrap_server: 
     \b
       kafkalab topic describe orders --json | jq '.partitions[].end_offset'
     """
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     desc = broker.describe_topic(_bootstrap(state, bootstrap_server), name)
     render.emit(desc, as_json, render.topic_description)
@@ -587,7 +587,7 @@ def topic_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | 
     \b
       kafkalab topic delete orders --yes
     """
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     bootstrap = _bootstrap(state, bootstrap_server)
     if not yes:
@@ -642,7 +642,7 @@ def produce(
       echo '{"key": "u1", "value": {"total": 3}, "headers": {"h": "v"}}' | kafkalab produce orders --format json
       kafkalab consume orders --from-beginning --format json | kafkalab produce orders-copy --format json
     """
-    from kafkalab import stream
+    from kafkalab.kafka import stream
 
     if fmt == "json" and key_separator is not None:
         raise click.UsageError("--key-separator is for --format line: a JSON record has its own key.")
@@ -710,7 +710,7 @@ def consume(
       kafkalab consume orders --partition 0 --offset -5      # the last 5 of partition 0
       kafkalab consume orders --from-time 10m                # what came in the last 10 minutes
     """
-    from kafkalab import stream
+    from kafkalab.kafka import stream
 
     if offset is not None and partition is None:
         raise click.UsageError("--offset needs --partition.")
@@ -773,7 +773,7 @@ def group_list(state: CliState, as_json: bool, bootstrap_server: str | None) -> 
     \b
       kafkalab group list --json
     """
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     found = broker.list_groups(_bootstrap(state, bootstrap_server))
     render.emit(found, as_json, render.groups)
@@ -791,7 +791,7 @@ def group_describe(state: CliState, name: str, as_json: bool, bootstrap_server: 
     \b
       kafkalab group describe billing --json | jq .lag
     """
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     desc = broker.describe_group(_bootstrap(state, bootstrap_server), name)
     render.emit(desc, as_json, render.group_description)
@@ -800,8 +800,8 @@ def group_describe(state: CliState, name: str, as_json: bool, bootstrap_server: 
 def _offset_target(
     to_earliest: bool, to_latest: bool, to_offset: int | None, shift_by: int | None, to_datetime: str | None,
 ) -> ResetTarget:
-    from kafkalab.broker import ResetTarget
-    from kafkalab.stream import parse_time
+    from kafkalab.kafka.broker import ResetTarget
+    from kafkalab.kafka.stream import parse_time
 
     given = [name for name, value in (
         ("--to-earliest", to_earliest), ("--to-latest", to_latest), ("--to-offset", to_offset is not None),
@@ -852,7 +852,7 @@ def group_reset_offsets(
       kafkalab group reset-offsets billing --topic orders --shift-by -10 --execute
       kafkalab group reset-offsets billing -t orders --to-datetime 2024-05-01T12:00:00Z --json
     """
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     target = _offset_target(to_earliest, to_latest, to_offset, shift_by, to_datetime)
     plan = broker.reset_offsets(_bootstrap(state, bootstrap_server), name, topic, target, execute=execute)
@@ -875,7 +875,7 @@ def group_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | 
     \b
       kafkalab group delete billing --yes
     """
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     bootstrap = _bootstrap(state, bootstrap_server)
     if not yes:
@@ -899,7 +899,7 @@ def completion(shell: Literal["bash", "zsh", "fish"]) -> None:
       kafkalab completion zsh > "${fpath[1]}/_kafkalab"     # or: eval "$(kafkalab completion zsh)" in ~/.zshrc
       kafkalab completion fish > ~/.config/fish/completions/kafkalab.fish
     """
-    from kafkalab import complete
+    from kafkalab.cli import complete
 
     sys.stdout.write(complete.script(cli, shell))
 

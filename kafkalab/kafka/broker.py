@@ -131,7 +131,7 @@ def command_client(kind: ClientKind, bootstrap: str, conf: Mapping[str, Any] | N
         return make(full)
     except KafkaException as exc:
         detail = exc.args[0].str().partition("Failed to create ")[2].partition(": ")[2] or exc.args[0].str()
-        from kafkalab.clientconf import masked
+        from kafkalab.kafka.contexts import masked
 
         given = f" ({', '.join(f'{k}={masked(k, v)}' for k, v in user.items())})" if user else ""
         raise ConfigError(f"librdkafka refused the client settings{given}: {sentence(detail)}", CONFIG_HINT) from None

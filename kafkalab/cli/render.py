@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from kafkalab.doctor import Diagnosis
+    from kafkalab.docker.pull import ImagePull, PullProgress
     from kafkalab.errors import KafkalabError
-    from kafkalab.lab import LabStatus
-    from kafkalab.pull import ImagePull, PullProgress
+    from kafkalab.lab.doctor import Diagnosis
+    from kafkalab.lab.lab import LabStatus
 
 _consoles: dict[str, Console] = {}
 _consoles_lock = threading.Lock()  # the spinner makes its console on a thread of its own
@@ -184,7 +184,7 @@ class _PullRows:
         from rich.table import Table
         from rich.text import Text
 
-        from kafkalab.pull import megabytes
+        from kafkalab.docker.pull import megabytes
 
         rows = Table.grid(padding=(0, 2))
         for pull in self.progress.pulls.values():
@@ -320,9 +320,9 @@ def diagnosis(found: Diagnosis) -> None:
 # --- topics, produce, consume, groups ----------------------------------------------------------
 
 if TYPE_CHECKING:
-    from kafkalab.broker import GroupDescription, GroupSummary, ResetPlan, TopicDescription, TopicSummary
-    from kafkalab.clientconf import Context
-    from kafkalab.stream import ConsumeResult, ProduceResult
+    from kafkalab.kafka.broker import GroupDescription, GroupSummary, ResetPlan, TopicDescription, TopicSummary
+    from kafkalab.kafka.contexts import Context
+    from kafkalab.kafka.stream import ConsumeResult, ProduceResult
 
 
 def say(text: str) -> None:

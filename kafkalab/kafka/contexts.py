@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkalab.errors import ConfigError
-from kafkalab.modes import MODES
+from kafkalab.lab.modes import MODES
 
 # What makes a client setting's value a secret, in one place: `kafkalab config` and every error
 # that names settings show such values as MASK. A key is secret when it holds one of SECRET_WORDS
@@ -229,7 +229,7 @@ def resolve_target(
     bootstrap_server (--context, KAFKALAB_CONTEXT or the file's context); else the
     bootstrap_server setting (KAFKALAB_BOOTSTRAP_SERVER, the file); else the lab's address.
     `flags` are the global options (None: not given), `settings_x` the -X settings."""
-    from kafkalab.broker import parse_bootstrap
+    from kafkalab.kafka.broker import parse_bootstrap
     from kafkalab.settings import resolve
 
     given_flags = {k: v for k, v in {**flags, "bootstrap_server": bootstrap_server}.items() if v is not None}

@@ -1,6 +1,6 @@
 """The hot loops of `kafkalab produce` and `kafkalab consume`: lines in, messages out, as fast as kcat.
 
-    from kafkalab import stream
+    from kafkalab.kafka import stream
     with open("orders.txt", "rb") as lines:
         result = stream.produce_lines("localhost:9094", "orders", lines, key_separator=b":")
     stream.consume_to("localhost:9094", "orders", sys.stdout.buffer, fmt="json", from_beginning=True)
@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import FrameType
 from typing import Any, BinaryIO, Literal
 
-from kafkalab import broker
 from kafkalab.errors import InvalidRecord, KafkaRequestError, TopicNotFound, signal_of
+from kafkalab.kafka import broker
 
 Format = Literal["value", "kv", "json"]
 Input = Literal["line", "json"]

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kafkalab.errors import DOCTOR_EXIT_CODES, DockerSocketDenied, KafkalabError
-from kafkalab.modes import MODES
+from kafkalab.lab.modes import MODES
 
 if TYPE_CHECKING:
-    from kafkalab.compose import Compose, Container
-    from kafkalab.lab import Lab
+    from kafkalab.docker.compose import Compose, Container
+    from kafkalab.lab.lab import Lab
     from kafkalab.settings import Settings
 
 DEADLINE = 12.0  # seconds for all of it, within the 15 s promised
@@ -161,7 +161,7 @@ def _why(value: Any) -> str:
 
 class _Doctor:
     def __init__(self, lab: Lab, deadline: float) -> None:
-        from kafkalab.compose import Compose
+        from kafkalab.docker.compose import Compose
 
         self.lab = lab
         self.settings = lab.settings
@@ -280,7 +280,7 @@ class _Doctor:
             self.add("socket", None, f"not checked: the daemon at {endpoint or 'its address'} does not answer")
 
     def ports(self, containers: list[Container] | None, settings: Settings | None = None) -> None:
-        from kafkalab.compose import port_free
+        from kafkalab.docker.compose import port_free
 
         s = settings or self.settings.with_record()
         spec = MODES[s.mode]
@@ -393,8 +393,8 @@ class _Doctor:
         self.add("lab", True, f"running in {s.mode} mode: {', '.join(c.service for c in containers)}{note}")
 
     def host(self, s: Settings) -> None:
-        from kafkalab import broker
         from kafkalab.errors import BrokerUnreachable
+        from kafkalab.kafka import broker
 
         bootstrap = s.lab_bootstrap
         try:
@@ -465,7 +465,7 @@ class _Doctor:
             self.add("network", True, f"{', '.join(expected)} {verb} {where} (Kafka's BrokerApiVersionsCommand)")
 
     def ui(self, s: Settings, containers: list[Container]) -> None:
-        from kafkalab.lab import after_broker_state, ui_health
+        from kafkalab.lab.lab import after_broker_state, ui_health
 
         found = [c for c in containers if c.service == "kafka-ui"]
         if not found:

@@ -25,8 +25,8 @@ def _target(ctx: click.Context) -> tuple[str, dict[str, str]]:
     """The brokers and client settings the command being typed would use. ValueError when they load
     code or run a command (clientconf.CODE_SETTINGS): a Tab press never does that, whichever file
     or -X gave them."""
-    from kafkalab.cli import CLIENT_SETTINGS
-    from kafkalab.clientconf import loads_code, resolve_target
+    from kafkalab.cli.main import CLIENT_SETTINGS
+    from kafkalab.kafka.contexts import loads_code, resolve_target
 
     root = ctx.find_root()
     flags = {k: root.params.get(k) for k in ("project", "port", "ui_port", "zookeeper_port", "context")}
@@ -59,7 +59,7 @@ def _names(ctx: click.Context, incomplete: str, what: Callable[[str], list[str]]
         return []
 
     def ask() -> list[str]:
-        from kafkalab import broker
+        from kafkalab.kafka import broker
 
         broker.probe(bootstrap, timeout=REQUEST_TIMEOUT)
         with broker.client_settings(client):  # a context variable: set on this thread
@@ -70,7 +70,7 @@ def _names(ctx: click.Context, incomplete: str, what: Callable[[str], list[str]]
 
 def topics(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The cluster's topics (Kafka's internal ones once "__" is typed)."""
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     internal = incomplete.startswith("__")
     return _names(ctx, incomplete, lambda bootstrap: [
@@ -80,7 +80,7 @@ def topics(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list
 
 def groups(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The cluster's consumer groups."""
-    from kafkalab import broker
+    from kafkalab.kafka import broker
 
     return _names(ctx, incomplete, lambda bootstrap: [
         g.group for g in broker.list_groups(bootstrap, timeout=REQUEST_TIMEOUT)
@@ -89,7 +89,7 @@ def groups(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list
 
 def contexts(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The contexts of the config file: no broker is asked."""
-    from kafkalab.clientconf import load_contexts
+    from kafkalab.kafka.contexts import load_contexts
 
     try:
         names = sorted(load_contexts())

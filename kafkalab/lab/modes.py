@@ -30,7 +30,7 @@ class Service:
     broker: bool = False
     volumes: tuple[str, ...] = ()
     # It starts after the brokers, and answers only once it has started (kafka-ui): until then, and
-    # within the start_window setting, it is "starting", not a fault (kafkalab.lab.after_broker_state).
+    # within the start_window setting, it is "starting", not a fault (kafkalab.lab.lab.after_broker_state).
     after_broker: bool = False
 
     def host_port(self, settings: Any) -> int:
@@ -101,7 +101,7 @@ ALL_SERVICES: tuple[str, ...] = tuple(sorted({s.name for m in MODES.values() for
 # Volume names that labs of kafkalab 0.1 created, before each mode had its own and before labels.
 # 0.1 kept broker 1's data in kafka-data in every mode (kraft, zookeeper and cluster alike), the other
 # brokers' in kafka-2-data and kafka-3-data, ZooKeeper's in zookeeper-data and zookeeper-log. Such a
-# lab keeps that layout (kafkalab.record, compose/extra/legacy-kafka-data.yaml) until its data is deleted.
+# lab keeps that layout (kafkalab.lab.state, compose/extra/legacy-kafka-data.yaml) until its data is deleted.
 LEGACY_DATA = "kafka-data"
 LEGACY_VOLUMES = frozenset({LEGACY_DATA, "kafka-2-data", "kafka-3-data", "zookeeper-data", "zookeeper-log"})
 

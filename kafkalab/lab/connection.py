@@ -1,6 +1,6 @@
 """What an application needs to reach the lab: the addresses of its brokers from the host and from
 containers, and the network those containers join. Plain data from the settings and the table of
-modes (kafkalab.modes); no Docker and no Kafka client.
+modes (kafkalab.lab.modes); no Docker and no Kafka client.
 
 Services on the host use every broker's EXTERNAL listener (localhost:9094, ...). Containers join the
 lab's network, which has a name of its own (the network setting, by default the project's name),
@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from kafkalab.modes import MODES
+from kafkalab.lab.modes import MODES
 
 if TYPE_CHECKING:
     from kafkalab.settings import Settings
