@@ -162,7 +162,7 @@ def main() -> None:
 
     load_images_env()
     from kafkalab import Lab
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import topics
     from kafkalab.settings import resolve
 
     settings = resolve({"project": f"klbench-kcat-{os.getpid()}", "port": free_port(), "ui_port": free_port()})
@@ -180,7 +180,7 @@ def main() -> None:
 
             def fresh_topic(tool: str, round_no: int) -> str:
                 name = f"produce-{tool}-{round_no + 1}"
-                broker.create_topic(bootstrap, name)
+                topics.create_topic(bootstrap, name)
                 return name
 
             produce = compare("produce", args.rounds, n, {
@@ -190,9 +190,9 @@ def main() -> None:
             })
 
             topic = "consume-source"
-            broker.create_topic(bootstrap, topic)
+            topics.create_topic(bootstrap, topic)
             Run([*kcat, "-P", "-t", topic], source, sink)
-            stored = broker.describe_topic(bootstrap, topic).partitions[0].end_offset
+            stored = topics.describe_topic(bootstrap, topic).partitions[0].end_offset
             assert stored == n, f"{topic} holds {stored} messages, not {n}"
 
             def checked(cmd: list[str]) -> Run:

@@ -59,10 +59,11 @@ def _names(ctx: click.Context, incomplete: str, what: Callable[[str], list[str]]
         return []
 
     def ask() -> list[str]:
-        from kafkalab.kafka import broker
+        from kafkalab.kafka.clients import client_settings
+        from kafkalab.kafka.cluster import check_reachable
 
-        broker.probe(bootstrap, timeout=REQUEST_TIMEOUT)
-        with broker.client_settings(client):  # a context variable: set on this thread
+        check_reachable(bootstrap, timeout=REQUEST_TIMEOUT)
+        with client_settings(client):  # a context variable: set on this thread
             return what(bootstrap)
 
     return [CompletionItem(name) for name in _within_deadline(ask) if name.startswith(incomplete)]
@@ -70,20 +71,20 @@ def _names(ctx: click.Context, incomplete: str, what: Callable[[str], list[str]]
 
 def topics(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The cluster's topics (Kafka's internal ones once "__" is typed)."""
-    from kafkalab.kafka import broker
+    from kafkalab.kafka.topics import list_topics
 
     internal = incomplete.startswith("__")
     return _names(ctx, incomplete, lambda bootstrap: [
-        t.name for t in broker.list_topics(bootstrap, include_internal=internal, timeout=REQUEST_TIMEOUT)
+        t.name for t in list_topics(bootstrap, include_internal=internal, timeout=REQUEST_TIMEOUT)
     ])
 
 
 def groups(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The cluster's consumer groups."""
-    from kafkalab.kafka import broker
+    from kafkalab.kafka.groups import list_groups
 
     return _names(ctx, incomplete, lambda bootstrap: [
-        g.group for g in broker.list_groups(bootstrap, timeout=REQUEST_TIMEOUT)
+        g.group for g in list_groups(bootstrap, timeout=REQUEST_TIMEOUT)
     ])
 
 

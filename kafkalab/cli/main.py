@@ -29,6 +29,7 @@ from kafkalab.errors import (
     Terminated,
     signal_of,
 )
+from kafkalab.kafka.topics import MAX_PARTITIONS, MAX_REPLICATION
 from kafkalab.lab.modes import ALL_SERVICES, MODE_NAMES
 
 if TYPE_CHECKING:
@@ -391,15 +392,12 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
 
 # --- Kafka: topics, produce, consume, consumer groups -------------------------------------------
 # These commands talk to Kafka only, never to Docker: to the lab's address, or to any cluster
-# given with --bootstrap-server. The work is in kafkalab.kafka.broker and kafkalab.kafka.stream.
+# given with --bootstrap-server. The work is in kafkalab.kafka (topics, groups, produce, consume).
 
 if TYPE_CHECKING:
-    from kafkalab.kafka.broker import ResetTarget
+    from kafkalab.kafka.groups import ResetTarget
 
 F = TypeVar("F", bound=Callable[..., Any])
-# librdkafka refuses more in a new topic (broker.create_topic says so too, for the Python API).
-MAX_PARTITIONS = 100_000
-MAX_REPLICATION = 10_000
 
 
 def bootstrap_option(f: F) -> F:
@@ -433,21 +431,22 @@ def _bootstrap(state: CliState, bootstrap_server: str | None) -> str:
     bootstrap_server setting, the lab), with its client settings (the context's, then -X) in
     force until the command ends. Settings only: `Lab` would import the Docker side."""
     from kafkalab.errors import BrokerUnreachable
-    from kafkalab.kafka import broker
+    from kafkalab.kafka.bootstrap import unreachable_hint
+    from kafkalab.kafka.clients import client_settings
     from kafkalab.kafka.contexts import resolve_target
 
     work_begins()
     ctx = click.get_current_context()
     target = resolve_target(state.flags, bootstrap_server, ctx.meta.get(CLIENT_SETTINGS, {}))
-    ctx.with_resource(broker.client_settings(target.client))
+    ctx.with_resource(client_settings(target.client))
     ctx.meta[TARGET_REPLICATION] = target.replication
     if not target.lab:  # were no broker to answer there, starting the lab would not help
-        ctx.with_resource(broker.unreachable_hint(BrokerUnreachable.hint_elsewhere))
+        ctx.with_resource(unreachable_hint(BrokerUnreachable.hint_elsewhere))
     return target.bootstrap
 
 
 def _pairs(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[tuple[str, str]]:
-    from kafkalab.kafka.stream import parse_pairs
+    from kafkalab.kafka.records import parse_pairs
 
     try:
         return parse_pairs(values)
@@ -456,7 +455,7 @@ def _pairs(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 
 
 def _time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    from kafkalab.kafka.stream import parse_time
+    from kafkalab.kafka.records import parse_time
 
     try:
         return None if value is None else parse_time(value)
@@ -465,7 +464,7 @@ def _time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> in
 
 
 def _separator(_ctx: click.Context, _param: click.Parameter, value: str | None) -> bytes | None:
-    from kafkalab.kafka.stream import unescape_separator
+    from kafkalab.kafka.records import unescape_separator
 
     try:
         return None if value is None else unescape_separator(value)
@@ -523,17 +522,17 @@ def topic_create(
     \b
       kafkalab topic create orders -p 3 --config retention.ms=3600000
     """
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import topics
 
     bootstrap = _bootstrap(state, bootstrap_server)
     if replication is None:
         replication = click.get_current_context().meta[TARGET_REPLICATION]
-    created = broker.create_topic(
+    created = topics.create_topic(
         bootstrap, name, partitions, replication, dict(configs), if_not_exists=if_not_exists,
     )
     if created:
         if replication < 0:  # the broker chose it: say what it chose
-            replication = next((t.replication for t in broker.list_topics(bootstrap) if t.name == name), replication)
+            replication = next((t.replication for t in topics.list_topics(bootstrap) if t.name == name), replication)
         replicas = "the broker's default replication" if replication < 0 else f"replication {replication}"
         render.say(f"Created topic {name} ({render.plural(partitions, 'partition')}, {replicas}).")
     else:
@@ -551,9 +550,9 @@ def topic_list(state: CliState, show_all: bool, as_json: bool, bootstrap_server:
     \b
       kafkalab topic list --json | jq -r '.[].name'
     """
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import topics
 
-    found = broker.list_topics(_bootstrap(state, bootstrap_server), include_internal=show_all)
+    found = topics.list_topics(_bootstrap(state, bootstrap_server), include_internal=show_all)
     render.emit(found, as_json, render.topics)
 
 
@@ -569,9 +568,9 @@ def topic_describe(state: CliState, name: str, as_json: bool, bootstrap_server: 
     \b
       kafkalab topic describe orders --json | jq '.partitions[].end_offset'
     """
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import topics
 
-    desc = broker.describe_topic(_bootstrap(state, bootstrap_server), name)
+    desc = topics.describe_topic(_bootstrap(state, bootstrap_server), name)
     render.emit(desc, as_json, render.topic_description)
 
 
@@ -587,12 +586,12 @@ def topic_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | 
     \b
       kafkalab topic delete orders --yes
     """
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import topics
 
     bootstrap = _bootstrap(state, bootstrap_server)
     if not yes:
         _confirm(f"Delete topic {name} and its messages?", f"Topic {name} was not deleted.")
-    broker.delete_topic(bootstrap, name)
+    topics.delete_topic(bootstrap, name)
     render.say(f"Deleted topic {name}.")
 
 
@@ -642,7 +641,7 @@ def produce(
       echo '{"key": "u1", "value": {"total": 3}, "headers": {"h": "v"}}' | kafkalab produce orders --format json
       kafkalab consume orders --from-beginning --format json | kafkalab produce orders-copy --format json
     """
-    from kafkalab.kafka import stream
+    from kafkalab.kafka.produce import produce_lines
 
     if fmt == "json" and key_separator is not None:
         raise click.UsageError("--key-separator is for --format line: a JSON record has its own key.")
@@ -652,7 +651,7 @@ def produce(
         if path is None and sys.stdin.isatty():
             one = "one JSON record per line" if fmt == "json" else "one per line"
             render.say(f"Reading messages from the terminal, {one}; end with Ctrl-D.")
-        result = stream.produce_lines(
+        result = produce_lines(
             bootstrap, topic, source, key_separator=key_separator, headers=encoded, acks=acks, partition=partition,
             fmt=fmt, skip_empty=skip_empty, on_created=lambda partitions: render.say(
                 f"Topic {topic} did not exist: the broker created it (auto.create.topics.enable), "
@@ -710,7 +709,7 @@ def consume(
       kafkalab consume orders --partition 0 --offset -5      # the last 5 of partition 0
       kafkalab consume orders --from-time 10m                # what came in the last 10 minutes
     """
-    from kafkalab.kafka import stream
+    from kafkalab.kafka.consume import consume_to
 
     if offset is not None and partition is None:
         raise click.UsageError("--offset needs --partition.")
@@ -722,7 +721,7 @@ def consume(
                                "Give one of --offset, --from-beginning or --from-time.")
     if group is not None and partition is not None:
         raise click.UsageError("--partition reads without a group: drop --group, or --partition.")
-    result = stream.consume_to(
+    result = consume_to(
         _bootstrap(ctx.obj, bootstrap_server), topic, sys.stdout.buffer, fmt=fmt,
         from_beginning=from_beginning, group=group, max_messages=max_messages, follow=follow, partition=partition,
         offset=offset, timeout=timeout, key_separator=key_separator, from_time=from_time,
@@ -773,9 +772,9 @@ def group_list(state: CliState, as_json: bool, bootstrap_server: str | None) -> 
     \b
       kafkalab group list --json
     """
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import groups
 
-    found = broker.list_groups(_bootstrap(state, bootstrap_server))
+    found = groups.list_groups(_bootstrap(state, bootstrap_server))
     render.emit(found, as_json, render.groups)
 
 
@@ -791,17 +790,17 @@ def group_describe(state: CliState, name: str, as_json: bool, bootstrap_server: 
     \b
       kafkalab group describe billing --json | jq .lag
     """
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import groups
 
-    desc = broker.describe_group(_bootstrap(state, bootstrap_server), name)
+    desc = groups.describe_group(_bootstrap(state, bootstrap_server), name)
     render.emit(desc, as_json, render.group_description)
 
 
 def _offset_target(
     to_earliest: bool, to_latest: bool, to_offset: int | None, shift_by: int | None, to_datetime: str | None,
 ) -> ResetTarget:
-    from kafkalab.kafka.broker import ResetTarget
-    from kafkalab.kafka.stream import parse_time
+    from kafkalab.kafka.groups import ResetTarget
+    from kafkalab.kafka.records import parse_time
 
     given = [name for name, value in (
         ("--to-earliest", to_earliest), ("--to-latest", to_latest), ("--to-offset", to_offset is not None),
@@ -852,10 +851,10 @@ def group_reset_offsets(
       kafkalab group reset-offsets billing --topic orders --shift-by -10 --execute
       kafkalab group reset-offsets billing -t orders --to-datetime 2024-05-01T12:00:00Z --json
     """
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import groups
 
     target = _offset_target(to_earliest, to_latest, to_offset, shift_by, to_datetime)
-    plan = broker.reset_offsets(_bootstrap(state, bootstrap_server), name, topic, target, execute=execute)
+    plan = groups.reset_offsets(_bootstrap(state, bootstrap_server), name, topic, target, execute=execute)
     render.emit(plan, as_json, render.reset_plan)
     if execute:
         render.say(f"Committed the new offsets of group {name} on {topic}.")
@@ -875,12 +874,12 @@ def group_delete(state: CliState, name: str, yes: bool, bootstrap_server: str | 
     \b
       kafkalab group delete billing --yes
     """
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import groups
 
     bootstrap = _bootstrap(state, bootstrap_server)
     if not yes:
         _confirm(f"Delete consumer group {name} and its committed offsets?", f"Group {name} was not deleted.")
-    broker.delete_group(bootstrap, name)
+    groups.delete_group(bootstrap, name)
     render.say(f"Deleted consumer group {name}.")
 
 

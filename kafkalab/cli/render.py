@@ -11,6 +11,7 @@ and the consoles replace no ":emoji:" codes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
@@ -71,9 +72,14 @@ def emit(data: Any, as_json: bool, for_people: Callable[[Any], None]) -> None:
     if not as_json:
         for_people(data)
     elif isinstance(data, list):
-        print_json([item.to_dict() for item in data])
+        print_json([as_json_data(item) for item in data])
     else:
-        print_json(data.to_dict())
+        print_json(as_json_data(data))
+
+
+def as_json_data(item: Any) -> Any:
+    """Its to_dict() where a result reshapes itself for JSON, else its fields as they are."""
+    return item.to_dict() if hasattr(item, "to_dict") else dataclasses.asdict(item)
 
 
 def literal(value: object) -> str:
@@ -320,9 +326,11 @@ def diagnosis(found: Diagnosis) -> None:
 # --- topics, produce, consume, groups ----------------------------------------------------------
 
 if TYPE_CHECKING:
-    from kafkalab.kafka.broker import GroupDescription, GroupSummary, ResetPlan, TopicDescription, TopicSummary
+    from kafkalab.kafka.consume import ConsumeResult
     from kafkalab.kafka.contexts import Context
-    from kafkalab.kafka.stream import ConsumeResult, ProduceResult
+    from kafkalab.kafka.groups import GroupDescription, GroupSummary, ResetPlan
+    from kafkalab.kafka.produce import ProduceResult
+    from kafkalab.kafka.topics import TopicDescription, TopicSummary
 
 
 def say(text: str) -> None:

@@ -16,6 +16,9 @@ Contexts come from the user's own file ($XDG_CONFIG_HOME/kafkalab/config.toml) a
 project file, whose contexts win by name. Settings that load code or run commands (CODE_SETTINGS)
 are taken only from -X and the user's own file: a found file may be a cloned repository's.
 Standard library only: `kafkalab config` reads the contexts without loading confluent_kafka.
+
+May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.modes, kafkalab.kafka.bootstrap (never
+the modules that make clients: clients.py imports this one, for masked()).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkalab.errors import ConfigError
+from kafkalab.kafka.bootstrap import parse_bootstrap
 from kafkalab.lab.modes import MODES
 
 # What makes a client setting's value a secret, in one place: `kafkalab config` and every error
@@ -229,7 +233,6 @@ def resolve_target(
     bootstrap_server (--context, KAFKALAB_CONTEXT or the file's context); else the
     bootstrap_server setting (KAFKALAB_BOOTSTRAP_SERVER, the file); else the lab's address.
     `flags` are the global options (None: not given), `settings_x` the -X settings."""
-    from kafkalab.kafka.broker import parse_bootstrap
     from kafkalab.settings import resolve
 
     given_flags = {k: v for k, v in {**flags, "bootstrap_server": bootstrap_server}.items() if v is not None}

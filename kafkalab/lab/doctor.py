@@ -394,12 +394,12 @@ class _Doctor:
 
     def host(self, s: Settings) -> None:
         from kafkalab.errors import BrokerUnreachable
-        from kafkalab.kafka import broker
+        from kafkalab.kafka import cluster
 
         bootstrap = s.lab_bootstrap
         try:
-            broker.probe(bootstrap, timeout=CONNECT)  # refused: at once, where librdkafka would retry
-            info = broker.cluster_info(bootstrap, timeout=self.bound(METADATA))
+            cluster.check_reachable(bootstrap, timeout=CONNECT)  # refused: at once, where librdkafka would retry
+            info = cluster.cluster_info(bootstrap, timeout=self.bound(METADATA))
         except BrokerUnreachable as exc:
             self.add("host", False, exc.message,
                      "`kafkalab logs kafka` says why the broker does not answer; `kafkalab up` starts what stopped.")

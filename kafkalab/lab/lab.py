@@ -26,7 +26,7 @@ from kafkalab.errors import (
     ReadinessTimeout,
     signal_of,
 )
-from kafkalab.kafka import broker
+from kafkalab.kafka import clients, cluster, topics
 from kafkalab.lab import state
 from kafkalab.lab.connection import Connection, LabNetwork, connection, internal_bootstrap
 from kafkalab.lab.modes import LEGACY_DATA, MODES, Mode, legacy_mode, mode_of_services
@@ -69,7 +69,7 @@ class LabStatus:
     mode: str
     state: LabState
     containers: tuple[Container, ...]
-    broker: broker.ClusterInfo | None
+    broker: cluster.ClusterInfo | None
     broker_error: str | None
     ui: UiStatus | None
     problems: tuple[str, ...] = ()  # what is wrong, one line each
@@ -261,7 +261,7 @@ class Lab:
     def wait_ready(
         self, timeout: float | None = None, *, ui: bool = True,
         on_phase: Callable[[Phase], None] | None = None,
-    ) -> broker.ClusterInfo:
+    ) -> cluster.ClusterInfo:
         """Poll until every broker answers a metadata request (and the UI its health check)."""
         budget = self._budget(timeout)
         return self._wait(time.monotonic() + budget, budget, ui=ui, on_phase=on_phase)[0]
@@ -280,13 +280,13 @@ class Lab:
 
     def _wait(
         self, deadline: float, budget: float, *, ui: bool, on_phase: Callable[[Phase], None] | None,
-    ) -> tuple[broker.ClusterInfo, UiStatus | None]:
+    ) -> tuple[cluster.ClusterInfo, UiStatus | None]:
         phase = on_phase or (lambda _p: None)
         phase("broker")
         watch = _ExitWatch(self.compose, [s for s in self.compose.services if ui or s != "kafka-ui"])
         bootstrap = self.settings.lab_bootstrap
         try:
-            info = broker.wait_for_brokers(
+            info = cluster.wait_for_brokers(
                 bootstrap, len(self.compose.spec.brokers), max(deadline - time.monotonic(), 0.1),
                 on_attempt=watch.check,
             )
@@ -357,12 +357,12 @@ class Lab:
         lab = self._of(list(containers))
         s = lab.settings
         ui = _Background(ui_health, s.ui_url) if any(c.service == "kafka-ui" for c in containers) else None
-        info: broker.ClusterInfo | None = None
+        info: cluster.ClusterInfo | None = None
         error = None
         brokers = {b.name for b in lab.compose.spec.brokers}
         if any(c.running for c in containers if c.service in brokers):
             try:
-                info = broker.cluster_info(s.lab_bootstrap, timeout=1.5)
+                info = cluster.cluster_info(s.lab_bootstrap, timeout=1.5)
             except BrokerUnreachable as exc:
                 error = exc.message
         else:
@@ -373,7 +373,7 @@ class Lab:
         return lab._assemble(containers, info, error, ui.result() if ui else None)
 
     def _assemble(
-        self, containers: tuple[Container, ...], info: broker.ClusterInfo | None, error: str | None,
+        self, containers: tuple[Container, ...], info: cluster.ClusterInfo | None, error: str | None,
         ui: UiStatus | None,
     ) -> LabStatus:
         s = self.settings
@@ -589,15 +589,15 @@ class Lab:
 
     def admin(self, **conf: Any) -> Any:
         """A confluent_kafka AdminClient bound to the lab."""
-        return broker.admin_client(self.bootstrap_servers, **conf)
+        return clients.admin_client(self.bootstrap_servers, **conf)
 
     def producer(self, **conf: Any) -> Any:
         """A confluent_kafka Producer bound to the lab; keys like linger_ms mean linger.ms."""
-        return broker.producer(self.bootstrap_servers, **conf)
+        return clients.producer(self.bootstrap_servers, **conf)
 
     def consumer(self, group: str, **conf: Any) -> Any:
         """A confluent_kafka Consumer in `group`, reading from the earliest offset by default."""
-        return broker.consumer(self.bootstrap_servers, group, **conf)
+        return clients.consumer(self.bootstrap_servers, group, **conf)
 
     def create_topic(
         self, name: str, partitions: int = 1, replication: int | None = None, config: dict[str, str] | None = None,
@@ -606,7 +606,7 @@ class Lab:
         """Create a topic on the lab; by default replicated as the lab's mode replicates (3 in cluster mode)."""
         if replication is None:
             replication = MODES[self.settings.with_record().mode].replication
-        return broker.create_topic(
+        return topics.create_topic(
             self.bootstrap_servers, name, partitions, replication, config, if_not_exists=if_not_exists,
         )
 
@@ -615,7 +615,7 @@ class Lab:
         from kafkalab.errors import TopicNotFound
 
         try:
-            broker.delete_topic(self.bootstrap_servers, name)
+            topics.delete_topic(self.bootstrap_servers, name)
         except TopicNotFound:
             if not missing_ok:
                 raise

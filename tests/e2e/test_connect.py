@@ -202,7 +202,7 @@ def env_lines(text: str) -> dict[str, str]:
 def test_connect_in_each_format_reaches_every_broker(
     mode: str, lab_factory: Callable[..., Lab], users_project: Callable[[str], UsersProject], tmp_path: Path,
 ) -> None:
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import cluster
 
     lab = lab_factory(mode=mode)
     up = cli_run(lab, "up", "--no-ui", "--mode", mode)
@@ -219,7 +219,7 @@ def test_connect_in_each_format_reaches_every_broker(
         "KAFKA_INTERNAL_BOOTSTRAP_SERVERS": ",".join(f"{n}:9092" for n in names),
     }
     # From this machine, with the address as printed: every broker answers, and advertises what it printed.
-    info = broker.cluster_info(variables["KAFKA_BOOTSTRAP_SERVERS"], timeout=10)
+    info = cluster.cluster_info(variables["KAFKA_BOOTSTRAP_SERVERS"], timeout=10)
     assert [a for _, a in info.brokers] == variables["KAFKA_BOOTSTRAP_SERVERS"].split(",")
 
     data = json.loads(cli_run(lab, "connect", "--format", "json").stdout)

@@ -89,11 +89,11 @@ def _add_scram_user(sasl: str) -> None:
         UserScramCredentialUpsertion,
     )
 
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import clients
 
     plain = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
              "sasl.username": ADMIN[0], "sasl.password": ADMIN[1]}
-    admin = AdminClient({**broker.client_config(sasl), **plain})
+    admin = AdminClient({**clients.client_config(sasl), **plain})
     upsert = UserScramCredentialUpsertion(BOB[0], ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096), BOB[1].encode())
     for future in admin.alter_user_scram_credentials([upsert], request_timeout=10).values():
         future.result(timeout=15)
@@ -102,7 +102,7 @@ def _add_scram_user(sasl: str) -> None:
 
     def logs_in() -> bool:  # the credential reaches the broker's SCRAM cache shortly after the metadata
         try:
-            AdminClient({**broker.client_config(sasl), **scram}).list_topics(timeout=1)
+            AdminClient({**clients.client_config(sasl), **scram}).list_topics(timeout=1)
             return True
         except Exception:
             return False
@@ -121,7 +121,7 @@ def bare(bed: Any) -> Iterator[Bare]:
     """One broker of the bed's Kafka image with auto.create.topics.enable=false, a PLAINTEXT and a
     SASL_PLAINTEXT listener (PLAIN and SCRAM-SHA-256, JAAS per listener and mechanism as
     apache/kafka takes it from the environment), published on free 127.0.0.1 ports; always removed."""
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import cluster
 
     name = bed.project_name("-bare")
     plain_port, sasl_port = bed.free_port(), bed.free_port()
@@ -163,7 +163,7 @@ def bare(bed: Any) -> Iterator[Bare]:
 
         def answers() -> bool:
             try:
-                return bool(broker.cluster_info(plaintext, timeout=1).brokers)
+                return bool(cluster.cluster_info(plaintext, timeout=1).brokers)
             except Exception:
                 return False
 

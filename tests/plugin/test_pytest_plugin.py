@@ -198,7 +198,7 @@ def test_unused_it_loads_nothing_heavy_and_needs_no_docker(
 
         def test_plain():
             assert "kafkalab.pytest_plugin" in sys.modules
-            for heavy in ("confluent_kafka", "python_on_whales", "kafkalab.lab.lab", "kafkalab.kafka.broker"):
+            for heavy in ("confluent_kafka", "python_on_whales", "kafkalab.lab.lab", "kafkalab.kafka.clients"):
                 assert heavy not in sys.modules
     ''')
     result = run_inner(pytester, monkeypatch, *xdist)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from kafkalab import errors
 from kafkalab.cli.main import cli
 from kafkalab.docker.compose import Container
-from kafkalab.kafka.broker import ClusterInfo
+from kafkalab.kafka.cluster import ClusterInfo
 from kafkalab.lab import state
 from kafkalab.lab.lab import Lab, LabStatus, UiStatus
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from kafkalab.cli.main import cli
 from kafkalab.docker.compose import Container, compose_dir
 from kafkalab.errors import ConfigError
-from kafkalab.kafka.broker import ClusterInfo
+from kafkalab.kafka.cluster import ClusterInfo
 from kafkalab.lab import state
 from kafkalab.lab.connection import LabNetwork, internal_bootstrap
 from kafkalab.lab.lab import Lab, LabStatus
@@ -324,7 +324,7 @@ def test_doctor_flags_advertised_listeners_that_resolve_to_an_address_nothing_an
 ) -> None:
     import socket
 
-    from kafkalab.kafka import broker
+    from kafkalab.kafka import cluster
     from kafkalab.lab import doctor
 
     with socket.socket() as listener:
@@ -339,8 +339,8 @@ def test_doctor_flags_advertised_listeners_that_resolve_to_an_address_nothing_an
             return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0)),
                     (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
 
-        monkeypatch.setattr(broker, "probe", lambda *a, **k: None)
-        monkeypatch.setattr(broker, "cluster_info", lambda bootstrap, timeout: ClusterInfo(
+        monkeypatch.setattr(cluster, "check_reachable", lambda *a, **k: None)
+        monkeypatch.setattr(cluster, "cluster_info", lambda bootstrap, timeout: ClusterInfo(
             bootstrap, "abc", 1, ((1, f"localhost:{port}"),), 0, 0))
         monkeypatch.setattr(socket, "getaddrinfo", v6_first)
         check = doctor._Doctor(Lab(Settings(project="orders", port=port)), 1e12)

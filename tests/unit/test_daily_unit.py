@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from kafkalab import errors
 from kafkalab.cli import render
 from kafkalab.cli.main import cli
-from kafkalab.kafka import broker, stream
+from kafkalab.kafka import clients, groups, produce, records, security
 
 NEW_ERRORS = [errors.AuthenticationFailed, errors.TlsFailed, errors.GroupNotEmpty, errors.InvalidRecord]
 
@@ -31,7 +31,7 @@ def test_new_errors_are_two_lines_and_their_exit_code(
     def fail(*_args: Any, **_kwargs: Any) -> None:
         raise error_type("Something went wrong.")
 
-    monkeypatch.setattr(broker, "list_groups", fail)
+    monkeypatch.setattr(groups, "list_groups", fail)
     result = kl("group", "list", "-b", "localhost:1")
     assert (result.exit_code, result.stdout) == (error_type.exit_code, "")
     assert result.stderr == f"Error: Something went wrong.\nHint: {error_type.hint}\n"
@@ -40,9 +40,9 @@ def test_new_errors_are_two_lines_and_their_exit_code(
 
 # --- group reset-offsets ---------------------------------------------------------------------------
 
-PLAN = broker.ResetPlan(
+PLAN = groups.ResetPlan(
     "billing", "orders", False,
-    (broker.PartitionReset("orders", 0, 7, 0), broker.PartitionReset("orders", 1, None, 0)),
+    (groups.PartitionReset("orders", 0, 7, 0), groups.PartitionReset("orders", 1, None, 0)),
     ("Partition 1: offset -3 is before the start, 0: it is set to 0.",),
 )
 
@@ -51,11 +51,11 @@ PLAN = broker.ResetPlan(
 def planned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     calls: list[tuple[Any, ...]] = []
 
-    def reset(bootstrap: str, group: str, topic: str, target: broker.ResetTarget, *, execute: bool) -> Any:
+    def reset(bootstrap: str, group: str, topic: str, target: groups.ResetTarget, *, execute: bool) -> Any:
         calls.append((bootstrap, group, topic, target, execute))
-        return PLAN if not execute else broker.ResetPlan(PLAN.group, PLAN.topic, True, PLAN.partitions, PLAN.notes)
+        return PLAN if not execute else groups.ResetPlan(PLAN.group, PLAN.topic, True, PLAN.partitions, PLAN.notes)
 
-    monkeypatch.setattr(broker, "reset_offsets", reset)
+    monkeypatch.setattr(groups, "reset_offsets", reset)
     return calls
 
 
@@ -74,7 +74,7 @@ def test_the_plan_is_a_table_and_a_dry_run_says_so(planned: list[tuple[Any, ...]
         "Partition 1: offset -3 is before the start, 0: it is set to 0.\n"
         "Dry run: nothing was changed. Add --execute to commit these offsets.\n"
     )
-    assert planned == [("h:1", "billing", "orders", broker.ResetTarget("earliest"), False)]
+    assert planned == [("h:1", "billing", "orders", groups.ResetTarget("earliest"), False)]
 
 
 def test_the_plan_as_json(planned: list[tuple[Any, ...]]) -> None:
@@ -90,16 +90,16 @@ def test_the_plan_as_json(planned: list[tuple[Any, ...]]) -> None:
         "notes": ["Partition 1: offset -3 is before the start, 0: it is set to 0."],
     }
     assert result.stderr.endswith("Committed the new offsets of group billing on orders.\n")
-    assert planned[0][3:] == (broker.ResetTarget("shift", -3), True)
+    assert planned[0][3:] == (groups.ResetTarget("shift", -3), True)
 
 
 @pytest.mark.parametrize(("args", "target"), [
-    (["--to-latest"], broker.ResetTarget("latest")),
-    (["--to-offset", "42"], broker.ResetTarget("offset", 42)),
-    (["--to-datetime", "2024-05-01T12:00:00Z"], broker.ResetTarget("datetime", 1_714_564_800_000)),
-    (["--to-datetime", "2024-05-01T14:00:00+02:00"], broker.ResetTarget("datetime", 1_714_564_800_000)),
+    (["--to-latest"], groups.ResetTarget("latest")),
+    (["--to-offset", "42"], groups.ResetTarget("offset", 42)),
+    (["--to-datetime", "2024-05-01T12:00:00Z"], groups.ResetTarget("datetime", 1_714_564_800_000)),
+    (["--to-datetime", "2024-05-01T14:00:00+02:00"], groups.ResetTarget("datetime", 1_714_564_800_000)),
 ])
-def test_each_target(planned: list[tuple[Any, ...]], args: list[str], target: broker.ResetTarget) -> None:
+def test_each_target(planned: list[tuple[Any, ...]], args: list[str], target: groups.ResetTarget) -> None:
     assert kl("group", "reset-offsets", "g", "-t", "t", *args, "-b", "h:1").exit_code == 0
     assert planned[0][3] == target
 
@@ -115,36 +115,36 @@ NOW = 1_714_564_800_000
     ("2024-05-01T12:00:00Z", NOW), ("2024-05-01T12:00:00.250+00:00", NOW + 250),
 ])
 def test_parse_time(text: str, ms: int) -> None:
-    assert stream.parse_time(text, now_ms=NOW) == ms
+    assert records.parse_time(text, now_ms=NOW) == ms
 
 
 def test_parse_time_without_an_offset_is_local_time() -> None:
     local = datetime.datetime(2024, 5, 1, 12, 0).astimezone()
-    assert stream.parse_time("2024-05-01T12:00:00") == int(local.timestamp() * 1000)
-    assert stream.parse_time("2024-05-01") == int(datetime.datetime(2024, 5, 1).astimezone().timestamp() * 1000)
+    assert records.parse_time("2024-05-01T12:00:00") == int(local.timestamp() * 1000)
+    assert records.parse_time("2024-05-01") == int(datetime.datetime(2024, 5, 1).astimezone().timestamp() * 1000)
 
 
 @pytest.mark.parametrize("text", ["", "soon", "10", "10x", "m10", "-5m", "2024-13-01"])
 def test_parse_time_says_what_it_takes(text: str) -> None:
     with pytest.raises(ValueError, match=r"is not a time: give ISO 8601 .* or a duration back from now"):
-        stream.parse_time(text)
+        records.parse_time(text)
     with pytest.raises(ValueError, match=r"is not a time: give ISO 8601 \(.*\)\.$"):
-        stream.parse_time("10m", durations=False)
+        records.parse_time("10m", durations=False)
 
 
 # --- records as JSON -----------------------------------------------------------------------------
 
 def test_field_bytes_is_the_inverse_of_text_or_base64() -> None:
     for raw in (None, b"", "grüße".encode(), b"\xff\x00\xfe", b'{"a":1}'):
-        assert stream.field_bytes(stream.text_or_base64(raw), "the value") == raw
-    assert stream.field_bytes({"total": 3, "items": ["ü"]}, "v") == '{"total":3,"items":["ü"]}'.encode()
-    assert stream.field_bytes(42, "v") == b"42"
-    assert stream.field_bytes(True, "v") == b"true"
-    assert stream.field_bytes([1, None], "v") == b"[1,null]"
+        assert records.field_bytes(records.text_or_base64(raw), "the value") == raw
+    assert records.field_bytes({"total": 3, "items": ["ü"]}, "v") == '{"total":3,"items":["ü"]}'.encode()
+    assert records.field_bytes(42, "v") == b"42"
+    assert records.field_bytes(True, "v") == b"true"
+    assert records.field_bytes([1, None], "v") == b"[1,null]"
     # Only an object that is exactly {"base64": ...} is bytes; others are JSON text.
-    assert stream.field_bytes({"base64": "AA==", "x": 1}, "v") == b'{"base64":"AA==","x":1}'
+    assert records.field_bytes({"base64": "AA==", "x": 1}, "v") == b'{"base64":"AA==","x":1}'
     with pytest.raises(ValueError, match=r"^the key is not base64 text: '\*\*\*'$"):
-        stream.field_bytes({"base64": "***"}, "the key")
+        records.field_bytes({"base64": "***"}, "the key")
 
 
 def test_parse_record() -> None:
@@ -153,10 +153,10 @@ def test_parse_record() -> None:
         "value": {"a": 1}, "headers": {"h": "v", "n": None},
     }).encode()
     # A value that is JSON is sent as its text in the line, as it was written (json.dumps: ", " and ": ").
-    assert stream.parse_record(line) == (b'{"a": 1}', b"k", 2, 1_714_564_800_000, [("h", b"v"), ("n", None)])
-    assert stream.parse_record(b'{"value": null}') == (None, None, None, None, [])
+    assert records.parse_record(line) == (b'{"a": 1}', b"k", 2, 1_714_564_800_000, [("h", b"v"), ("n", None)])
+    assert records.parse_record(b'{"value": null}') == (None, None, None, None, [])
     pairs = b'{"value": "v", "headers": [["a", "1"], ["a", {"base64": "/w=="}]], "timestamp": "2024-05-01T12:00:00Z"}'
-    assert stream.parse_record(pairs) == (b"v", None, None, 1_714_564_800_000, [("a", b"1"), ("a", b"\xff")])
+    assert records.parse_record(pairs) == (b"v", None, None, 1_714_564_800_000, [("a", b"1"), ("a", b"\xff")])
 
 
 @pytest.mark.parametrize(("line", "value", "key", "headers"), [
@@ -176,7 +176,7 @@ def test_parse_record() -> None:
 def test_parse_record_sends_json_values_as_their_text(
     line: bytes, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]],
 ) -> None:
-    assert stream.parse_record(line) == (value, key, None, None, headers)
+    assert records.parse_record(line) == (value, key, None, None, headers)
 
 
 @pytest.mark.parametrize(("line", "why"), [
@@ -194,7 +194,7 @@ def test_parse_record_sends_json_values_as_their_text(
 ])
 def test_parse_record_says_what_is_wrong(line: bytes, why: str) -> None:
     with pytest.raises(ValueError) as caught:
-        stream.parse_record(line)
+        records.parse_record(line)
     assert str(caught.value) == why
 
 
@@ -214,8 +214,8 @@ class RecordingProducer:
 
 def test_the_json_sender_adds_the_commands_headers_and_partition_and_counts_lines() -> None:
     producer = RecordingProducer()
-    send = stream._JsonSender(
-        producer, "t", partition=1, key_separator=None, headers=[("via", b"cli")], failures=stream._Failures(),
+    send = produce._JsonSender(
+        producer, "t", partition=1, key_separator=None, headers=[("via", b"cli")], failures=produce._Failures(),
     )
     assert send([b'{"value": "a", "headers": {"h": "1"}}', b"", b'{"value": null, "partition": 0, "timestamp": 5}']) == 2
     assert producer.sent == [
@@ -375,7 +375,7 @@ def test_bad_client_settings_are_config_errors() -> None:
     assert (result.exit_code, result.stderr) == (3, (
         "Error: librdkafka refused the client settings (sasl.mechansim=PLAIN): No such configuration property: "
         '"sasl.mechansim".\n'
-        f"Hint: {broker.CONFIG_HINT}\n"
+        f"Hint: {clients.CONFIG_HINT}\n"
     ))
     usage = kl("topic", "list", "-X", "acks")
     assert usage.exit_code == 2
@@ -429,7 +429,7 @@ def test_the_security_check_names_what_failed(
 ) -> None:
     from confluent_kafka import KafkaError
 
-    check = broker.SecurityCheck("h:1", conf)
+    check = security.SecurityCheck("h:1", conf)
     with pytest.raises(error) as caught:
         check(FakeError(getattr(KafkaError, code), text))
     assert caught.value.message == message
@@ -438,7 +438,7 @@ def test_the_security_check_names_what_failed(
 def test_the_security_check_leaves_passing_trouble_to_librdkafka() -> None:
     from confluent_kafka import KafkaError
 
-    check = broker.SecurityCheck("h:1", {})
+    check = security.SecurityCheck("h:1", {})
     check(FakeError(KafkaError._TRANSPORT, "h:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused"))
     check(FakeError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down"))
 
@@ -451,13 +451,13 @@ def test_client_settings_win_over_kafkalabs_own(monkeypatch: pytest.MonkeyPatch)
             made.append(conf)
 
     monkeypatch.setattr("confluent_kafka.admin.AdminClient", Admin)
-    with broker.client_settings({"reconnect.backoff.ms": "5", "allow.auto.create.topics": "true"}):
-        broker.command_client("admin", "h:1", {"allow.auto.create.topics": False, "socket.timeout.ms": 1000})
-    broker.command_client("admin", "h:1")
+    with clients.client_settings({"reconnect.backoff.ms": "5", "allow.auto.create.topics": "true"}):
+        clients.command_client("admin", "h:1", {"allow.auto.create.topics": False, "socket.timeout.ms": 1000})
+    clients.command_client("admin", "h:1")
     assert made[0]["reconnect.backoff.ms"] == "5"
     assert made[0]["allow.auto.create.topics"] == "true"
     assert made[0]["socket.timeout.ms"] == 1000
-    assert isinstance(made[0]["error_cb"], broker.SecurityCheck)
+    assert isinstance(made[0]["error_cb"], security.SecurityCheck)
     assert made[1]["reconnect.backoff.ms"] == 50, "outside client_settings(), kafkalab's own"
 
 
@@ -468,7 +468,7 @@ def test_client_settings_win_over_kafkalabs_own(monkeypatch: pytest.MonkeyPatch)
     (2_000_000_000, 1_000_000_000),
 ])
 def test_the_producers_limit_follows_the_topics(topic_max: int | None, limit: int) -> None:
-    assert stream.message_limit(topic_max) == limit
+    assert produce.message_limit(topic_max) == limit
 
 
 def test_a_completion_that_takes_too_long_offers_nothing() -> None:

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from kafkalab.cli import render
 from kafkalab.cli.main import cli
 from kafkalab.errors import ConfigError
-from kafkalab.kafka import broker
+from kafkalab.kafka import bootstrap, clients, groups, topics
 from kafkalab.kafka.contexts import resolve_target
 from kafkalab.lab.lab import Lab
 from kafkalab.lab.modes import MODES
@@ -40,7 +40,7 @@ def kl(*args: str, env: dict[str, str] | None = None) -> Result:
 def test_callbacks_and_the_logger_keep_their_names() -> None:
     def on_delivery(_err: Any, _msg: Any) -> None: ...
     logger = logging.getLogger("mine")
-    conf = broker.client_config(
+    conf = clients.client_config(
         "h:1", on_delivery=on_delivery, error_cb=print, stats_cb=print, oauth_cb=print, throttle_cb=print,
         on_commit=print, logger=logger, linger_ms=5,
     )
@@ -54,9 +54,9 @@ def test_callbacks_and_the_logger_keep_their_names() -> None:
 
 def test_a_producer_takes_a_delivery_callback_and_a_consumer_a_commit_callback() -> None:
     # confluent-kafka refuses unknown properties when the client is made: no broker is needed.
-    broker.producer("127.0.0.1:1", on_delivery=print, error_cb=print, stats_cb=print, throttle_cb=print,
+    clients.producer("127.0.0.1:1", on_delivery=print, error_cb=print, stats_cb=print, throttle_cb=print,
                     logger=logging.getLogger("mine"))
-    broker.consumer("127.0.0.1:1", "g", on_commit=print, error_cb=print).close()
+    clients.consumer("127.0.0.1:1", "g", on_commit=print, error_cb=print).close()
 
 
 # --- a timeout of 0 --------------------------------------------------------------------------------
@@ -120,8 +120,8 @@ def test_without_a_terminal_deleting_needs_yes(args: list[str], kept: str, monke
         raise AssertionError("nothing may be deleted without --yes")
 
     monkeypatch.setattr(Lab, "down", no_work)
-    monkeypatch.setattr(broker, "delete_topic", no_work)
-    monkeypatch.setattr(broker, "delete_group", no_work)
+    monkeypatch.setattr(topics, "delete_topic", no_work)
+    monkeypatch.setattr(groups, "delete_group", no_work)
     result = kl("-p", "kltest-edges", *args)  # CliRunner's stdin is no terminal, as in CI or a pipe
     assert (result.exit_code, result.stdout) == (15, "")
     assert result.stderr == (
@@ -135,7 +135,7 @@ def test_without_a_terminal_deleting_needs_yes(args: list[str], kept: str, monke
 @pytest.mark.parametrize("text", ["ftp://localhost:29097", "http://a:1", "PLAIN://a:1", "a b://h:1", "a:1,ssh://b:2"])
 def test_only_kafkas_security_protocols_are_schemes(text: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        broker.parse_bootstrap(text)
+        bootstrap.parse_bootstrap(text)
     scheme = text.rpartition("://")[0].rpartition(",")[2]
     assert caught.value.message.startswith(f"Bad --bootstrap-server {text!r}: scheme {scheme}:// ")
     assert caught.value.message.endswith(
@@ -144,7 +144,7 @@ def test_only_kafkas_security_protocols_are_schemes(text: str) -> None:
 
 @pytest.mark.parametrize("scheme", ["plaintext", "PLAINTEXT", "Ssl", "sasl_plaintext", "SASL_SSL"])
 def test_kafkas_security_protocols_in_any_case_are_taken(scheme: str) -> None:
-    assert broker.parse_bootstrap(f"{scheme}://h:1") == f"{scheme}://h:1"
+    assert bootstrap.parse_bootstrap(f"{scheme}://h:1") == f"{scheme}://h:1"
 
 
 def test_an_unknown_scheme_is_exit_3_at_once() -> None:
@@ -169,9 +169,9 @@ def test_a_new_topics_replication_is_the_labs_and_elsewhere_the_brokers(tmp_path
 
 # --- offline partitions, as shown ----------------------------------------------------------------------
 
-OFFLINE = broker.TopicDescription("t", (
-    broker.PartitionInfo(0, 1, (1,), (1,), 0, 2),
-    broker.PartitionInfo(1, -1, (3,), (3,), None, None),
+OFFLINE = topics.TopicDescription("t", (
+    topics.PartitionInfo(0, 1, (1,), (1,), 0, 2),
+    topics.PartitionInfo(1, -1, (3,), (3,), None, None),
 ), ())
 
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from kafkalab.cli import render
 from kafkalab.cli.main import cli
 from kafkalab.errors import BrokerUnreachable, ConfigError, KafkaRequestError
-from kafkalab.kafka import broker
+from kafkalab.kafka import bootstrap, clients, cluster, topics
 
 BOOTSTRAP_HINT = (
     "Hint: Give the brokers as HOST:PORT[,HOST:PORT...], such as localhost:9092 or SASL_SSL://[::1]:9093.\n"
@@ -61,7 +61,7 @@ def refused() -> Iterator[str]:
     ("h:1", "h:1"),
 ])
 def test_parse_bootstrap_takes_lists_schemes_and_ipv6(text: str, parsed: str) -> None:
-    assert broker.parse_bootstrap(text) == parsed
+    assert bootstrap.parse_bootstrap(text) == parsed
 
 
 @pytest.mark.parametrize(("text", "why"), [
@@ -85,7 +85,7 @@ def test_parse_bootstrap_takes_lists_schemes_and_ipv6(text: str, parsed: str) ->
 ])
 def test_parse_bootstrap_refuses_what_is_not_host_port(text: str, why: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        broker.parse_bootstrap(text)
+        bootstrap.parse_bootstrap(text)
     assert caught.value.message == f"Bad --bootstrap-server {text!r}: {why}."
     assert f"Hint: {caught.value.hint}\n" == BOOTSTRAP_HINT
     assert caught.value.exit_code == 3
@@ -137,12 +137,12 @@ def test_only_the_labs_own_address_says_start_the_lab(refused: str) -> None:
         f"Error: No Kafka broker answered at localhost:{port}: connection refused.\nHint: {BrokerUnreachable.hint}\n"
     ))
     # The hint of the run with -b stays in that run: the Python API has the default again.
-    assert broker.unreachable("No answer.").hint == BrokerUnreachable.hint
+    assert bootstrap.unreachable("No answer.").hint == BrokerUnreachable.hint
 
 
 def test_probe_says_a_name_does_not_resolve() -> None:
     with pytest.raises(BrokerUnreachable) as caught:
-        broker.probe("nosuchhost.invalid:9092,127.0.0.1:1")
+        cluster.check_reachable("nosuchhost.invalid:9092,127.0.0.1:1")
     assert caught.value.message == (
         "No Kafka broker answered at nosuchhost.invalid:9092,127.0.0.1:1: the host name nosuchhost.invalid does not resolve."
     )
@@ -174,10 +174,10 @@ def test_create_topic_beyond_librdkafkas_limits_is_a_request_error(
     partitions: int, replication: int, detail: str, refused: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # librdkafka checks the limits in create_topics(), before any request: no broker is needed.
-    monkeypatch.setattr(broker, "_admin", broker.admin_client)
-    monkeypatch.setattr(broker, "_reachable", lambda *_args: None)
+    monkeypatch.setattr(topics, "command_admin", clients.admin_client)
+    monkeypatch.setattr(topics, "list_metadata", lambda *_args: None)
     with pytest.raises(KafkaRequestError) as caught:
-        broker.create_topic(refused, "t", partitions, replication)
+        topics.create_topic(refused, "t", partitions, replication)
     assert caught.value.message == f"Could not create topic t: {detail}"
     assert caught.value.hint == "Give 1 to 100,000 partitions and a replication factor of 1 to 10,000."
 
@@ -185,9 +185,9 @@ def test_create_topic_beyond_librdkafkas_limits_is_a_request_error(
 def test_the_cli_limits_are_librdkafkas() -> None:
     from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-    from kafkalab.cli.main import MAX_PARTITIONS, MAX_REPLICATION
+    from kafkalab.kafka.topics import MAX_PARTITIONS, MAX_REPLICATION
 
-    admin: Any = broker.admin_client("127.0.0.1:1")
+    admin: Any = clients.admin_client("127.0.0.1:1")
     admin.create_topics([NewTopic("t", MAX_PARTITIONS, MAX_REPLICATION)], request_timeout=0.01)  # accepted
     for partitions, replication in ((MAX_PARTITIONS + 1, 1), (1, MAX_REPLICATION + 1)):
         with pytest.raises(ValueError, match="out of expected range"):

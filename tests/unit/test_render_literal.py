@@ -11,7 +11,7 @@ import pytest
 from kafkalab import errors
 from kafkalab.cli import render
 from kafkalab.docker.compose import Container
-from kafkalab.kafka import broker
+from kafkalab.kafka import groups
 from kafkalab.lab.lab import LabStatus, UiStatus
 
 ODD = ["orders-[eu]", "app[/x]", "[bold]loud[/bold]", "[/]", "x[red]", ":thumbs_up:", "back\\[slash]"]
@@ -26,17 +26,17 @@ def wide(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_group_names_in_the_list(capsys: pytest.CaptureFixture[str]) -> None:
-    render.groups([broker.GroupSummary(name, "empty", "classic") for name in ODD])
+    render.groups([groups.GroupSummary(name, "empty", "classic") for name in ODD])
     shown = capsys.readouterr().out
     for name in ODD:
         assert f"│ {name} " in shown, name
 
 
 def test_group_description_members_and_partitions(capsys: pytest.CaptureFixture[str]) -> None:
-    desc = broker.GroupDescription(
+    desc = groups.GroupDescription(
         "app[/x]", "stable", "classic", 1, "range",
-        (broker.GroupMember("[b]member-1", "client[/]", "/[127.0.0.1]", (("orders", 0),)),),
-        (broker.GroupPartition("orders", 0, 1, 2, 1, "[b]member-1"),),
+        (groups.GroupMember("[b]member-1", "client[/]", "/[127.0.0.1]", (("orders", 0),)),),
+        (groups.GroupPartition("orders", 0, 1, 2, 1, "[b]member-1"),),
     )
     render.group_description(desc)
     shown = capsys.readouterr().out

@@ -12,7 +12,7 @@ import pytest
 
 from kafkalab.cli import render
 from kafkalab.errors import BrokerUnreachable, GroupNotFound, KafkaRequestError, TopicNotFound
-from kafkalab.kafka import broker, stream
+from kafkalab.kafka import cluster, consume, produce, produce_target, records, requests, topics
 
 
 class FakeMessage:
@@ -63,33 +63,33 @@ class FakeMessage:
     (b"", b"mixed\nlines\r\n", [b"mixed", b"lines"], b""),
 ])
 def test_split_lines_keeps_the_incomplete_tail(rest: bytes, chunk: bytes, lines: list[bytes], tail: bytes) -> None:
-    assert stream.split_lines(rest, chunk) == (lines, tail)
+    assert records.split_lines(rest, chunk) == (lines, tail)
 
 
 def test_keyed_splits_at_the_first_separator() -> None:
     lines = [b"k1:v1", b"k2:v:with:colons", b"no separator", b":empty key", b"k3:"]
-    assert stream.keyed(lines, b":") == [
+    assert records.keyed(lines, b":") == [
         (b"k1", b"v1"), (b"k2", b"v:with:colons"), (None, b"no separator"), (b"", b"empty key"), (b"k3", b""),
     ]
-    assert stream.keyed([b"k\t\xffv"], b"\t") == [(b"k", b"\xffv")]
-    assert stream.keyed([b"a::b"], b"::") == [(b"a", b"b")]
+    assert records.keyed([b"k\t\xffv"], b"\t") == [(b"k", b"\xffv")]
+    assert records.keyed([b"a::b"], b"::") == [(b"a", b"b")]
 
 
 def test_parse_pairs_keeps_order_and_equals_signs_in_values() -> None:
-    assert stream.parse_pairs(["a=1", "b=x=y", "a=2", "c="]) == [("a", "1"), ("b", "x=y"), ("a", "2"), ("c", "")]
+    assert records.parse_pairs(["a=1", "b=x=y", "a=2", "c="]) == [("a", "1"), ("b", "x=y"), ("a", "2"), ("c", "")]
     with pytest.raises(ValueError, match=r"^'retention\.ms' is not KEY=VALUE\.$"):
-        stream.parse_pairs(["retention.ms"])
+        records.parse_pairs(["retention.ms"])
     with pytest.raises(ValueError, match=r"^'=1' is not KEY=VALUE\.$"):
-        stream.parse_pairs(["=1"])
+        records.parse_pairs(["=1"])
 
 
 def test_unescape_separator() -> None:
-    assert stream.unescape_separator("\\t") == b"\t"
-    assert stream.unescape_separator(":") == b":"
-    assert stream.unescape_separator("::") == b"::"
-    assert stream.unescape_separator("é") == "é".encode()
+    assert records.unescape_separator("\\t") == b"\t"
+    assert records.unescape_separator(":") == b":"
+    assert records.unescape_separator("::") == b"::"
+    assert records.unescape_separator("é") == "é".encode()
     with pytest.raises(ValueError, match="empty"):
-        stream.unescape_separator("")
+        records.unescape_separator("")
 
 
 @pytest.mark.parametrize(("offset", "from_beginning", "expected"), [
@@ -102,13 +102,13 @@ def test_unescape_separator() -> None:
     (-10, False, 100),
 ])
 def test_start_offset(offset: int | None, from_beginning: bool, expected: int) -> None:
-    assert stream.start_offset("t", 0, offset, from_beginning=from_beginning, low=100, high=110) == expected
+    assert records.start_offset("t", 0, offset, from_beginning=from_beginning, low=100, high=110) == expected
 
 
 @pytest.mark.parametrize("offset", [99, 111, -11])
 def test_start_offset_out_of_range_says_what_is_stored(offset: int) -> None:
     with pytest.raises(KafkaRequestError) as caught:
-        stream.start_offset("t", 2, offset, from_beginning=False, low=100, high=110)
+        records.start_offset("t", 2, offset, from_beginning=False, low=100, high=110)
     assert caught.value.message == (
         f"Offset {offset} is out of range for t partition 2: offsets 100 to 109 are stored."
     )
@@ -117,59 +117,59 @@ def test_start_offset_out_of_range_says_what_is_stored(offset: int) -> None:
 
 def test_start_offset_on_an_empty_partition() -> None:
     with pytest.raises(KafkaRequestError) as caught:
-        stream.start_offset("t", 0, 3, from_beginning=False, low=7, high=7)
+        records.start_offset("t", 0, 3, from_beginning=False, low=7, high=7)
     assert caught.value.message == "Offset 3 is out of range for t partition 0: it is empty."
     assert caught.value.hint == "Give --offset 7 to wait for its next message, or leave --offset out."
 
 
 def test_check_partition() -> None:
-    broker.check_partition("t", 2, 3)
+    topics.check_partition("t", 2, 3)
     with pytest.raises(KafkaRequestError) as caught:
-        broker.check_partition("t", 3, 3)
+        topics.check_partition("t", 3, 3)
     assert caught.value.message == "Topic t has no partition 3: it has partitions 0 to 2."
     with pytest.raises(KafkaRequestError) as caught:
-        broker.check_partition("t", 1, 1)
+        topics.check_partition("t", 1, 1)
     assert caught.value.message == "Topic t has no partition 1: it has partition 0."
 
 
 def test_text_or_base64() -> None:
-    assert stream.text_or_base64(None) is None
-    assert stream.text_or_base64(b"") == ""
-    assert stream.text_or_base64("grüße".encode()) == "grüße"
+    assert records.text_or_base64(None) is None
+    assert records.text_or_base64(b"") == ""
+    assert records.text_or_base64("grüße".encode()) == "grüße"
     raw = b"\xff\x00\xfe"
-    assert stream.text_or_base64(raw) == {"base64": base64.b64encode(raw).decode()}
+    assert records.text_or_base64(raw) == {"base64": base64.b64encode(raw).decode()}
 
 
 def test_json_record_has_the_documented_fields_in_order() -> None:
     message = FakeMessage(b"\xffbin", b"k", partition=2, offset=41, headers=[("a", b"1"), ("a", None), ("b", b"\xfe")])
-    record = stream.json_record(message)
+    record = records.json_record(message)
     assert list(record) == ["topic", "partition", "offset", "timestamp", "key", "value", "headers"]
     assert record == {
         "topic": "orders", "partition": 2, "offset": 41, "timestamp": 1_700_000_000_000, "key": "k",
         "value": {"base64": "/2Jpbg=="}, "headers": [["a", "1"], ["a", None], ["b", {"base64": "/g=="}]],
     }
-    bare = stream.json_record(FakeMessage(None, timestamp=(0, -1)))
+    bare = records.json_record(FakeMessage(None, timestamp=(0, -1)))
     assert (bare["timestamp"], bare["key"], bare["value"], bare["headers"]) == (None, None, None, [])
 
 
 def test_renderers() -> None:
     messages = [FakeMessage(b"v1", b"k1"), FakeMessage(None, None), FakeMessage(b"v3", None)]
-    assert stream.renderer("value")(messages) == b"v1\n\nv3\n"
-    assert stream.renderer("kv")(messages) == b"k1\tv1\n\t\n\tv3\n"
-    assert stream.renderer("kv", b" = ")(messages) == b"k1 = v1\n = \n = v3\n"
-    lines = stream.renderer("json")(messages).decode().splitlines()
+    assert records.renderer("value")(messages) == b"v1\n\nv3\n"
+    assert records.renderer("kv")(messages) == b"k1\tv1\n\t\n\tv3\n"
+    assert records.renderer("kv", b" = ")(messages) == b"k1 = v1\n = \n = v3\n"
+    lines = records.renderer("json")(messages).decode().splitlines()
     assert [json.loads(line)["value"] for line in lines] == ["v1", None, "v3"]
     assert lines[0] == (
         '{"topic":"orders","partition":0,"offset":0,"timestamp":1700000000000,"key":"k1","value":"v1","headers":[]}'
     )
-    assert stream.render_values([]) == b""
+    assert records.render_values([]) == b""
 
 
 def test_produce_result() -> None:
-    result = stream.ProduceResult("t", 1000, 10, (("Broker: Message size too large", 10),), 2.0)
+    result = produce.ProduceResult("t", 1000, 10, (("Broker: Message size too large", 10),), 2.0)
     assert (result.delivered, result.rate) == (990, 495.0)
     assert result.to_dict()["errors"] == {"Broker: Message size too large": 10}
-    assert stream.ProduceResult("t", 0, 0, (), 0.0).rate == 0.0
+    assert produce.ProduceResult("t", 0, 0, (), 0.0).rate == 0.0
 
 
 class SizeError:
@@ -196,7 +196,7 @@ class Delivered:
 
 
 def test_failures_count_by_error() -> None:
-    failures = stream._Failures()
+    failures = produce._Failures()
     failures(None, object())  # a success (never called with delivery.report.only.error, but harmless)
     failures(SizeError(), Delivered(b"x" * 300))
     failures.add("Local: Message timed out", 2)
@@ -207,7 +207,7 @@ def test_failures_count_by_error() -> None:
 def test_a_message_too_large_is_said_with_its_size_and_the_limit() -> None:
     from confluent_kafka import KafkaError, KafkaException
 
-    broker_refused = stream._Failures("small", topic_max=200, client_max=1_000_000)
+    broker_refused = produce._Failures("small", topic_max=200, client_max=1_000_000)
     broker_refused(SizeError(), Delivered(b"x" * 500, b"k"))
     broker_refused(SizeError(), Delivered(b"x" * 300))
     broker_refused.add("Local: Message timed out")
@@ -216,13 +216,13 @@ def test_a_message_too_large_is_said_with_its_size_and_the_limit() -> None:
          "topic small takes record batches of at most 200 bytes (max.message.bytes)", 2),
         ("Local: Message timed out", 1),
     )
-    client_refused = stream._Failures("big", topic_max=3_000_000, client_max=3_000_000)
+    client_refused = produce._Failures("big", topic_max=3_000_000, client_max=3_000_000)
     client_refused.refused(KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE)), 3_100_000)
     assert client_refused.errors() == ((
         "Message size too large: the largest message refused before sending was 3,100,000 bytes (key and value); "
         "the producer sends at most 3,000,000 bytes (message.max.bytes)", 1),
     )
-    unknown = stream._Failures("t")
+    unknown = produce._Failures("t")
     unknown(SizeError(), Delivered(None, b"k" * 10))
     assert unknown.errors()[0][0].endswith(
         "was 10 bytes (key and value); topic t takes less (max.message.bytes; the cluster does not say how much)",
@@ -230,11 +230,11 @@ def test_a_message_too_large_is_said_with_its_size_and_the_limit() -> None:
 
 
 def test_summaries(capsys: pytest.CaptureFixture[str]) -> None:
-    render.produce_summary(stream.ProduceResult("t", 1000, 0, (), 0.5))
-    render.produce_summary(stream.ProduceResult("t", 3, 3, (("Broker: Message size too large", 3),), 0.25))
-    render.consume_summary(stream.ConsumeResult("t", 1, 0.125, "end", None, False))
-    render.consume_summary(stream.ConsumeResult("t", 1234, 2.0, "interrupted", "g", True))
-    render.consume_summary(stream.ConsumeResult("t", 0, 1.0, "timeout", "g", True))
+    render.produce_summary(produce.ProduceResult("t", 1000, 0, (), 0.5))
+    render.produce_summary(produce.ProduceResult("t", 3, 3, (("Broker: Message size too large", 3),), 0.25))
+    render.consume_summary(consume.ConsumeResult("t", 1, 0.125, "end", None, False))
+    render.consume_summary(consume.ConsumeResult("t", 1234, 2.0, "interrupted", "g", True))
+    render.consume_summary(consume.ConsumeResult("t", 0, 1.0, "timeout", "g", True))
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
@@ -252,7 +252,7 @@ def test_request_failed_maps_error_codes_to_typed_errors() -> None:
     from confluent_kafka import KafkaError
 
     def mapped(code: int) -> Any:
-        return broker.request_failed(KafkaError(code), "h:1", "Doing it")
+        return requests.request_failed(KafkaError(code), "h:1", "Doing it")
 
     assert isinstance(mapped(KafkaError._TRANSPORT), BrokerUnreachable)
     assert isinstance(mapped(KafkaError._TIMED_OUT), BrokerUnreachable)
@@ -274,10 +274,10 @@ def test_probe_refused_is_unreachable_at_once() -> None:
         port = sock.getsockname()[1]
         started = time.monotonic()
         with pytest.raises(BrokerUnreachable) as caught:
-            broker.probe(f"127.0.0.1:{port}")
+            cluster.check_reachable(f"127.0.0.1:{port}")
     assert time.monotonic() - started < 1
     assert caught.value.message == f"No Kafka broker answered at 127.0.0.1:{port}: connection refused."
-    broker.probe("not an address")  # left to librdkafka
+    cluster.check_reachable("not an address")  # left to librdkafka
 
 
 def test_probe_passes_when_one_address_listens() -> None:
@@ -287,7 +287,7 @@ def test_probe_passes_when_one_address_listens() -> None:
         listening.bind(("127.0.0.1", 0))
         listening.listen()
         closed.bind(("127.0.0.1", 0))
-        broker.probe(f"127.0.0.1:{closed.getsockname()[1]},PLAINTEXT://127.0.0.1:{listening.getsockname()[1]}")
+        cluster.check_reachable(f"127.0.0.1:{closed.getsockname()[1]},PLAINTEXT://127.0.0.1:{listening.getsockname()[1]}")
 
 
 class Pipe(io.RawIOBase):
@@ -354,10 +354,10 @@ def _messages(first: int, count: int) -> list[FakeMessage]:
 def test_with_a_group_only_what_reached_the_reader_is_committed() -> None:
     events: list[Any] = []
     consumer = FakeConsumer(events, [_messages(0, 2), _messages(2, 3)])
-    run = stream._Consume(consumer, "h:1", "orders", "g", follow=False)
+    run = consume._Consume(consumer, "h:1", "orders", "g", follow=False)
     run.assigned, run.pending = True, {0}
     out = io.BufferedWriter(Pipe(events, accepts=1))  # the reader leaves after the first batch
-    result = run.loop(out, stream.render_values, None, None)  # type: ignore[arg-type]
+    result = run.loop(out, records.render_values, None, None)  # type: ignore[arg-type]
     assert (result.stopped, result.committed) == ("closed", True)
     # The first batch left the buffer before its offsets were stored; the second never reached
     # the reader, and is not stored: the commit is of m0 and m1 only.
@@ -367,10 +367,10 @@ def test_with_a_group_only_what_reached_the_reader_is_committed() -> None:
 def test_without_a_group_the_output_stays_buffered() -> None:
     events: list[Any] = []
     consumer = FakeConsumer(events, [_messages(0, 2), _messages(2, 3)])
-    run = stream._Consume(consumer, "h:1", "orders", None, follow=False)
+    run = consume._Consume(consumer, "h:1", "orders", None, follow=False)
     run.assigned, run.pending, run.ends = True, {0}, {0: 5}
     out = io.BufferedWriter(Pipe(events, accepts=1))
-    result = run.loop(out, stream.render_values, None, None)  # type: ignore[arg-type]
+    result = run.loop(out, records.render_values, None, None)  # type: ignore[arg-type]
     assert (result.stopped, result.messages, result.committed) == ("end", 5, False)
     assert events == [("written", b"m0\nm1\nm2\nm3\nm4\n")]  # one write, at the end
 
@@ -408,8 +408,8 @@ def test_sender_retries_a_full_queue_in_order_and_counts_refusals(
     partition: int | None, separator: bytes | None, headers: list[tuple[str, bytes]],
 ) -> None:
     producer = FakeProducer(full_once={b"v2", b"v5"}, too_large={b"v3"})
-    failures = stream._Failures()
-    send = stream._Sender(
+    failures = produce._Failures()
+    send = produce._Sender(
         producer, "t", partition=partition, key_separator=separator, headers=headers, failures=failures,
     )
     send([b"v1", b"v2", b"v3"])
@@ -459,9 +459,9 @@ def fake_kafka(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """broker's calls of produce_lines, recorded: asked_for lists the topics asked for (and maybe created)."""
     seen: dict[str, Any] = {"asked_for": [], "probed": 0, "producer": QueueProducer()}
 
-    def target(_bootstrap: str, topic: str, _timeout: float = 5) -> broker.ProduceTarget:
+    def target(_bootstrap: str, topic: str, _timeout: float = 5) -> produce_target.ProduceTarget:
         seen["asked_for"].append(topic)
-        return broker.ProduceTarget(topic, 1, False)
+        return produce_target.ProduceTarget(topic, 1, False)
 
     def probe(_bootstrap: str, _timeout: float = 1) -> None:
         seen["probed"] += 1
@@ -469,10 +469,10 @@ def fake_kafka(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     class Metadata:
         partitions: ClassVar[dict[int, None]] = {0: None}
 
-    monkeypatch.setattr(broker, "produce_target", target)
-    monkeypatch.setattr(broker, "probe", probe)
-    monkeypatch.setattr(broker, "command_client", lambda *_a, **_k: seen["producer"])
-    monkeypatch.setattr(broker, "topic_metadata", lambda *_a, **_k: Metadata())
+    monkeypatch.setattr(produce, "produce_target", target)
+    monkeypatch.setattr(produce, "check_reachable", probe)
+    monkeypatch.setattr(produce, "command_client", lambda *_a, **_k: seen["producer"])
+    monkeypatch.setattr(produce, "topic_metadata", lambda *_a, **_k: Metadata())
     return seen
 
 
@@ -485,9 +485,9 @@ def fake_kafka(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     ("json", b"not json\n", "Line 1 is not a record: it is not JSON (Expecting value: line 1 column 1 (char 0))."),
 ])
 def test_input_without_a_message_or_with_a_bad_first_record_asks_for_no_topic(
-    fake_kafka: dict[str, Any], fmt: stream.Input, data: bytes, bad: str | None,
+    fake_kafka: dict[str, Any], fmt: produce.Input, data: bytes, bad: str | None,
 ) -> None:
-    result = stream.produce_lines("h:1", "t", io.BytesIO(data), fmt=fmt)
+    result = produce.produce_lines("h:1", "t", io.BytesIO(data), fmt=fmt)
     assert (result.messages, result.interrupted) == (0, False)
     assert (result.bad_record.message if result.bad_record else None) == bad
     assert fake_kafka["asked_for"] == [], "the topic would be created"
@@ -497,13 +497,13 @@ def test_input_without_a_message_or_with_a_bad_first_record_asks_for_no_topic(
 
 def test_empty_lines_are_empty_messages_unless_skipped(fake_kafka: dict[str, Any]) -> None:
     data = b"a\r\n\r\nb\n\n\nc"
-    assert stream.produce_lines("h:1", "t", io.BytesIO(data)).messages == 6
+    assert produce.produce_lines("h:1", "t", io.BytesIO(data)).messages == 6
     assert [v for _, v, *_ in fake_kafka["producer"].sent] == [b"a", b"", b"b", b"", b"", b"c"]
     fake_kafka["producer"].sent.clear()
-    assert stream.produce_lines("h:1", "t", io.BytesIO(data), skip_empty=True).messages == 3
+    assert produce.produce_lines("h:1", "t", io.BytesIO(data), skip_empty=True).messages == 3
     assert [v for _, v, *_ in fake_kafka["producer"].sent] == [b"a", b"b", b"c"]
     fake_kafka["producer"].sent.clear()
-    assert stream.produce_lines("h:1", "t", io.BytesIO(b"\n\n"), skip_empty=True).messages == 0
+    assert produce.produce_lines("h:1", "t", io.BytesIO(b"\n\n"), skip_empty=True).messages == 0
     assert fake_kafka["asked_for"] == ["t", "t"], "only empty lines: nothing to send, no topic asked for"
 
 
@@ -521,20 +521,20 @@ def term_raises() -> Any:
 
 def test_a_signal_while_reading_stops_with_what_was_read_sent(fake_kafka: dict[str, Any], term_raises: Any) -> None:
     source = Chunks([b"1\n2\n", b"3\n", b"never\n"], at={2: term_raises})
-    result = stream.produce_lines("h:1", "t", source)
+    result = produce.produce_lines("h:1", "t", source)
     assert (result.messages, result.delivered, result.interrupted, result.signum) == (3, 3, True, 15)
     assert [v for _, v, *_ in fake_kafka["producer"].sent] == [b"1", b"2", b"3"]
 
 
 def test_a_signal_while_sending_is_held_till_the_block_is_sent(fake_kafka: dict[str, Any], term_raises: Any) -> None:
     fake_kafka["producer"] = QueueProducer(on_produce={2: term_raises})
-    result = stream.produce_lines("h:1", "t", Chunks([b"1\n2\n3\n4\n", b"not read\n"]))
+    result = produce.produce_lines("h:1", "t", Chunks([b"1\n2\n3\n4\n", b"not read\n"]))
     assert (result.messages, result.interrupted, result.signum) == (4, True, 15)
     assert len(fake_kafka["producer"].sent) == 4
 
 
 def test_a_signal_before_any_input_asks_for_no_topic(fake_kafka: dict[str, Any], term_raises: Any) -> None:
-    result = stream.produce_lines("h:1", "t", Chunks([b"1\n"], at={0: term_raises}))
+    result = produce.produce_lines("h:1", "t", Chunks([b"1\n"], at={0: term_raises}))
     assert (result.messages, result.interrupted, result.signum) == (0, True, 15)
     assert fake_kafka["asked_for"] == []
 
@@ -543,6 +543,6 @@ def test_the_signals_are_given_back() -> None:
     import signal
 
     before = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)]
-    with stream._Signals():
+    with produce._Signals():
         assert signal.getsignal(signal.SIGINT) != before[0]
     assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)] == before

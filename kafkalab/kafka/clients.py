@@ -1,0 +1,128 @@
+"""Making confluent-kafka clients: kafkalab's librdkafka configuration (client_config), the plain
+clients of the Python API (admin_client, producer, consumer), and the clients of the Kafka
+commands (command_client), which take the user's settings in force (client_settings).
+
+confluent_kafka is imported inside the functions (about 0.14 s), so that `kafkalab --help` and
+the Docker-only commands never pay for it. librdkafka's own log lines go to the Python logger
+"kafkalab.librdkafka", which prints nothing unless the caller configures logging.
+
+May import: kafkalab.errors, kafkalab.kafka.{contexts,requests,security}.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+from kafkalab.errors import ConfigError
+from kafkalab.kafka.contexts import masked
+from kafkalab.kafka.requests import sentence
+from kafkalab.kafka.security import SecurityCheck
+
+LOGGER_NAME = "kafkalab.librdkafka"
+
+
+def _quiet_logger() -> logging.Logger:
+    logger = logging.getLogger(LOGGER_NAME)
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    return logger
+
+
+# The settings confluent-kafka itself takes, as Python objects under these names (callbacks and a
+# logging.Logger): they are no librdkafka properties, and keep their `_`.
+PYTHON_SETTINGS = frozenset({
+    "on_delivery", "on_commit", "error_cb", "throttle_cb", "stats_cb", "oauth_cb", "logger",
+})
+
+
+def client_config(bootstrap: str, **conf: Any) -> dict[str, Any]:
+    """A librdkafka configuration for a lab: quiet, and quick to retry a broker that is starting.
+
+    Keyword names are librdkafka's with `_` for `.` (linger_ms is linger.ms), but for
+    confluent-kafka's own PYTHON_SETTINGS (on_delivery, error_cb, ...), which pass as they are.
+    """
+    return {
+        "bootstrap.servers": bootstrap,
+        "logger": _quiet_logger(),
+        "reconnect.backoff.ms": 50,
+        "reconnect.backoff.max.ms": 500,
+        **{k if k in PYTHON_SETTINGS else k.replace("_", "."): v for k, v in conf.items()},
+    }
+
+
+def admin_client(bootstrap: str, **conf: Any) -> Any:
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient(client_config(bootstrap, **conf))
+
+
+def producer(bootstrap: str, **conf: Any) -> Any:
+    from confluent_kafka import Producer
+
+    return Producer(client_config(bootstrap, **conf))
+
+
+def consumer(bootstrap: str, group: str, **conf: Any) -> Any:
+    from confluent_kafka import Consumer
+
+    return Consumer(client_config(bootstrap, **{"group.id": group, "auto.offset.reset": "earliest", **conf}))
+
+
+# --- the Kafka commands' own clients: the user's settings, and security errors --------------------
+
+_user_settings: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "user_settings", default=None,
+)
+CONFIG_HINT = (
+    "Use librdkafka's property names and values (https://github.com/confluentinc/librdkafka/blob/master/"
+    "CONFIGURATION.md), as -X or a context's [contexts.NAME.client] table gives them."
+)
+
+
+@contextlib.contextmanager
+def client_settings(settings: Mapping[str, str]) -> Iterator[None]:
+    """Inside it, the clients of the Kafka commands (topics, groups, produce, consume) take these
+    librdkafka settings over kafkalab's own: the CLI enters it with -X and a context's client table.
+
+        with clients.client_settings({"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", ...}):
+            topics.list_topics("kafka.example.com:9093")
+    """
+    token = _user_settings.set(dict(settings))
+    try:
+        yield
+    finally:
+        _user_settings.reset(token)
+
+
+def user_settings() -> dict[str, str]:
+    """The librdkafka settings of client_settings() in force: empty outside it."""
+    return dict(_user_settings.get() or {})
+
+
+ClientKind = Literal["admin", "producer", "consumer"]
+
+
+def command_client(kind: ClientKind, bootstrap: str, conf: Mapping[str, Any] | None = None) -> Any:
+    """A client for one of kafkalab's commands: client_config(bootstrap), then kafkalab's settings
+    for the task (`conf`, with librdkafka's names), then the user's from client_settings(), which
+    win. Settings librdkafka refuses are a ConfigError. Its error callback ends the command with
+    AuthenticationFailed or TlsFailed when the broker refuses the login or the TLS handshake:
+    librdkafka itself would retry until a request timed out, as if no broker answered.
+    """
+    from confluent_kafka import Consumer, KafkaException, Producer
+    from confluent_kafka.admin import AdminClient
+
+    user = user_settings()
+    full = {**client_config(bootstrap), **(conf or {}), **user}
+    full["error_cb"] = SecurityCheck(bootstrap, full)
+    make = {"admin": AdminClient, "producer": Producer, "consumer": Consumer}[kind]
+    try:
+        return make(full)
+    except KafkaException as exc:
+        detail = exc.args[0].str().partition("Failed to create ")[2].partition(": ")[2] or exc.args[0].str()
+        given = f" ({', '.join(f'{k}={masked(k, v)}' for k, v in user.items())})" if user else ""
+        raise ConfigError(f"librdkafka refused the client settings{given}: {sentence(detail)}", CONFIG_HINT) from None
