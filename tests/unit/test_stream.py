@@ -546,3 +546,212 @@ def test_the_signals_are_given_back() -> None:
     with produce._Signals():
         assert signal.getsignal(signal.SIGINT) != before[0]
     assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)] == before
+
+
+# --- every branch of the hot loops (consume._Consume.loop, produce._produce, the senders) -------------
+
+class Polled(FakeMessage):
+    """What consume() returns, a message or (with `code`, a librdkafka error code) an error event,
+    of one class, as confluent-kafka's Message is: the loop calls that class's error() on each."""
+
+    def __init__(self, value: bytes | None, *, offset: int = 0, code: int | None = None) -> None:
+        super().__init__(value, offset=offset)
+        self.code = code
+
+    def error(self) -> Any:  # type: ignore[override]
+        from confluent_kafka import KafkaError
+
+        return None if self.code is None else KafkaError(self.code)
+
+
+class SignalledConsumer(FakeConsumer):
+    """A FakeConsumer on which SIGTERM arrives (Terminated) once its batches are handed out."""
+
+    def consume(self, _count: int, _timeout: float) -> list[Any]:
+        import signal
+
+        from kafkalab.errors import Terminated
+
+        if not self.batches:
+            raise Terminated(signal.SIGTERM)
+        return super().consume(_count, _timeout)
+
+
+def test_consume_loop_waits_through_nothing_and_cuts_the_batch_at_max() -> None:
+    events: list[Any] = []
+    consumer = FakeConsumer(events, [[], [], _messages(0, 5)])  # two empty answers: nothing there yet
+    run = consume._Consume(consumer, "h:1", "orders", None, follow=False)
+    run.assigned, run.pending, run.ends = True, {0}, {0: 100}
+    out = io.BufferedWriter(Pipe(events, accepts=10))
+    result = run.loop(out, records.render_values, 3, None)  # type: ignore[arg-type]
+    assert (result.stopped, result.messages, result.committed) == ("max", 3, False)
+    assert events == [("written", b"m0\nm1\nm2\n")]
+
+
+def test_consume_loop_following_without_a_group_writes_each_batch_and_stops_on_timeout() -> None:
+    events: list[Any] = []
+    consumer = FakeConsumer(events, [_messages(0, 2), _messages(2, 1)])  # then only end-of-partition events
+    run = consume._Consume(consumer, "h:1", "orders", None, follow=True)
+    run.assigned, run.pending = True, {0}  # no ends: following, it never looks for them
+    out = io.BufferedWriter(Pipe(events, accepts=10))
+    result = run.loop(out, records.render_values, None, 0.0)  # type: ignore[arg-type]
+    assert (result.stopped, result.messages, result.committed) == ("timeout", 3, False)
+    assert events == [("written", b"m0\nm1\n"), ("written", b"m2\n")]  # flushed batch by batch
+    assert run.pending == set(), "the end-of-partition event was taken"
+
+
+def test_consume_loop_a_signal_stops_it_and_commits_what_was_written() -> None:
+    events: list[Any] = []
+    consumer = SignalledConsumer(events, [_messages(0, 2)])
+    run = consume._Consume(consumer, "h:1", "orders", "g", follow=True)
+    run.assigned = True
+    out = io.BufferedWriter(Pipe(events, accepts=10))
+    result = run.loop(out, records.render_values, None, None)  # type: ignore[arg-type]
+    assert (result.stopped, result.signum, result.messages, result.committed) == ("interrupted", 15, 2, True)
+    assert events == [("written", b"m0\nm1\n"), ("stored", [(0, 2)]), ("committed", False)]
+
+
+@pytest.mark.parametrize(("code", "error"), [
+    ("UNKNOWN_TOPIC_OR_PART", TopicNotFound),  # the topic was deleted while it was read
+    ("_UNKNOWN_PARTITION", KafkaRequestError),
+    ("_TRANSPORT", None),  # passing trouble: librdkafka retries by itself, and the loop goes on
+])
+def test_consume_loop_error_events(code: str, error: type[Exception] | None) -> None:
+    from confluent_kafka import KafkaError
+
+    events: list[Any] = []
+    consumer = FakeConsumer(events, [[Polled(b"m0"), Polled(None, code=getattr(KafkaError, code))]])
+    run = consume._Consume(consumer, "h:1", "orders", None, follow=True)
+    run.assigned = True
+    out = io.BufferedWriter(Pipe(events, accepts=10))
+    if error is not None:
+        with pytest.raises(error):
+            run.loop(out, records.render_values, None, 0.0)  # type: ignore[arg-type]
+        assert events == []
+    else:
+        result = run.loop(out, records.render_values, None, 0.0)  # type: ignore[arg-type]
+        assert (result.stopped, result.messages) == ("timeout", 1)
+        assert events == [("written", b"m0\n")]
+
+
+class FlushingProducer(QueueProducer):
+    """A producer with left[0] messages undelivered; each flush() takes the next of `left` (what
+    is still undelivered after it), and runs `on_flush` at the first."""
+
+    def __init__(self, left: list[int], on_flush: Any = None) -> None:
+        super().__init__()
+        self.left, self.on_flush, self.flushes = list(left), on_flush, []
+
+    def __len__(self) -> int:
+        return self.left[0] if self.left else 0
+
+    def flush(self, timeout: float | None = None) -> int:
+        self.flushes.append(timeout)
+        if self.on_flush is not None:
+            self.on_flush, action = None, self.on_flush
+            action()
+        return self.left.pop(0) if self.left else 0
+
+
+def test_produce_waits_for_every_delivery(fake_kafka: dict[str, Any]) -> None:
+    fake_kafka["producer"] = FlushingProducer(left=[2, 1, 0])
+    result = produce.produce_lines("h:1", "t", io.BytesIO(b"1\n2\n"))
+    assert (result.messages, result.failed, result.interrupted) == (2, 0, False)
+    assert fake_kafka["producer"].flushes == [0.5, 0.5, 0.5]
+
+
+def test_a_signal_while_waiting_for_deliveries_counts_what_is_left(
+    fake_kafka: dict[str, Any], term_raises: Any,
+) -> None:
+    fake_kafka["producer"] = FlushingProducer(left=[2, 1], on_flush=term_raises)
+    result = produce.produce_lines("h:1", "t", io.BytesIO(b"1\n2\n"))
+    assert (result.messages, result.failed, result.interrupted, result.signum) == (2, 1, True, 15)
+    assert result.errors == (("not delivered before the end", 1),)
+    assert fake_kafka["producer"].flushes == [0.5, produce.STOP_FLUSH]
+
+
+def test_produce_to_a_created_topic_says_so(fake_kafka: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    created: list[int] = []
+    monkeypatch.setattr(produce, "produce_target", lambda _b, topic, _t: produce_target.ProduceTarget(topic, 3, True))
+    result = produce.produce_lines("h:1", "t", io.BytesIO(b"1\n"), on_created=created.append)
+    assert (result.created_topic, created) == (True, [3])
+
+
+def test_produce_to_a_partition_the_topic_lacks_sends_nothing(fake_kafka: dict[str, Any]) -> None:
+    with pytest.raises(KafkaRequestError) as caught:
+        produce.produce_lines("h:1", "t", io.BytesIO(b"1\n"), partition=1)
+    assert caught.value.message == "Topic t has no partition 1: it has partition 0."
+    assert fake_kafka["producer"].sent == []
+    assert produce.produce_lines("h:1", "t", io.BytesIO(b"1\n"), partition=0).messages == 1
+    assert [p for *_, p, _h in fake_kafka["producer"].sent] == [0]
+
+
+def test_a_bad_record_after_good_ones_ends_the_input(fake_kafka: dict[str, Any]) -> None:
+    data = b'{"value": "a"}\n\n{"value": "b"}\nnope\n{"value": "c"}\n'
+    result = produce.produce_lines("h:1", "t", io.BytesIO(data), fmt="json")
+    assert result.messages == 2
+    assert result.bad_record is not None and result.bad_record.message.startswith("Line 4 is not a record:")
+    assert [v for _, v, *_ in fake_kafka["producer"].sent] == [b"a", b"b"]
+
+
+class BackloggedProducer(FakeProducer):
+    """Holds `backlog` undelivered messages; each poll() delivers one."""
+
+    def __init__(self, backlog: int) -> None:
+        super().__init__(set(), set())
+        self.backlog = backlog
+
+    def poll(self, timeout: float) -> int:
+        self.backlog -= 1
+        return super().poll(timeout)
+
+    def __len__(self) -> int:
+        return self.backlog
+
+
+def test_a_full_queue_waits_for_room_and_a_held_signal_ends_the_wait() -> None:
+    from kafkalab.errors import Terminated
+
+    checks: list[int] = []
+    producer = BackloggedProducer(produce.QUEUE_MAX + 2)
+    send = produce._Sender(producer, "t", partition=None, key_separator=None, headers=[],
+                           failures=produce._Failures(), check=lambda: checks.append(1))
+    assert send([b"a", b"b"]) == 2  # room for two once four were delivered: the first poll, then three more
+    assert (len(checks), producer.backlog, len(producer.sent)) == (3, produce.QUEUE_MAX - 2, 2)
+
+    def held() -> None:
+        raise Terminated(15)
+
+    stopped = produce._Sender(BackloggedProducer(produce.QUEUE_MAX + 5), "t", partition=None, key_separator=None,
+                              headers=[], failures=produce._Failures(), check=held)
+    with pytest.raises(Terminated):
+        stopped([b"c"])
+    assert stopped.producer.sent == [], "nothing of the batch is sent once a signal is held"
+
+
+def test_json_sender_retries_a_full_queue_and_counts_refusals() -> None:
+    producer = FakeProducer(full_once={b"v2"}, too_large={b"v3"})
+    failures = produce._Failures()
+    send = produce._JsonSender(producer, "t", partition=None, key_separator=None, headers=[("h", b"x")],
+                               failures=failures)
+    lines = [b'{"value": "v1"}', b"  ", b'{"value": "v2", "key": "k", "partition": 4}', b'{"value": "v3"}']
+    assert send(lines) == 3
+    assert [(v, k, p, h) for _, v, k, p, h in producer.sent] == [
+        (b"v1", None, -1, [("h", b"x")]), (b"v2", b"k", 4, [("h", b"x")]),
+    ]
+    assert failures.by_error.most_common() == [("Broker: Message size too large", 1)]
+    assert producer.polls == 2  # once for room, once for the full queue
+
+
+def test_a_signal_while_the_topic_is_asked_for_sends_nothing(
+    fake_kafka: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kafkalab.errors import Terminated
+
+    def interrupted(*_args: Any) -> produce_target.ProduceTarget:
+        raise Terminated(15)
+
+    monkeypatch.setattr(produce, "produce_target", interrupted)
+    result = produce.produce_lines("h:1", "t", io.BytesIO(b"1\n"))
+    assert (result.messages, result.interrupted, result.signum) == (0, True, 15)
+    assert fake_kafka["producer"].sent == []
