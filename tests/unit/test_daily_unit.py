@@ -484,12 +484,12 @@ def test_a_completion_that_takes_too_long_offers_nothing() -> None:
         return ["late"]
 
     started = time.monotonic()
-    assert complete._within_deadline(slow) == []
+    assert complete.within_deadline(slow) == []
     assert time.monotonic() - started < complete.DEADLINE + 0.3
     release.set()
-    assert complete._within_deadline(lambda: ["a", "b"]) == ["a", "b"]
+    assert complete.within_deadline(lambda: ["a", "b"]) == ["a", "b"]
 
     def broken() -> list[str]:
         raise RuntimeError("no broker")
 
-    assert complete._within_deadline(broken) == []
+    assert complete.within_deadline(broken) == []

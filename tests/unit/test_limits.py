@@ -185,7 +185,7 @@ def test_create_topic_beyond_librdkafkas_limits_is_a_request_error(
 def test_the_cli_limits_are_librdkafkas() -> None:
     from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-    from kafkalab.cli.main import MAX_PARTITIONS, MAX_REPLICATION
+    from kafkalab.cli.topic import MAX_PARTITIONS, MAX_REPLICATION
 
     admin: Any = broker.admin_client("127.0.0.1:1")
     admin.create_topics([NewTopic("t", MAX_PARTITIONS, MAX_REPLICATION)], request_timeout=0.01)  # accepted
