@@ -177,8 +177,9 @@ class Spinner:
         with self._lock:
             if self._rows is None:
                 self._rows = Progress(
-                    TextColumn("  {task.description}", markup=False), TextColumn("{task.fields[layers]} layers"),
-                    TextColumn("{task.fields[bytes]}"), TextColumn("{task.percentage:3.0f} %"),
+                    # The leading spaces: two between the texts, as the table before (Progress puts one).
+                    TextColumn("  {task.description}", markup=False), TextColumn(" {task.fields[layers]} layers"),
+                    TextColumn(" {task.fields[bytes]}"), TextColumn(" {task.percentage:3.0f} %"),
                     BarColumn(bar_width=24), console=err(),
                 )
                 if self._live is not None:
