@@ -2,7 +2,7 @@
 
 Python turns a Ctrl-C into a KeyboardInterrupt wherever it lands, so one that comes while kafkalab
 is still importing Click and its own modules would print a traceback. Until a command begins its
-work (cli.work_begins puts Python's own handler back), nothing has been started, and a Ctrl-C ends
+work (cli.app.work_begins puts Python's own handler back), nothing has been started, and a Ctrl-C ends
 the process at once with the two lines every error has, and exit 130.
 """
 

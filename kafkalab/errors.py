@@ -1,6 +1,6 @@
 """kafkalab's errors: each says what went wrong (the message) and what to do (the hint).
 
-The CLI maps them to output and exit code in one place (``cli.main``); the exit codes are
+The CLI maps them to output and exit code in one place (``kafkalab.cli.app.KafkalabGroup``); the exit codes are
 documented in docs/errors.md, and ``EXIT_CODES`` is the table both are checked against.
 """
 
@@ -180,7 +180,7 @@ class SubnetUnavailable(KafkalabError):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised where Python raises KeyboardInterrupt for Ctrl-C (cli.work_begins
+    """SIGTERM or SIGHUP, raised where Python raises KeyboardInterrupt for Ctrl-C (cli.app.work_begins
     installs the handler): each command then ends as on Ctrl-C, and exits 128 + the signal's number."""
 
     def __init__(self, signum: int) -> None:

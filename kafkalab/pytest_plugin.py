@@ -66,6 +66,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Host port of the broker [KAFKALAB_PORT; default 9094].")
     group.addoption("--kafkalab-ui-port", type=int, metavar="PORT",
                     help="Host port of kafka-ui [KAFKALAB_UI_PORT; default 8080].")
+    group.addoption("--kafkalab-zookeeper-port", type=int, metavar="PORT",
+                    help="Host port of ZooKeeper, in zookeeper mode [KAFKALAB_ZOOKEEPER_PORT; default 2181].")
     group.addoption("--kafkalab-keep", action="store_true",
                     help="Leave a lab that this session started running at its end.")
     group.addoption("--kafkalab-no-ui", action="store_true",
@@ -216,9 +218,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def _settings(config: pytest.Config) -> Settings:
     """The CLI's resolution (KAFKALAB_*, [tool.kafkalab], defaults), with the plugin's options as flags."""
-    from kafkalab.settings import resolve
+    from kafkalab.settings import GLOBAL_FLAGS, resolve
 
-    flags = {name: config.getoption(f"kafkalab_{name}") for name in ("project", "mode", "port", "ui_port")}
+    # The CLI's global flags that name a lab (settings.GLOBAL_FLAGS: all but context), and --kafkalab-mode.
+    names = ("mode", *(name for name in GLOBAL_FLAGS if name != "context"))
+    flags = {name: config.getoption(f"kafkalab_{name}") for name in names}
     sources = {name: "option --kafkalab-" + name.replace("_", "-") for name in flags}
     return resolve(flags, cwd=config.rootpath, _sources=sources)
 

@@ -33,6 +33,12 @@ MODES: tuple[Mode, ...] = MODE_NAMES
 PullPolicy = Literal["missing", "never", "always"]
 PULL_POLICIES: tuple[PullPolicy, ...] = ("missing", "never", "always")
 
+# The settings the `kafkalab` command takes before a command's name (`kafkalab -p NAME --port N up`):
+# which lab, and which context, every command acts on. The CLI's root group has an option for each
+# (kafkalab.cli.main); the pytest plugin a --kafkalab-NAME option for each that names a lab (all but
+# context, which names a cluster for the Kafka commands).
+GLOBAL_FLAGS: tuple[str, ...] = ("project", "port", "ui_port", "zookeeper_port", "context")
+
 # Public images, pinned. Test beds swap them through the KAFKALAB_IMAGE_* settings.
 DEFAULT_IMAGES = {
     "image_kafka": "apache/kafka:4.4.0",

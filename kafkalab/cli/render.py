@@ -110,10 +110,12 @@ def error(exc: KafkalabError) -> None:
 
 
 class Spinner:
-    """A spinner line on stderr: its phase and the seconds since it started, re-rendered live.
+    """A long step on stderr, in Rich's own Progress: a spinner, its phase and the seconds since it
+    began; while images are pulled, a Progress row per image under it (both in one Live).
 
-    It comes on screen from a thread of its own, `delay` seconds after it is made or at the first
-    show(now=True): importing Rich (about 60 ms) and drawing then never hold up the caller.
+    Rich has no delayed start: a thread of ours brings the Live on screen `delay` seconds after the
+    step began, or at the first show(now=True), so that a quick step stays quiet and importing Rich
+    (about 60 ms) never holds up the caller.
     """
 
     def __init__(self, text: str, delay: float) -> None:
@@ -122,28 +124,41 @@ class Spinner:
         self._now = threading.Event()
         self._lock = threading.Lock()
         self._stopped = False
-        self._live: Any = None
-        self.below: Any = None  # a renderable shown under the spinner's line: the pull's progress
-        self._thread = threading.Thread(target=self._appear, args=(delay,), daemon=True)
-        self._thread.start()
+        self._live: Any = None  # rich.live.Live, once on screen
+        self._phase: Any = None  # rich.progress.Progress: the spinner's line
+        self._rows: Any = None  # rich.progress.Progress: the pull's rows, once it pulls
+        self._images: dict[str, Any] = {}  # image -> its row's TaskID
+        threading.Thread(target=self._appear, args=(delay,), daemon=True).start()
 
     def _appear(self, delay: float) -> None:
         if self._now.wait(delay) and self._stopped:
             return
         from rich.live import Live
-        from rich.spinner import Spinner as Dots
+        from rich.progress import Progress, SpinnerColumn, TextColumn
 
-        dots = Dots("dots", text=self, style="status.spinner")
-        # Four frames a second leave the CPU to the JVMs; the first is drawn at once.
-        live = Live(_Below(dots, self), console=err(), refresh_per_second=4, transient=True)
+        phase = Progress(SpinnerColumn(style="status.spinner"),
+                         TextColumn("{task.description} [dim]{task.elapsed:4.1f} s[/dim]"), console=err())
         with self._lock:
-            if not self._stopped:
-                live.start(refresh=True)
-                self._live = live
+            if self._stopped:
+                return
+            phase.add_task(self.text)
+            phase.tasks[0].start_time = self.start  # the seconds count from the step's start, not from now
+            self._phase = phase
+            # Four frames a second leave the CPU to the JVMs; the first is drawn at once.
+            self._live = Live(self._shown(), console=err(), refresh_per_second=4, transient=True)
+            self._live.start(refresh=True)
+
+    def _shown(self) -> Any:
+        from rich.console import Group
+
+        return self._phase if self._rows is None else Group(self._phase, self._rows)
 
     def show(self, text: str, *, now: bool = True) -> None:
         """Change the phase; with now, the spinner comes on screen without waiting out its delay."""
-        self.text = text
+        with self._lock:
+            self.text = text
+            if self._phase is not None:
+                self._phase.update(self._phase.task_ids[0], description=text)
         if now:
             self._now.set()
 
@@ -154,55 +169,36 @@ class Spinner:
                 self._live.stop()
         self._now.set()
 
-    def __rich__(self) -> str:
-        return f"{self.text} [dim]{time.monotonic() - self.start:4.1f} s[/dim]"
-
     def pulling(self, progress: PullProgress, finished: ImagePull | None) -> None:
-        """The pull's progress: on a terminal a row per image under the spinner; elsewhere a plain
-        line as each image is pulled."""
-        if err().is_terminal:
-            self.below = _PullRows(progress)
-        elif finished is not None:
-            say(finished.line())
-
-
-class _Below:
-    """The spinner's line, and under it what the spinner holds (if anything)."""
-
-    def __init__(self, line: Any, spinner: Spinner) -> None:
-        self.line = line
-        self.spinner = spinner
-
-    def __rich__(self) -> Any:
-        from rich.console import Group
-
-        return self.line if self.spinner.below is None else Group(self.line, self.spinner.below)
-
-
-class _PullRows:
-    """A row per image: its layers, bytes and percent, and a bar."""
-
-    def __init__(self, progress: PullProgress) -> None:
-        self.progress = progress
-
-    def __rich__(self) -> Any:
-        from rich.progress_bar import ProgressBar
-        from rich.table import Table
-        from rich.text import Text
+        """The pull's progress: on a terminal a row per image under the spinner (its layers, bytes,
+        percent and a bar); elsewhere a plain line as each image is pulled."""
+        if not err().is_terminal:
+            if finished is not None:
+                say(finished.line())
+            return
+        from rich.progress import BarColumn, Progress, TextColumn
 
         from kafkalab.docker.pull import megabytes
 
-        rows = Table.grid(padding=(0, 2))
-        for pull in self.progress.pulls.values():
-            size, got = pull.size, pull.downloaded
-            done = pull.finished is not None
-            percent = 100 if done else int(100 * got / size) if size else 0
-            rows.add_row(
-                Text(f"  {pull.image}"), f"{pull.layers_done}/{len(pull.layers)} layers",
-                f"{megabytes(got)} / {megabytes(size)}", f"{percent:3d} %",
-                ProgressBar(total=100, completed=percent, width=24),
-            )
-        return rows
+        with self._lock:
+            if self._rows is None:
+                self._rows = Progress(
+                    # The leading spaces: two between the texts, as the table before (Progress puts one).
+                    TextColumn("  {task.description}", markup=False), TextColumn(" {task.fields[layers]} layers"),
+                    TextColumn(" {task.fields[bytes]}"), TextColumn(" {task.percentage:3.0f} %"),
+                    BarColumn(bar_width=24), console=err(),
+                )
+                if self._live is not None:
+                    self._live.update(self._shown())
+            for pull in progress.pulls.values():
+                size, got = pull.size, pull.downloaded
+                percent = 100 if pull.finished is not None else int(100 * got / size) if size else 0
+                row = {"completed": percent, "layers": f"{pull.layers_done}/{len(pull.layers)}",
+                       "bytes": f"{megabytes(got)} / {megabytes(size)}"}
+                if pull.image not in self._images:
+                    self._images[pull.image] = self._rows.add_task(pull.image, total=100, **row)
+                else:
+                    self._rows.update(self._images[pull.image], **row)
 
 
 @contextmanager

@@ -311,3 +311,39 @@ def test_hints_under_pytest_name_the_plugins_options(hint: str, under_pytest: st
     from kafkalab.pytest_plugin import _describe
 
     assert _describe(errors.KafkalabError("Failed.", hint)).splitlines()[-1] == f"Hint: {under_pytest}"
+
+
+def test_the_global_flags_are_one_table(pytestconfig: pytest.Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """settings.GLOBAL_FLAGS is the one list: the root group has an option for each, the pytest plugin
+    one for each that names a lab (zookeeper_port too), and the Kafka commands' brokers follow them."""
+    from kafkalab import pytest_plugin
+    from kafkalab.settings import GLOBAL_FLAGS, PULL_POLICIES
+
+    assert {p.name for p in cli.params} - {"version", "verbose", "debug", "help"} == set(GLOBAL_FLAGS)
+    monkeypatch.setattr(pytestconfig.option, "kafkalab_zookeeper_port", 2999)
+    monkeypatch.setattr(pytestconfig.option, "kafkalab_port", 19999)
+    settings = pytest_plugin._settings(pytestconfig)
+    assert (settings.zookeeper_port, settings.sources["zookeeper_port"]) == (2999, "option --kafkalab-zookeeper-port")
+    assert settings.port == 19999
+    for name in GLOBAL_FLAGS:
+        if name != "context":
+            pytestconfig.getoption(f"kafkalab_{name}")  # ValueError when the plugin lacks the option
+    choices = {p.name: p.type for p in cli.commands["up"].params}["pull"]
+    assert isinstance(choices, click.Choice) and tuple(choices.choices) == PULL_POLICIES
+
+
+def test_the_command_modules_import_neither_main_nor_each_other() -> None:
+    """main.py adds the commands; a command module imports app, options, complete and render only."""
+    import ast
+
+    commands = ("lab", "topic", "records", "group", "completion")
+    shared = {"kafkalab.cli.app", "kafkalab.cli.options", "kafkalab.cli.complete", "kafkalab.cli.render"}
+    root = Path(__file__).parents[2] / "kafkalab" / "cli"
+    for name in (*commands, "app", "options", "complete", "render"):
+        imported = set()
+        for node in ast.walk(ast.parse((root / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kafkalab.cli"):
+                imported |= {f"{node.module}.{a.name}" if node.module == "kafkalab.cli" else node.module
+                             for a in node.names}
+        assert "kafkalab.cli.main" not in imported, name
+        assert imported <= shared, (name, imported - shared)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -484,12 +486,37 @@ def test_a_completion_that_takes_too_long_offers_nothing() -> None:
         return ["late"]
 
     started = time.monotonic()
-    assert complete._within_deadline(slow) == []
+    assert complete.within_deadline(slow) == []
     assert time.monotonic() - started < complete.DEADLINE + 0.3
     release.set()
-    assert complete._within_deadline(lambda: ["a", "b"]) == ["a", "b"]
+    assert complete.within_deadline(lambda: ["a", "b"]) == ["a", "b"]
 
     def broken() -> list[str]:
         raise RuntimeError("no broker")
 
-    assert complete._within_deadline(broken) == []
+    assert complete.within_deadline(broken) == []
+
+
+def test_a_tab_press_ends_at_its_deadline_even_when_the_ask_hangs(tmp_path: Path) -> None:
+    """A worker of within_deadline() that never returns (a DNS lookup that hangs) does not hold up
+    the process's exit: Python would otherwise wait for it."""
+    import subprocess
+    import sys
+    import time
+
+    from kafkalab.cli import complete
+
+    hang = (
+        "import time\n"
+        "from kafkalab.kafka import cluster\n"
+        "cluster.check_reachable = lambda *a, **k: time.sleep(30)\n"
+        "from kafkalab._console import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "COMP_WORDS": "kafkalab topic describe -b 127.0.0.1:9 ", "COMP_CWORD": "5",
+           "_KAFKALAB_COMPLETE": "bash_complete", "XDG_CONFIG_HOME": str(tmp_path)}
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", hang], env=env, capture_output=True, text=True, timeout=20,
+                          check=False)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "", ""), "nothing offered, no error"
+    assert time.monotonic() - started < complete.DEADLINE + 2, "the exit waited for the hung worker"

@@ -512,9 +512,9 @@ def term_raises() -> Any:
     """SIGTERM raises Terminated, as the CLI has it (cli.work_begins); Python's own handler after."""
     import signal
 
-    from kafkalab.cli.main import _terminated
+    from kafkalab.cli.app import raise_terminated
 
-    before = signal.signal(signal.SIGTERM, _terminated)
+    before = signal.signal(signal.SIGTERM, raise_terminated)
     yield lambda: os.kill(os.getpid(), signal.SIGTERM)
     signal.signal(signal.SIGTERM, before)
 
