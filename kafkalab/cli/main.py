@@ -32,7 +32,8 @@ from kafkalab.errors import (
 from kafkalab.lab.modes import ALL_SERVICES, MODE_NAMES
 
 if TYPE_CHECKING:
-    from kafkalab.lab.lab import Lab, Phase
+    from kafkalab.lab.lab import Lab
+    from kafkalab.lab.readiness import Phase
 
 
 @dataclasses.dataclass

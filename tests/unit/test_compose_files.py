@@ -143,17 +143,17 @@ def test_settings_reach_the_file(path: Path) -> None:
     ],
 )
 def test_docker_stderr_becomes_a_typed_error(stderr: str, error: str, message: str) -> None:
-    from kafkalab.docker.compose import _translate
+    from kafkalab.docker.errors import translate
 
-    exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(pull="never"))
+    exc = translate(["docker", "compose", "up"], 1, stderr, Settings(pull="never"))
     assert (type(exc).__name__, exc.message) == (error, message)
 
 
 
 def test_a_failed_pull_says_so_when_pulling_was_allowed() -> None:
-    from kafkalab.docker.compose import _translate
+    from kafkalab.docker.errors import translate
 
     stderr = "Error response from daemon: pull access denied for x/nope, repository does not exist"
-    exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(pull="missing"))
+    exc = translate(["docker", "compose", "up"], 1, stderr, Settings(pull="missing"))
     assert exc.message == f"Image x/nope could not be pulled: {stderr}"
     assert exc.hint.startswith("Check the image name and tag")
