@@ -152,21 +152,19 @@ def phase_table(title: str, runs: list[dict[str, float]]) -> None:
     ]])
 
 
-# Lab.up in a process of its own, with its background imports as they are or the named ones inline; prints when
-# it reached `docker compose up` and when it returned, on time.monotonic() (one clock for all processes).
+# Lab.up in a process of its own, with python_on_whales imported in the background as shipped, or (with the
+# argument "python_on_whales") inline where the background import would start; prints when it reached
+# `docker compose up` and when it returned, on time.monotonic() (one clock for all processes).
 PYTHON_SIDE = """
-import json, sys, time
+import importlib, json, sys, time
+from concurrent.futures import Future
 import kafkalab.lab.lab as lab
-inline = set(sys.argv[1:])
-real = lab._Background
-class Chosen:
-    def __init__(self, fn, *args):
-        self._inline = args[:1] and args[0] in inline
-        self._value = fn(*args) if self._inline else None
-        self._real = None if self._inline else real(fn, *args)
-    def result(self):
-        return self._value if self._inline else self._real.result()
-lab._Background = Chosen
+def inline():
+    done = Future()
+    done.set_result(importlib.import_module("python_on_whales"))
+    return done
+if "python_on_whales" in sys.argv[1:]:
+    lab.import_whales_early = inline
 stamps = {}
 lab.Lab().up(ui=False, on_phase=lambda p: stamps.setdefault(p, time.monotonic()))
 print(json.dumps({"compose up": stamps["containers"], "ready": time.monotonic()}))

@@ -295,3 +295,13 @@ def test_the_lock_goes_with_the_lab_and_a_waiter_locks_the_file_that_is_there(st
     until.set()
     waiter.join(10)
     assert waiter.exitcode == 0
+
+
+def test_the_record_keeps_the_brokers_jvm_settings(state_dir: Path) -> None:
+    from kafkalab.docker.compose import Compose
+
+    Compose(Settings(project="orders", kafka_heap="-Xmx300M", kafka_jvm_opts="")).remember((), state.PER_MODE)
+    found = state.read("orders")
+    assert (found["KAFKALAB_KAFKA_HEAP"], found["KAFKALAB_KAFKA_JVM_OPTS"]) == ("-Xmx300M", "")
+    assert found["KAFKALAB_CLUSTER_ID"] == "a2Fma2FsYWItbG9jYWwtMQ"
+    assert found["KAFKALAB_KAFKA_JMX_OPTS"].startswith("-Dcom.sun.management.jmxremote")
