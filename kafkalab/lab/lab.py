@@ -16,10 +16,9 @@ kafkalab.settings and kafkalab.errors.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import time
 from collections.abc import Callable, Generator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from kafkalab.docker.compose import Compose, Container, Echo, Inventory
@@ -134,7 +133,6 @@ class Lab:
         on_pull: OnPull | None,
     ) -> UpResult:
         started = time.monotonic()
-        whales_import = import_whales_early()
         phase("preflight")
         with state.lock(self.settings.project, on_wait=lambda: phase("lock")):
             inventory = self.compose.preflight()
@@ -166,7 +164,6 @@ class Lab:
                     {k: v for k, v in self.settings.host_ports.items() if k in services and k not in present},
                     own={c.name for c in containers},
                 )
-                whales_import.result()
                 pulled = self.pull(services, on_phase=phase, on_pull=on_pull)
                 started = time.monotonic()  # the readiness timeout starts after the pull
                 phase("containers")
@@ -530,16 +527,3 @@ def running_mode(containers: list[Container] | tuple[Container, ...]) -> str:
     """The mode of a lab: its containers' mode label, or for labs of earlier versions their services."""
     labelled = [c.mode for c in containers if c.mode in MODES]
     return labelled[0] if labelled else mode_of_services({c.service for c in containers})
-
-
-def import_whales_early() -> Future[Any]:
-    """python_on_whales imported on a thread of its own, while the docker CLI answers the pre-flight
-    questions (waiting on a subprocess frees the GIL, so the two overlap).
-
-    It takes about 0.45 s of CPU, the most of anything before `docker compose up`: bench/bench_boot.py
-    --python-side measures `docker compose up` beginning FIGURE s sooner than with the import inline."""
-    pool = ThreadPoolExecutor(1, thread_name_prefix="kafkalab-import")
-    try:
-        return pool.submit(importlib.import_module, "python_on_whales")
-    finally:
-        pool.shutdown(wait=False)  # the thread ends with the import

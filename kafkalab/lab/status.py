@@ -73,7 +73,7 @@ class LabStatus:
             "ui": self.ui.to_dict() if self.ui else None,
             "problems": list(self.problems),
             "hint": self.hint,
-            "network": self.network.to_dict() if self.network else None,
+            "network": dataclasses.asdict(self.network) if self.network else None,
         }
 
 
