@@ -307,14 +307,20 @@ class Compose:
     def unpause(self, containers: list[Container]) -> None:
         self._docker("unpause", *[c.id for c in containers])
 
-    def check_ports(self, ports: dict[str, int], own: set[str] | frozenset[str] = frozenset()) -> None:
+    def check_ports(
+        self, ports: dict[str, int], own: set[str] | frozenset[str] = frozenset(),
+        starting: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
         """Each port must be free on 127.0.0.1; name the container holding it when docker's is.
-        A port that one of `own` (the lab's containers, by name) publishes is no conflict."""
+        A port that one of `own` (the lab's containers, by name) publishes is no conflict; nor is one
+        that no container publishes, of a service whose container of the lab's was created (`starting`):
+        the Compose of a killed `up` may be starting it, and a container binds its port before
+        `docker ps` shows it running. (Were it another program's, `docker compose up` fails as PortInUse.)"""
         for purpose, port in ports.items():
             if port_free(port):
                 continue
             holder = self.publishers(port)
-            if holder and set(holder) <= own:
+            if (holder and set(holder) <= own) or (not holder and purpose in starting):
                 continue
             holder = [h for h in holder if h not in own]
             by = f" by container {holder[0]}" if holder else " by another program"

@@ -162,7 +162,7 @@ class Lab:
                 # starting, after an `up` killed half-way): no conflict, Compose carries on with them.
                 self.compose.check_ports(
                     {k: v for k, v in self.settings.host_ports.items() if k in services and k not in present},
-                    own={c.name for c in containers},
+                    own={c.name for c in containers}, starting={c.service for c in containers if c.state == "created"},
                 )
                 pulled = self.pull(services, on_phase=phase, on_pull=on_pull)
                 started = time.monotonic()  # the readiness timeout starts after the pull
