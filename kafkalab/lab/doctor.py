@@ -11,8 +11,9 @@ resolves to one that answers: `localhost` may resolve to ::1 first while Docker 
 lab's own broker image, running Kafka's BrokerApiVersionsCommand with its java and its jars (the
 network check, NETWORK_CHECK_SCRIPT).
 
-May import: kafkalab.errors, kafkalab.lab.modes, kafkalab.lab.status, kafkalab.docker.compose,
-kafkalab.kafka.broker; and kafkalab.lab.lab for its type only (Lab.doctor() calls diagnose).
+May import: kafkalab.errors, kafkalab.lab.modes, kafkalab.lab.status, kafkalab.lab.connection,
+kafkalab.docker.compose, kafkalab.kafka.broker; never kafkalab.lab.lab, which imports this module
+(Lab.doctor() calls diagnose with itself: a DiagnosedLab).
 """
 
 from __future__ import annotations
@@ -26,15 +27,26 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kafkalab.errors import DOCTOR_EXIT_CODES, DockerSocketDenied, KafkalabError
 from kafkalab.lab.modes import MODES
 
 if TYPE_CHECKING:
     from kafkalab.docker.compose import Compose, Container
-    from kafkalab.lab.lab import Lab
+    from kafkalab.lab.connection import LabNetwork
     from kafkalab.settings import Settings
+
+
+class DiagnosedLab(Protocol):
+    """What doctor asks of a kafkalab.lab.lab.Lab."""
+
+    settings: Settings
+    compose: Compose
+
+    def in_running_mode(self, containers: list[Container]) -> DiagnosedLab: ...
+
+    def network(self, containers: tuple[Container, ...] | list[Container] = ()) -> LabNetwork: ...
 
 DEADLINE = 12.0  # seconds for all of it, within the 15 s promised
 DOCKER_CALL = 4.0  # one docker command
@@ -127,7 +139,7 @@ class Diagnosis:
         }
 
 
-def diagnose(lab: Lab, deadline: float = DEADLINE) -> Diagnosis:
+def diagnose(lab: DiagnosedLab, deadline: float = DEADLINE) -> Diagnosis:
     """Every check of kafkalab doctor, within `deadline` seconds."""
     return _Doctor(lab, time.monotonic() + deadline).run()
 
@@ -150,7 +162,7 @@ def _why(value: Any) -> str:
 
 
 class _Doctor:
-    def __init__(self, lab: Lab, deadline: float) -> None:
+    def __init__(self, lab: DiagnosedLab, deadline: float) -> None:
         from kafkalab.docker.compose import Compose
 
         self.lab = lab
@@ -428,7 +440,7 @@ class _Doctor:
         self.add("host", True, f"metadata from {bootstrap} (cluster {info.cluster_id}); advertised and reachable: "
                  + ", ".join(reached))
 
-    def inside(self, lab: Lab, containers: list[Container]) -> None:
+    def inside(self, lab: DiagnosedLab, containers: list[Container]) -> None:
         s = lab.settings
         network = lab.network(tuple(containers))
         # The image a broker of the lab runs: it is here, and it has Kafka's own client in it.
