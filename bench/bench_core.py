@@ -7,6 +7,9 @@
    same file plus a tight AdminClient poll (the floor)                target <= 1.05x (<= 0.3 s more)
 3. `kafkalab status` on a running lab against `docker compose ps`     target <= 4x
 4. the default stack's memory: the sum of `docker stats`              target <= 1 GiB
+5. With --status-ways (alone): `kafkalab status` with its Docker reads run as shipped (the docker CLI,
+   kafkalab.docker.run) against the same reads run by python-on-whales (its import and its runner),
+   alternating: what keeping the CLI for quick reads saves.
 
 It runs its own lab (a project name of its own, free ports; the test bed's images from
 tests/bed/images.env unless KAFKALAB_IMAGE_* are set) and always takes it down. Not a test: it
@@ -134,12 +137,51 @@ def memory_mib(env: dict[str, str]) -> dict[str, float]:
     return usage
 
 
+# `kafkalab status` in a process of its own; with "whales", every docker call of kafkalab.docker.compose
+# goes through python-on-whales (imported, and its own runner) instead of kafkalab.docker.run.
+STATUS = """
+import sys
+if sys.argv[1:] == ["whales"]:
+    from python_on_whales.utils import run
+    from kafkalab.docker import compose, run as kl_run
+    def through_whales(self, *args, timeout=30, echo=True):
+        return run([kl_run.docker_path(), *args], env=self._env())
+    compose.Compose._docker = through_whales
+from kafkalab.cli.main import main
+sys.argv = ["kafkalab", "status"]
+main()
+"""
+
+
+def status_ways(env: dict[str, str], runs: int) -> None:
+    timed([*KAFKALAB, "up", "--wait-ui"], env)
+    ways: dict[str, list[float]] = {"docker CLI (as shipped)": [], "python-on-whales": []}
+    for _ in range(runs + 1):  # alternating, the first round a warm-up
+        for name, extra in zip(ways, ([], ["whales"]), strict=True):
+            ways[name].append(timed([sys.executable, "-c", STATUS, *extra], env))
+    cli_s, whales_s = (statistics.median(times[1:]) for times in ways.values())
+    print(f"kafkalab status, median of {runs}: docker CLI {cli_s:.3f} s, python-on-whales {whales_s:.3f} s, "
+          f"ratio {whales_s / cli_s:.2f}x ({whales_s - cli_s:+.3f} s)")
+    for name, times in ways.items():
+        print(f"  {name}: " + " ".join(f"{t:.3f}" for t in times[1:]))
+
+
+def only_status_ways(env: dict[str, str], runs: int) -> None:
+    try:
+        status_ways(env, runs)
+    finally:
+        reset(env)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="runs of each quick command")
     parser.add_argument("--up-runs", type=int, default=3, help="cold starts of each kind")
+    parser.add_argument("--status-ways", action="store_true", help="only: status, docker CLI vs python-on-whales")
     args = parser.parse_args()
     env = setup_env()
+    if args.status_ways:
+        return only_status_ways(env, args.runs)
     rows: list[tuple[str, str, str, str, str]] = []
 
     help_s = median_of(args.runs, lambda: timed([*KAFKALAB, "--help"], env))

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kafkalab.errors import KafkalabError
-    from kafkalab.lab.lab import DownResult, Lab, LabStatus, UpResult
+    from kafkalab.lab.lab import DownResult, Lab, UpResult
+    from kafkalab.lab.status import LabStatus
     from kafkalab.settings import Settings, resolve
 
 _WHERE = {
     "KafkalabError": "kafkalab.errors",
     "Lab": "kafkalab.lab.lab",
-    "LabStatus": "kafkalab.lab.lab",
+    "LabStatus": "kafkalab.lab.status",
     "UpResult": "kafkalab.lab.lab",
     "DownResult": "kafkalab.lab.lab",
     "Settings": "kafkalab.settings",

@@ -116,19 +116,19 @@ class _LabSession:
     def open(cls, config: pytest.Config) -> _LabSession:
         begun = time.monotonic()
         settings = _settings(config)
-        probe = _probe(settings)
-        lab = probe.lab
-        if probe.containers:
-            settings = _same_lab(probe, settings)
+        found = _find_lab(settings)
+        lab = found.lab
+        if found.containers:
+            settings = _same_lab(found, settings)
             if settings is not lab.settings:
                 lab = type(lab)(settings)
         where = f"the lab {settings.project} at {settings.lab_bootstrap}"
-        if probe.ready:
+        if found.ready:
             config.stash[_SUMMARY] = f"kafkalab: attached to {where} in {time.monotonic() - begun:.2f} s."
             return cls(config, lab, started=False, keep_volumes=True)
         # Data that was there before the session (a lab stopped with `kafkalab down`) is not ours to delete.
         keep_volumes = bool(lab.compose.volumes())
-        was_running = any(c.running for c in probe.containers)
+        was_running = any(c.running for c in found.containers)
         try:
             result = lab.up(ui=not config.getoption("kafkalab_no_ui"))
         except BaseException:  # not ready in time, interrupted...: what this session started goes, all the same
@@ -227,7 +227,9 @@ def _settings(config: pytest.Config) -> Settings:
     return resolve(flags, cwd=config.rootpath, _sources=sources)
 
 
-class _Probe(NamedTuple):
+class _FoundLab(NamedTuple):
+    """The lab of the project as the plugin finds it before a session: what attaching needs to know."""
+
     lab: Lab
     containers: tuple[Container, ...]  # the project's, running or not
     broker_answered: bool  # at the lab's bootstrap address
@@ -245,7 +247,7 @@ class _Probe(NamedTuple):
         return self.broker_answered and bool(kafka) and all(c.running for c in kafka)
 
 
-def _probe(settings: Settings) -> _Probe:
+def _find_lab(settings: Settings) -> _FoundLab:
     """What attaching costs: one `docker ps` and, when the project has containers, one Kafka
     ApiVersions request to each broker (no confluent_kafka import: it alone takes about 0.14 s).
 
@@ -256,25 +258,25 @@ def _probe(settings: Settings) -> _Probe:
     lab = Lab(settings)
     containers = tuple(lab.compose.containers())
     if not containers:
-        return _Probe(lab, containers, broker_answered=False)
-    return _Probe(lab, containers, broker_answered=lab.brokers_answer())
+        return _FoundLab(lab, containers, broker_answered=False)
+    return _FoundLab(lab, containers, broker_answered=lab.brokers_answer())
 
 
-def _same_lab(probe: _Probe, settings: Settings) -> Settings:
+def _same_lab(found: _FoundLab, settings: Settings) -> Settings:
     """A lab of the project exists: it must be the one asked for. Returns the settings to use it with."""
     from kafkalab.errors import ConfigError
 
-    if probe.mode != settings.mode:
+    if found.mode != settings.mode:
         if "mode" in settings.sources:
             raise ConfigError(
-                f"The lab {settings.project} runs in {probe.mode} mode, but {settings.mode} mode was asked "
+                f"The lab {settings.project} runs in {found.mode} mode, but {settings.mode} mode was asked "
                 f"for ({settings.sources['mode']}).",
                 "Stop it with `kafkalab down`, or choose another project with --kafkalab-project.",
             )
         # Mode not chosen: adopt the lab's, so that starting its stopped services keeps its stack.
-        settings = settings.replace(mode=probe.mode)
+        settings = settings.replace(mode=found.mode)
     brokers = {b.name: b for b in MODE_TABLE[settings.mode].brokers}
-    for container in probe.containers:
+    for container in found.containers:
         broker = brokers.get(container.service)
         if broker is None:
             continue

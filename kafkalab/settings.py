@@ -47,6 +47,16 @@ DEFAULT_IMAGES = {
     "image_ui": "ghcr.io/kafbat/kafka-ui:v1.5.0",
 }
 
+# The brokers' JVM settings (docs/performance.md has the figures). Where they differ by mode, by mode:
+# a cluster runs three brokers in the memory of one; the KRaft cluster id that the storage of each
+# mode's brokers is formatted with (zookeeper mode has none).
+DEFAULT_KAFKA_HEAP = {"kraft": "-Xmx384M -Xms384M", "zookeeper": "-Xmx384M -Xms384M", "cluster": "-Xmx256M -Xms256M"}
+DEFAULT_CLUSTER_ID = {"kraft": "a2Fma2FsYWItbG9jYWwtMQ", "zookeeper": "", "cluster": "a2Fma2FsYWItY2x1c3Rlcg"}
+# SerialGC and C1 start the lab sooner at the same throughput; set empty: the image's own options.
+DEFAULT_KAFKA_JVM_OPTS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+# Set, apache/kafka leaves its JMX agent off: a sooner start; set empty: the image's default, agent on.
+DEFAULT_KAFKA_JMX_OPTS = "-Dcom.sun.management.jmxremote.authenticate=false -Dcom.sun.management.jmxremote.ssl=false"
+
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
@@ -68,6 +78,12 @@ class Settings:
     image_kafka_zk: str = DEFAULT_IMAGES["image_kafka_zk"]
     image_zookeeper: str = DEFAULT_IMAGES["image_zookeeper"]
     image_ui: str = DEFAULT_IMAGES["image_ui"]
+    # The brokers' KAFKA_HEAP_OPTS and the KRaft cluster id; "" is the mode's (DEFAULT_KAFKA_HEAP, ...).
+    kafka_heap: str = ""
+    cluster_id: str = ""
+    # The brokers' KAFKA_JVM_PERFORMANCE_OPTS and KAFKA_JMX_OPTS; "" is the image's own default.
+    kafka_jvm_opts: str = DEFAULT_KAFKA_JVM_OPTS
+    kafka_jmx_opts: str = DEFAULT_KAFKA_JMX_OPTS
     pull: PullPolicy = "missing"
     timeout: float = 120.0
     # Seconds a service that starts after the broker (kafka-ui) may take to answer before status calls
@@ -148,8 +164,10 @@ class Settings:
     def compose_env(self) -> dict[str, str]:
         """The variables the compose files interpolate."""
         env = {env_name(f.name): _text(getattr(self, f.name)) for f in _fields() if f.name in _COMPOSE_VARS}
-        env.update({"KAFKALAB_PORT_2": str(self.port + 1), "KAFKALAB_PORT_3": str(self.port + 2),
-                    "KAFKALAB_NETWORK": self.lab_network})
+        # The brokers that publish on the ports after the first's (cluster mode): as the mode table says.
+        env.update({_port_variable(s.port, s.port_offset): str(s.host_port(self))
+                    for spec in MODE_TABLE.values() for s in spec.services if s.port_offset})
+        env.update({"KAFKALAB_NETWORK": self.lab_network, **{env_name(k): v for k, v in self._shown().items()}})
         if self.subnet:  # only then is compose/extra/subnet.yaml, which reads it, in use
             env["KAFKALAB_SUBNET"] = self.subnet
         return env
@@ -161,9 +179,14 @@ class Settings:
         return dataclasses.replace(self, **given, sources=sources)
 
     def as_rows(self) -> list[tuple[str, str, str]]:
-        shown = {"network": self.lab_network}  # its default follows the project
+        shown = {"network": self.lab_network, **self._shown()}  # their defaults follow the project, the mode
         return [(f.name, _text(shown.get(f.name, getattr(self, f.name))), self.sources.get(f.name, "default"))
                 for f in _fields()]
+
+    def _shown(self) -> dict[str, str]:
+        """The settings whose default is the mode's, with it where they are "": as the brokers get them."""
+        return {"kafka_heap": self.kafka_heap or DEFAULT_KAFKA_HEAP[self.mode],
+                "cluster_id": self.cluster_id or DEFAULT_CLUSTER_ID[self.mode]}
 
 
 def _text(value: Any) -> str:
@@ -175,6 +198,11 @@ def _text(value: Any) -> str:
 # that lab (images and the pull policy are how to start one, not which one it is).
 RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "cluster_name", "network", "subnet")
 RECORD_SOURCE = "the lab's record"
+
+
+def _port_variable(setting: str, offset: int) -> str:
+    """The compose files' variable of a derived port: KAFKALAB_PORT_2 is port + 1 (cluster broker 2)."""
+    return f"{env_name(setting)}_{offset + 1}"
 
 
 def _derived(mode: str) -> str:
@@ -189,7 +217,10 @@ def _derived(mode: str) -> str:
 _COMPOSE_VARS = {
     "project", "port", "ui_port", "zookeeper_port", "cluster_name", "pull", "network",
     "image_kafka", "image_kafka_zk", "image_zookeeper", "image_ui", "ui_dynamic_config",
+    "kafka_heap", "cluster_id", "kafka_jvm_opts", "kafka_jmx_opts",
 }
+# The settings whose empty value is a value ("the image's default"): an empty variable sets them.
+_EMPTY_IS_A_VALUE = {"kafka_jvm_opts", "kafka_jmx_opts"}
 
 
 # The numeric settings, and what a good value is, for the error messages.
@@ -236,7 +267,7 @@ def resolve(
         in_file = next(((table, path) for table, path in files if name in table), None)
         if flag is not None:
             raw, source = flag, (_sources or {}).get(name, "flag")
-        elif env.get(env_name(name), "") != "":
+        elif env.get(env_name(name), "") != "" or (name in _EMPTY_IS_A_VALUE and env_name(name) in env):
             raw, source = env[env_name(name)], f"env {env_name(name)}"
         elif in_file is not None:
             raw, source = in_file[0][name], str(in_file[1])

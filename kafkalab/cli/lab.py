@@ -20,7 +20,7 @@ from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, signal_of
 from kafkalab.lab.modes import ALL_SERVICES
 
 if TYPE_CHECKING:
-    from kafkalab.lab.lab import Phase
+    from kafkalab.lab.readiness import Phase
 
 PHASES: dict[Phase, str] = {
     "preflight": "Checking Docker",

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from kafkalab.docker.pull import ImagePull, PullProgress
     from kafkalab.errors import KafkalabError
     from kafkalab.lab.doctor import Diagnosis
-    from kafkalab.lab.lab import LabStatus
+    from kafkalab.lab.status import LabStatus
 
 _consoles: dict[str, Console] = {}
 _consoles_lock = threading.Lock()  # the spinner makes its console on a thread of its own

@@ -1,9 +1,13 @@
 """Everything kafkalab asks of Docker. The only module that runs `docker` or imports python_on_whales.
 
-Starting, stopping and log streaming go through python-on-whales. Quick reads (is the daemon there,
-which of the project's containers exist) run the docker CLI directly: importing python_on_whales
-costs about 0.45 s (pydantic), several times what `kafkalab status` may take in all.
-Docker's failures arrive as stderr text; `_translate` turns them into typed errors, once, here.
+Starting, stopping and pulling go through python-on-whales. Quick reads (is the daemon there,
+which of the project's containers exist) and log streaming run the docker CLI directly, through
+kafkalab.docker.run: importing python_on_whales costs about 0.45 s (pydantic). bench/bench_core.py
+--status-ways: `kafkalab status` takes 0.254 s so, 0.406 s with its reads through python-on-whales.
+Docker's failures become typed errors in kafkalab.docker.errors.
+
+May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.modes and kafkalab.lab.state (the
+facts of a mode, the lab's record), and its siblings run, errors and pull.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ import dataclasses
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -22,17 +25,15 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+from kafkalab.docker.errors import not_a_command, translate, translate_whales
+from kafkalab.docker.run import docker_path, run_docker, start_docker
 from kafkalab.errors import (
     ComposeError,
     ComposeV1Only,
-    ConfigError,
     DaemonDown,
-    DockerNotFound,
-    DockerSocketDenied,
     ImageMissing,
     KafkalabError,
     PortInUse,
-    SubnetUnavailable,
 )
 from kafkalab.lab import state
 from kafkalab.lab.modes import LAB_LABEL, LEGACY_DATA, LEGACY_VOLUMES, MODE_LABEL, MODES
@@ -120,9 +121,7 @@ class Compose:
     # --- quick reads, straight through the docker CLI ----------------------------------------
 
     def _docker(self, *args: str, timeout: float = 30, echo: bool = True) -> str:
-        docker = shutil.which("docker")
-        if docker is None:
-            raise DockerNotFound("Docker was not found: there is no `docker` on PATH.")
+        docker_path()  # DockerNotFound before anything is echoed
         if self.echo and echo:
             self.echo("docker " + " ".join(args))
         if self.call_timeout is not None:
@@ -130,14 +129,11 @@ class Compose:
         if self.deadline is not None:
             timeout = max(min(timeout, self.deadline - time.monotonic()), 0.1)
         try:
-            done = subprocess.run(
-                [docker, *args], capture_output=True, text=True, timeout=timeout, check=False,
-                env=self._env(),
-            )
+            done = run_docker(list(args), self._env(), timeout)
         except subprocess.TimeoutExpired:
             raise DaemonDown(f"`docker {args[0]}` did not answer within {timeout:.0f} s.") from None
         if done.returncode != 0:
-            raise _translate(["docker", *args], done.returncode, done.stderr, self.settings)
+            raise translate(["docker", *args], done.returncode, done.stderr, self.settings)
         return done.stdout
 
     def preflight(self) -> Inventory:
@@ -149,7 +145,7 @@ class Compose:
         try:
             found = self._docker("compose", "version", "--short").strip()
         except ComposeError as exc:
-            if not _not_a_command(exc.stderr):  # Compose is there but failed: say why, not that it is missing
+            if not not_a_command(exc.stderr):  # Compose is there but failed: say why, not that it is missing
                 raise ComposeError(f"`docker compose version` failed: {exc.message.split(': ', 1)[-1]}",
                                    command=exc.command, returncode=exc.returncode, stderr=exc.stderr) from None
             found = ""
@@ -311,14 +307,20 @@ class Compose:
     def unpause(self, containers: list[Container]) -> None:
         self._docker("unpause", *[c.id for c in containers])
 
-    def check_ports(self, ports: dict[str, int], own: set[str] | frozenset[str] = frozenset()) -> None:
+    def check_ports(
+        self, ports: dict[str, int], own: set[str] | frozenset[str] = frozenset(),
+        starting: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
         """Each port must be free on 127.0.0.1; name the container holding it when docker's is.
-        A port that one of `own` (the lab's containers, by name) publishes is no conflict."""
+        A port that one of `own` (the lab's containers, by name) publishes is no conflict; nor is one
+        that no container publishes, of a service whose container of the lab's was created (`starting`):
+        the Compose of a killed `up` may be starting it, and a container binds its port before
+        `docker ps` shows it running. (Were it another program's, `docker compose up` fails as PortInUse.)"""
         for purpose, port in ports.items():
             if port_free(port):
                 continue
             holder = self.publishers(port)
-            if holder and set(holder) <= own:
+            if (holder and set(holder) <= own) or (not holder and purpose in starting):
                 continue
             holder = [h for h in holder if h not in own]
             by = f" by container {holder[0]}" if holder else " by another program"
@@ -376,26 +378,26 @@ class Compose:
             return exc.message
         return None
 
-    def run_probe(self, image: str, network: str, script: str, *args: str, timeout: float) -> tuple[int | None, str]:
-        """Run `sh -c SCRIPT ARGS` in a container of the image on the network, without pulling it:
-        its exit code (None when it ran over the timeout, and was removed) and its output."""
-        docker = shutil.which("docker")
-        if docker is None:
-            raise DockerNotFound("Docker was not found: there is no `docker` on PATH.")
+    def run_on_network(self, image: str, network: str, script: str, *args: str,
+                       timeout: float) -> tuple[int | None, str]:
+        """Run `sh -c SCRIPT ARGS` in a throwaway container of the image on the network, without
+        pulling it (doctor's network check): its exit code (None when it ran over the timeout, and
+        was removed) and its output."""
+        docker_path()
         name = f"{self.settings.project}-doctor-{os.urandom(4).hex()}"
-        command = [docker, "run", "--rm", "--pull", "never", "--name", name,
+        # The label keeps the name it has always had: containers of earlier versions carry it too.
+        command = ["run", "--rm", "--pull", "never", "--name", name,
                    "--label", f"dev.kafkalab.probe={self.settings.project}",
                    "--network", network, "--entrypoint", "sh", image, "-c", script, *args]
         if self.echo:
-            self.echo(" ".join(["docker", *command[1:]]))
+            self.echo(" ".join(["docker", *command]))
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False,
-                                  env=self._env())
+            done = run_docker(command, self._env(), timeout)
         except subprocess.TimeoutExpired:
             # The container outlives the docker CLI that started it: remove it, without waiting.
             # --volumes: with the anonymous volumes of the image (see anonymous_volumes), as --rm would.
-            subprocess.Popen([docker, "rm", "--force", "--volumes", name], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, env=self._env(), start_new_session=True)
+            start_docker(["rm", "--force", "--volumes", name], self._env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
             return None, ""
         return done.returncode, done.stdout + done.stderr
 
@@ -403,8 +405,7 @@ class Compose:
 
     def _client(self) -> Any:
         if self._whales is None:
-            if shutil.which("docker") is None:
-                raise DockerNotFound("Docker was not found: there is no `docker` on PATH.")
+            docker_path()
             from python_on_whales import DockerClient
 
             if self.echo:
@@ -414,10 +415,11 @@ class Compose:
 
     @contextlib.contextmanager
     def _environment(self, **extra: str) -> Iterator[None]:
-        """The resolved settings in os.environ while python-on-whales runs docker compose.
-
-        Compose lets the process environment win over an --env-file, so a KAFKALAB_* variable in
-        the user's shell would otherwise beat a --port flag inside the compose file.
+        """The resolved settings in os.environ while python-on-whales runs docker compose: the one
+        place kafkalab changes os.environ. python-on-whales takes no environment: each of its calls
+        runs docker with a copy of os.environ (DockerClient has compose_env_files, but Compose lets
+        the process environment win over an --env-file, so a KAFKALAB_* variable in the user's
+        shell would beat a --port flag inside the compose file).
         """
         resolved = {**self.settings.compose_env(), **extra}
         saved = {name: os.environ.get(name) for name in resolved}
@@ -442,9 +444,7 @@ class Compose:
             with self._environment():
                 return action(self._client())
         except DockerException as exc:
-            raise _translate(
-                [str(a) for a in exc.docker_command], exc.return_code, exc.stderr or "", self.settings,
-            ) from None
+            raise translate_whales(exc, self.settings) from None
         finally:
             _echo_to.reset(token)
 
@@ -489,8 +489,7 @@ class Compose:
                             with contextlib.suppress(ValueError):
                                 yield json.loads(line)
         except DockerException as exc:
-            raise _translate([str(a) for a in exc.docker_command], exc.return_code, exc.stderr or "",
-                             self.settings) from None
+            raise translate_whales(exc, self.settings) from None
         finally:
             _echo_to.reset(token)
 
@@ -512,9 +511,7 @@ class Compose:
         """
         import tempfile
 
-        docker = shutil.which("docker")
-        if docker is None:
-            raise DockerNotFound("Docker was not found: there is no `docker` on PATH.")
+        docker_path()
         command = ["docker", "compose", *[a for f in self.files for a in ("--file", str(f))],
                    "--project-name", self.settings.project, "logs", "--no-color",
                    *(["--tail", str(tail)] if tail is not None else []), *(["--follow"] if follow else []),
@@ -522,8 +519,8 @@ class Compose:
         if self.echo:
             self.echo(" ".join(command))
         # stderr in a file, not a pipe: a pipe nobody reads while stdout streams could fill and stall it.
-        with tempfile.TemporaryFile() as stderr_file, subprocess.Popen(
-            [docker, *command[1:]], stdout=subprocess.PIPE, stderr=stderr_file, env=self._env(),
+        with tempfile.TemporaryFile() as stderr_file, start_docker(
+            command[1:], self._env(), stdout=subprocess.PIPE, stderr=stderr_file,
         ) as child:
             assert child.stdout is not None
             try:
@@ -539,7 +536,7 @@ class Compose:
             if child.wait() != 0:
                 stderr_file.seek(0)
                 stderr = stderr_file.read().decode("utf-8", "replace")
-                raise _translate(command, child.returncode, stderr, self.settings)
+                raise translate(command, child.returncode, stderr, self.settings)
 
     def log_tail(self, service: str, lines: int) -> str:
         try:
@@ -584,65 +581,3 @@ def _listen_to_whales() -> None:
         logger.addHandler(EchoHandler())
     logger.setLevel(logging.DEBUG)
     logger.propagate = False  # these DEBUG records are for -v, not for the application's own logs
-
-
-# What docker says, as seen from Engines 20.10 and 28 and Compose 2.40, for the failures that have a type.
-# A taken port: 20.10 "Bind for 127.0.0.1:9094 failed: port is already allocated", 28 "failed to bind
-# host port for 127.0.0.1:9094:172.18.0.2:9094/tcp: address already in use", and the userland proxy's.
-_PORT_TAKEN = re.compile(
-    r"Bind for [\d.]+:(\d+) failed|failed to bind host port for (?:[\d.]+|\[[\da-f:]*\]):(\d+)"
-    r"|:(\d+): bind: address already in use"
-)
-# The socket exists but this user may not use it (not in the docker group): CLI 20.10 to 28 say
-# "permission denied while trying to connect to the Docker daemon socket", later ones "... docker API".
-_SOCKET_DENIED = re.compile(r"permission denied while trying to connect to the docker", re.IGNORECASE)
-_IMAGE_MISSING = re.compile(r"No such image: (\S+)|pull access denied for ([^,\s]+)|image (\S+) not found")
-
-
-def _translate(command: list[str], returncode: int | None, stderr: str, settings: Settings) -> KafkalabError:
-    """Docker reports most failures only as text on stderr: give each known one its type."""
-    text = stderr.strip()
-    last = text.splitlines()[-1] if text else f"exit code {returncode}"
-    if _SOCKET_DENIED.search(text):
-        return DockerSocketDenied("This user may not use the Docker daemon: " + last)
-    if "Cannot connect to the Docker daemon" in text or "error during connect" in text:
-        return DaemonDown("The Docker daemon is not answering: " + last)
-    port = _PORT_TAKEN.search(text)
-    if port or "port is already allocated" in text:
-        number = next((g for g in port.groups() if g), "?") if port else "?"
-        return PortInUse(f"Port {number} on 127.0.0.1 is already taken.")
-    image = _IMAGE_MISSING.search(text)
-    if image or ("pull" in text and settings.pull == "never"):
-        name = next((g for g in image.groups() if g), "") if image else "of the stack"
-        if settings.pull == "never":
-            return ImageMissing(f"Image {name} is not on this machine, and --pull is never.")
-        return ImageMissing(
-            f"Image {name} could not be pulled: {last}",
-            "Check the image name and tag (KAFKALAB_IMAGE_*), and `docker login` if the registry needs it.",
-        )
-    if "Pool overlaps with other one on this address space" in text:
-        subnet = f"The subnet {settings.subnet}" if settings.subnet else "The subnet"
-        return SubnetUnavailable(f"{subnet} of the lab's network {settings.lab_network} overlaps one that "
-                                 f"Docker has already: {last}")
-    if "could not find an available, non-overlapping IPv4 address pool" in text:
-        return SubnetUnavailable(f"Docker has no free address range for the lab's network {settings.lab_network}, "
-                                 f"as each of its default pools overlaps a network or a route here: {last}")
-    if "has active endpoints" in text and "compose" in command:
-        # `up` with another mode or subnet: Compose recreates the network, which a service of yours is on.
-        return ConfigError(
-            f"The lab's network {settings.lab_network} must be made anew for these settings, and other "
-            f"containers still use it: {last}",
-            f"Stop them, or `docker network disconnect {settings.lab_network} CONTAINER` (`docker network "
-            f"inspect {settings.lab_network}` lists them), then run this again.",
-        )
-    if _not_a_command(text) and "compose" in command:
-        return ComposeV1Only("Docker Compose v2 was not found: `docker compose` is not a docker command here.")
-    return ComposeError(
-        f"`{' '.join(command[:4])}` failed: {last}", command=command, returncode=returncode, stderr=stderr,
-    )
-
-
-def _not_a_command(stderr: str) -> bool:
-    """The docker CLI has no `compose` plugin: "'compose' is not a docker command" (20.10),
-    "unknown command: docker compose" (28)."""
-    return "is not a docker command" in stderr or "unknown command" in stderr

@@ -32,9 +32,6 @@ class LabNetwork:
     name: str
     bootstrap: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "bootstrap": self.bootstrap}
-
 
 @dataclasses.dataclass(frozen=True)
 class BrokerAddress:

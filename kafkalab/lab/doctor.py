@@ -8,35 +8,50 @@ all of them share one deadline: doctor ends within 15 s, even with a daemon or a
 The broker is asked twice: from this machine (its metadata, then whether each advertised address
 resolves to one that answers: `localhost` may resolve to ::1 first while Docker publishes on
 127.0.0.1 only), and from a container on the lab's network, as a service of yours would be: the
-lab's own broker image, running Kafka's BrokerApiVersionsCommand with its java and its jars.
+lab's own broker image, running Kafka's BrokerApiVersionsCommand with its java and its jars (the
+network check, NETWORK_CHECK_SCRIPT).
+
+May import: kafkalab.errors, kafkalab.lab.modes, kafkalab.lab.status, kafkalab.lab.connection,
+kafkalab.docker.compose, kafkalab.kafka.cluster; never kafkalab.lab.lab, which imports this module
+(Lab.doctor() calls diagnose with itself: a DiagnosedLab).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import re
 import shutil
 import socket
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kafkalab.errors import DOCTOR_EXIT_CODES, DockerSocketDenied, KafkalabError
 from kafkalab.lab.modes import MODES
 
 if TYPE_CHECKING:
     from kafkalab.docker.compose import Compose, Container
-    from kafkalab.lab.lab import Lab
+    from kafkalab.lab.connection import LabNetwork
     from kafkalab.settings import Settings
+
+
+class DiagnosedLab(Protocol):
+    """What doctor asks of a kafkalab.lab.lab.Lab."""
+
+    settings: Settings
+    compose: Compose
+
+    def in_running_mode(self, containers: list[Container]) -> DiagnosedLab: ...
+
+    def network(self, containers: tuple[Container, ...] | list[Container] = ()) -> LabNetwork: ...
 
 DEADLINE = 12.0  # seconds for all of it, within the 15 s promised
 DOCKER_CALL = 4.0  # one docker command
 METADATA = 3.0  # the metadata request from this machine
-PROBE = 8.0  # the container on the lab's network: a JVM starts in it (about 2 s)
+NETWORK_CHECK = 8.0  # the container on the lab's network: a JVM starts in it (about 2 s)
 CONNECT = 1.0  # one TCP connection
 
 # The checks, in the order they run and are shown, each with its title.
@@ -62,7 +77,7 @@ GIB = 1024**3
 
 # Kafka's own client in the broker's image: apache/kafka has its jars in /opt/kafka/libs, cp-kafka in
 # /usr/share/java/kafka; Kafka 4 has BrokerApiVersionsCommand in kafka-tools, Kafka 3 in its core.
-_PROBE = r"""
+NETWORK_CHECK_SCRIPT = r"""
 command -v java >/dev/null 2>&1 || exit 98
 for main in org.apache.kafka.tools.BrokerApiVersionsCommand kafka.admin.BrokerApiVersionsCommand; do
   out=$(java -Xmx128m -XX:TieredStopAtLevel=1 -cp '/opt/kafka/libs/*:/usr/share/java/kafka/*' "$main" \
@@ -124,31 +139,18 @@ class Diagnosis:
         }
 
 
-def diagnose(lab: Lab, deadline: float = DEADLINE) -> Diagnosis:
+def diagnose(lab: DiagnosedLab, deadline: float = DEADLINE) -> Diagnosis:
     """Every check of kafkalab doctor, within `deadline` seconds."""
     return _Doctor(lab, time.monotonic() + deadline).run()
 
 
-class _Job:
-    """One call on a thread of its own, which may be given up on at the deadline (it is bounded too)."""
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self._outcome: list[tuple[bool, Any]] = []
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[[], Any]) -> None:
-        try:
-            self._outcome.append((True, fn()))
-        except Exception as exc:  # handed to get()
-            self._outcome.append((False, exc))
-
-    def get(self, deadline: float) -> Any:
-        """The value, or the exception it raised (returned, not raised); TimeoutError at the deadline."""
-        self._thread.join(max(deadline - time.monotonic(), 0))
-        if not self._outcome:
-            return TimeoutError("no answer before doctor's deadline")
-        return self._outcome[0][1]
+def _outcome(future: Future[Any], deadline: float) -> Any:
+    """A call's value, or the exception it raised (returned, not raised); a TimeoutError when it has
+    not ended by the deadline, and doctor goes on without it (the call is bounded too, and ends)."""
+    try:
+        return future.result(timeout=max(deadline - time.monotonic(), 0))
+    except Exception as exc:  # concurrent.futures.TimeoutError is TimeoutError
+        return exc if future.done() else TimeoutError("no answer before doctor's deadline")
 
 
 def _failed(value: Any) -> bool:
@@ -160,7 +162,7 @@ def _why(value: Any) -> str:
 
 
 class _Doctor:
-    def __init__(self, lab: Lab, deadline: float) -> None:
+    def __init__(self, lab: DiagnosedLab, deadline: float) -> None:
         from kafkalab.docker.compose import Compose
 
         self.lab = lab
@@ -186,7 +188,13 @@ class _Doctor:
     def run(self) -> Diagnosis:
         started = time.monotonic()
         s = self.settings
-        self._run()
+        # The checks' calls run side by side; a call still running at the deadline is left to end
+        # on its own bound, and doctor answers without waiting for it.
+        self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="kafkalab-doctor")
+        try:
+            self._run()
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)
         for key, _ in CHECKS:  # a check still waiting at the deadline: it hangs, and that is its failure
             if key not in self.checks:
                 self.add(key, False, f"no answer within doctor's {DEADLINE:.0f} s",
@@ -210,37 +218,37 @@ class _Doctor:
             "client": c.client_version, "endpoint": c.endpoint, "daemon": c.daemon_version,
             "compose": c.compose_version, "info": c.info, "containers": c.containers,
         }
-        jobs = {name: _Job(fn) for name, fn in asks.items()}
-        client = jobs["client"].get(self.deadline)
+        calls = {name: self.pool.submit(fn) for name, fn in asks.items()}
+        client = _outcome(calls["client"], self.deadline)
         self.add("docker", True, f"{path}: {client}" if not _failed(client) else path)
-        daemon = jobs["daemon"].get(self.deadline)
-        endpoint = jobs["endpoint"].get(self.deadline)
+        daemon = _outcome(calls["daemon"], self.deadline)
+        endpoint = _outcome(calls["endpoint"], self.deadline)
         endpoint = "" if _failed(endpoint) else endpoint
         self.daemon(daemon, endpoint)
-        self.compose_v2(jobs["compose"].get(self.deadline))
+        self.compose_v2(_outcome(calls["compose"], self.deadline))
         self.socket(daemon, endpoint)
-        containers = jobs["containers"].get(self.deadline)
+        containers = _outcome(calls["containers"], self.deadline)
         if _failed(daemon) or _failed(containers):
             self.ports(None)
             self.skip_rest("the Docker daemon does not answer")
             return
-        lab = self.lab._of(containers)
+        lab = self.lab.in_running_mode(containers)
         self.mode = lab.settings.mode
         self.ports(containers, lab.settings)
         missing = self.images(lab.settings)
-        self.resources(jobs["info"].get(self.deadline), endpoint, lab.settings, containers, missing)
+        self.resources(_outcome(calls["info"], self.deadline), endpoint, lab.settings, containers, missing)
         self.lab_state(containers, lab.settings)
         running = {x.service for x in containers if x.running}
         brokers = [b.name for b in MODES[lab.settings.mode].brokers]
         if not containers:
             self.skip_rest("the lab is not running")
             return
-        host = _Job(lambda: self.host(lab.settings))
-        inside = _Job(lambda: self.inside(lab, containers)) if running & set(brokers) else None
-        ui = _Job(lambda: self.ui(lab.settings, containers))
-        for job in (host, inside, ui):
-            if job is not None:
-                job.get(self.deadline + 0.5)  # each bounds itself below the deadline
+        host = self.pool.submit(self.host, lab.settings)
+        inside = self.pool.submit(self.inside, lab, containers) if running & set(brokers) else None
+        ui = self.pool.submit(self.ui, lab.settings, containers)
+        for check in (host, inside, ui):
+            if check is not None:
+                _outcome(check, self.deadline + 0.5)  # each bounds itself below the deadline
         if inside is None:
             self.add("network", None, "not checked: no broker container runs")
 
@@ -327,8 +335,8 @@ class _Doctor:
                      "Allow pulling (KAFKALAB_PULL=missing), or load the image (`docker load`; on the test bed "
                      "`make images`).")
             return missing
-        asked = {image: _Job(functools.partial(self.compose.pullable, image)) for image in to_pull}
-        refused = {image: job.get(self.deadline) for image, job in asked.items()}
+        asked = {image: self.pool.submit(self.compose.pullable, image) for image in to_pull}
+        refused = {image: _outcome(call, self.deadline) for image, call in asked.items()}
         refused = {image: why for image, why in refused.items() if why is not None}
         if refused:
             image, why = next(iter(refused.items()))
@@ -432,7 +440,7 @@ class _Doctor:
         self.add("host", True, f"metadata from {bootstrap} (cluster {info.cluster_id}); advertised and reachable: "
                  + ", ".join(reached))
 
-    def inside(self, lab: Lab, containers: list[Container]) -> None:
+    def inside(self, lab: DiagnosedLab, containers: list[Container]) -> None:
         s = lab.settings
         network = lab.network(tuple(containers))
         # The image a broker of the lab runs: it is here, and it has Kafka's own client in it.
@@ -440,8 +448,8 @@ class _Doctor:
         image = next((c.image for c in containers if c.service in brokers and c.running),
                      getattr(s, MODES[s.mode].brokers[0].image))
         try:
-            code, out = self.compose.run_probe(image, network.name, _PROBE, "probe", network.bootstrap,
-                                               timeout=self.bound(PROBE))
+            code, out = self.compose.run_on_network(image, network.name, NETWORK_CHECK_SCRIPT, "network-check",
+                                                    network.bootstrap, timeout=self.bound(NETWORK_CHECK))
         except KafkalabError as exc:
             self.add("network", False, exc.message, exc.hint)
             return
@@ -457,7 +465,7 @@ class _Doctor:
                f"answer; a service of yours must be on the network {network.name} "
                "(`kafkalab connect --format compose`).")
         if code is None:
-            self.add("network", False, f"no answer {where} within {self.bound(PROBE):.0f} s", fix)
+            self.add("network", False, f"no answer {where} within {self.bound(NETWORK_CHECK):.0f} s", fix)
         elif missing:
             self.add("network", False, f"{', '.join(missing)} did not answer {where}: {_first_error(out)}", fix)
         else:
@@ -465,7 +473,7 @@ class _Doctor:
             self.add("network", True, f"{', '.join(expected)} {verb} {where} (Kafka's BrokerApiVersionsCommand)")
 
     def ui(self, s: Settings, containers: list[Container]) -> None:
-        from kafkalab.lab.lab import after_broker_state, ui_health
+        from kafkalab.lab.status import after_broker_state, ui_health
 
         found = [c for c in containers if c.service == "kafka-ui"]
         if not found:

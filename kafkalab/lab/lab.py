@@ -4,15 +4,21 @@
     with Lab(port=19094) as lab:          # up, and down at the end unless it was already running
         lab.create_topic("orders", partitions=3)
         p = lab.producer(); p.produce("orders", b"hello"); p.flush()
+
+The facade: what a status holds and how it is put together live in kafkalab.lab.status, the waits
+for readiness in kafkalab.lab.readiness, doctor in kafkalab.lab.doctor (which uses Lab, and which
+Lab imports only when doctor() runs).
+
+May import: every module of kafkalab.lab but doctor (lazily), kafkalab.docker, kafkalab.kafka,
+kafkalab.settings and kafkalab.errors.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import threading
 import time
 from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from kafkalab.docker.compose import Compose, Container, Echo, Inventory
@@ -20,83 +26,35 @@ from kafkalab.docker.pull import ImagePull, PullProgress
 from kafkalab.errors import (
     BrokerUnreachable,
     ConfigError,
-    ContainerExited,
     Interrupted,
     KafkalabError,
-    ReadinessTimeout,
     signal_of,
 )
 from kafkalab.kafka import clients, cluster, topics
 from kafkalab.lab import state
 from kafkalab.lab.connection import Connection, LabNetwork, connection, internal_bootstrap
 from kafkalab.lab.modes import LEGACY_DATA, MODES, Mode, legacy_mode, mode_of_services
+from kafkalab.lab.readiness import Phase, wait_for_lab
+from kafkalab.lab.status import LabStatus, UiStatus, assemble, ui_health
 from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
     from kafkalab.lab.doctor import Diagnosis
 
 OnPull = Callable[[PullProgress, ImagePull | None], None]  # the progress so far, and the image just pulled
-Phase = Literal["preflight", "lock", "pull", "containers", "broker", "ui"]
-LabState = Literal["healthy", "degraded", "stopped", "not running"]
-# A service that starts after the brokers (modes.Service.after_broker): answers; runs and has not
-# answered yet, within the start window; or neither, a fault.
-ServiceState = Literal["healthy", "starting", "failed"]
-LOG_TAIL_LINES = 30
-UI_REQUEST_TIMEOUT = 2.0  # seconds one health request to kafka-ui may take
-UI_POLL_EVERY = 0.2  # seconds between two of them while it starts
-
-
-@dataclasses.dataclass(frozen=True)
-class UiStatus:
-    url: str
-    healthy: bool
-    detail: str
-    starting: bool = False  # it runs and has not answered yet, within the start window: no fault
-    answered: bool = False  # an HTTP answer came, healthy or not: it has started
-    starting_for: float | None = None  # seconds since its container started, while starting
-
-    @property
-    def state(self) -> ServiceState:
-        return "healthy" if self.healthy else "starting" if self.starting else "failed"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "state": self.state}
-
-
-@dataclasses.dataclass(frozen=True)
-class LabStatus:
-    project: str
-    mode: str
-    state: LabState
-    containers: tuple[Container, ...]
-    broker: cluster.ClusterInfo | None
-    broker_error: str | None
-    ui: UiStatus | None
-    problems: tuple[str, ...] = ()  # what is wrong, one line each
-    hint: str | None = None  # what to do about it
-    network: LabNetwork | None = None  # the network containers join, and the brokers' address on it
-
-    @property
-    def healthy(self) -> bool:
-        return self.state == "healthy"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "project": self.project,
-            "mode": self.mode,
-            "state": self.state,
-            "services": [
-                {"service": c.service, "container": c.name, "state": c.state, "status": c.status,
-                 "ports": list(c.ports), "image": c.image}
-                for c in self.containers
-            ],
-            "broker": self.broker.to_dict() if self.broker else None,
-            "broker_error": self.broker_error,
-            "ui": self.ui.to_dict() if self.ui else None,
-            "problems": list(self.problems),
-            "hint": self.hint,
-            "network": self.network.to_dict() if self.network else None,
-        }
+# What a Ctrl-C during `up` leaves behind, and what to do about it.
+LeftBehind = Literal["nothing", "starting", "running"]
+_INTERRUPTED: dict[LeftBehind, tuple[str, str]] = {
+    "nothing": ("Interrupted before any container was started.", "Nothing was started."),
+    "starting": (
+        "Interrupted while the lab's containers were starting.",
+        "Containers may be starting: run `kafkalab up` again to wait for them, or `kafkalab down` to stop them.",
+    ),
+    "running": (
+        "Interrupted while waiting for the lab, which was already running.",
+        "The lab keeps running: `kafkalab status` shows its health.",
+    ),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,7 +120,7 @@ class Lab:
         so that `except Exception` lets it through.
         """
         self._budget(timeout)  # a timeout of 0 or less is refused before anything starts
-        self._left: _Left = "nothing"
+        self._left: LeftBehind = "nothing"
         try:
             return self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
         except Interrupted:
@@ -175,11 +133,6 @@ class Lab:
         on_pull: OnPull | None,
     ) -> UpResult:
         started = time.monotonic()
-        # Importing python_on_whales takes about 0.45 s of CPU, the most of anything before
-        # `docker compose up`: it goes first, while the docker CLI answers the pre-flight questions
-        # (waiting on a subprocess frees the GIL, so they overlap). bench/bench_boot.py --python-side:
-        # `docker compose up` begins 0.11 s sooner than with the import inline.
-        warm = _Background(importlib.import_module, "python_on_whales")
         phase("preflight")
         with state.lock(self.settings.project, on_wait=lambda: phase("lock")):
             inventory = self.compose.preflight()
@@ -209,9 +162,8 @@ class Lab:
                 # starting, after an `up` killed half-way): no conflict, Compose carries on with them.
                 self.compose.check_ports(
                     {k: v for k, v in self.settings.host_ports.items() if k in services and k not in present},
-                    own={c.name for c in containers},
+                    own={c.name for c in containers}, starting={c.service for c in containers if c.state == "created"},
                 )
-                warm.result()
                 pulled = self.pull(services, on_phase=phase, on_pull=on_pull)
                 started = time.monotonic()  # the readiness timeout starts after the pull
                 phase("containers")
@@ -281,38 +233,7 @@ class Lab:
     def _wait(
         self, deadline: float, budget: float, *, ui: bool, on_phase: Callable[[Phase], None] | None,
     ) -> tuple[cluster.ClusterInfo, UiStatus | None]:
-        phase = on_phase or (lambda _p: None)
-        phase("broker")
-        watch = _ExitWatch(self.compose, [s for s in self.compose.services if ui or s != "kafka-ui"])
-        bootstrap = self.settings.lab_bootstrap
-        try:
-            info = cluster.wait_for_brokers(
-                bootstrap, len(self.compose.spec.brokers), max(deadline - time.monotonic(), 0.1),
-                on_attempt=watch.check,
-            )
-        except ReadinessTimeout:
-            log_tail = self.compose.log_tail("kafka", LOG_TAIL_LINES)
-            silent = "The broker logged nothing yet: raise --timeout, or see `kafkalab logs kafka`."
-            raise ReadinessTimeout(
-                f"The broker at {bootstrap} was not ready within {budget:g} s.",
-                None if log_tail else silent, log_tail=log_tail,
-            ) from None
-        if not ui:
-            return info, None
-        # kafka-ui (a Spring Boot app) answers seconds after the broker: asked only once the broker is.
-        health = ui_health(self.settings.ui_url)
-        if not health.healthy:
-            phase("ui")
-        while not health.healthy and time.monotonic() < deadline:
-            watch.check()
-            time.sleep(UI_POLL_EVERY)  # between HTTP polls of a starting JVM
-            health = ui_health(self.settings.ui_url)
-        if not health.healthy:
-            raise ReadinessTimeout(
-                f"kafka-ui at {self.settings.ui_url} was not healthy within {budget:g} s: {health.detail}.",
-                log_tail=self.compose.log_tail("kafka-ui", LOG_TAIL_LINES),
-            )
-        return info, health
+        return wait_for_lab(self.compose, deadline, budget, ui=ui, phase=on_phase or (lambda _p: None))
 
     def down(self, *, volumes: bool = False) -> DownResult:
         """Stop and remove the lab's containers, and their anonymous volumes (of folders their images
@@ -326,7 +247,7 @@ class Lab:
         with state.lock(self.settings.project):
             inventory = self.compose.with_networks(self.compose.preflight())
             ours = list(inventory.containers)
-            compose = self._compose_of(ours)
+            compose = self.in_running_mode(ours).compose
             anonymous = compose.anonymous_volumes(ours)
             if any(f.startswith("container ") for f in inventory.foreign):
                 # `docker compose down` goes by service name, and theirs may share ours: by id only.
@@ -354,76 +275,30 @@ class Lab:
             return LabStatus(self.settings.project, self.settings.mode, "not running", (), None, None, None,
                              network=self.network())
         self._check_same_lab(list(containers), any_mode=True)
-        lab = self._of(list(containers))
+        lab = self.in_running_mode(list(containers))
         s = lab.settings
-        ui = _Background(ui_health, s.ui_url) if any(c.service == "kafka-ui" for c in containers) else None
-        info: cluster.ClusterInfo | None = None
-        error = None
-        brokers = {b.name for b in lab.compose.spec.brokers}
-        if any(c.running for c in containers if c.service in brokers):
-            try:
-                info = cluster.cluster_info(s.lab_bootstrap, timeout=1.5)
-            except BrokerUnreachable as exc:
-                error = exc.message
-        else:
-            paused = [c.service for c in containers if c.state == "paused" and c.service in brokers]
-            one = len(paused) == 1
-            error = (f"The broker container{'' if one else 's'} {', '.join(paused)} {'is' if one else 'are'} paused."
-                     if paused else "No broker container is running.")
-        return lab._assemble(containers, info, error, ui.result() if ui else None)
+        with ThreadPoolExecutor(1) as pool:  # kafka-ui's health request (up to 2 s) while the brokers are asked
+            ui = pool.submit(ui_health, s.ui_url) if any(c.service == "kafka-ui" for c in containers) else None
+            info: cluster.ClusterInfo | None = None
+            error = None
+            brokers = {b.name for b in lab.compose.spec.brokers}
+            if any(c.running for c in containers if c.service in brokers):
+                try:
+                    info = cluster.cluster_info(s.lab_bootstrap, timeout=1.5)
+                except BrokerUnreachable as exc:
+                    error = exc.message
+            else:
+                paused = [c.service for c in containers if c.state == "paused" and c.service in brokers]
+                one = len(paused) == 1
+                error = (f"The broker container{'' if one else 's'} {', '.join(paused)} "
+                         f"{'is' if one else 'are'} paused." if paused else "No broker container is running.")
+            return lab._assemble(containers, info, error, ui.result() if ui else None)
 
     def _assemble(
         self, containers: tuple[Container, ...], info: cluster.ClusterInfo | None, error: str | None,
         ui: UiStatus | None,
     ) -> LabStatus:
-        s = self.settings
-        brokers = len(self.compose.spec.brokers)
-        problems = [f"{c.service} is {c.state} ({c.status})." for c in containers if not c.running]
-        faulty = {c.service for c in containers if not c.running}  # the services that problems are about
-        if info is not None and len(info.brokers) < brokers and not problems:
-            problems.append(f"{len(info.brokers)} of {brokers} brokers answer.")
-            faulty.add("brokers")
-        if ui is not None and not ui.healthy:
-            ui = self._after_broker("kafka-ui", ui, containers)
-            if not ui.starting:
-                problems.append(f"kafka-ui does not answer: {ui.detail}.")
-                faulty.add("kafka-ui")
-        late = {x.name for x in self.compose.spec.services if x.after_broker}
-        paused = [c.name for c in containers if c.state == "paused"]
-        if paused:
-            hint = f"Unpause: `docker unpause {' '.join(paused)}` (`kafkalab up` does it too)."
-        elif problems and faulty <= late:
-            # The brokers are fine: `up` would change nothing for a service that runs and does not
-            # answer, and one that exited would exit again. Its log says why.
-            name = sorted(faulty)[0]
-            exited = any(c.service == name and not c.running for c in containers)
-            hint = f"`kafkalab logs {name}` says why it " + (
-                "stopped (then `kafkalab up` starts it again)." if exited else "does not answer.")
-        elif problems:
-            hint = f"`kafkalab up{'' if s.mode == 'kraft' else ' --mode ' + s.mode}` (with this lab's options) " \
-                   "starts what stopped; `kafkalab logs SERVICE` says why it stopped."
-        else:
-            hint = None
-        good = not problems and info is not None and len(info.brokers) == brokers
-        stopped = not any(c.running or c.state == "paused" for c in containers)
-        state: LabState = "healthy" if good else "stopped" if stopped else "degraded"
-        return LabStatus(s.project, s.mode, state, containers, info, error, ui, tuple(problems), hint,
-                         self.network(containers))
-
-    def _after_broker(self, service: str, health: UiStatus, containers: tuple[Container, ...]) -> UiStatus:
-        """The health of a service that starts after the brokers and did not answer healthy: starting
-        (how long so far), or a fault, as after_broker_state says."""
-        container = next((c for c in containers if c.service == service), None)
-        running = container is not None and container.running
-        up_for = self.compose.running_for(container) if container is not None and running else None
-        window = self.settings.start_window
-        state = after_broker_state(health.healthy, health.answered, running, up_for, window)
-        if state == "starting":
-            return dataclasses.replace(health, starting=True, starting_for=up_for)
-        detail = health.detail
-        if running and not health.answered and up_for is not None:
-            detail += f"; not within {window:g} s of its start (the start_window setting)"
-        return dataclasses.replace(health, starting=False, detail=detail)
+        return assemble(self.compose, containers, info, error, ui, self.network(containers))
 
     def network(self, containers: tuple[Container, ...] | list[Container] = ()) -> LabNetwork:
         """The lab's network (the one its containers are on, if they are) and the brokers' address on it."""
@@ -441,7 +316,7 @@ class Lab:
         if state.legacy(self.settings.project):
             containers = self.compose.containers()
             if containers:
-                lab = self._of(containers)
+                lab = self.in_running_mode(containers)
                 return connection(lab.settings, lab.network(containers).name)
         return connection(self.settings)
 
@@ -472,7 +347,7 @@ class Lab:
         (`with contextlib.closing(lab.logs(follow=True)) as lines:` says so where it matters).
         """
         running = self.compose.containers()
-        compose = self._compose_of(running)
+        compose = self.in_running_mode(running).compose
         if service is not None and service not in compose.services:
             raise KafkalabError(
                 f"No service {service!r} in the {compose.settings.mode} lab.",
@@ -482,15 +357,13 @@ class Lab:
             return _no_lines()
         return compose.logs([service] if service else [], tail=tail, follow=follow)
 
-    def _of(self, containers: list[Container]) -> Lab:
-        """This lab, with the mode its containers run in (the settings may name another)."""
+    def in_running_mode(self, containers: list[Container]) -> Lab:
+        """This lab, in the mode its containers run in (the settings may name another); this Lab
+        itself when they agree, or when there are no containers."""
         mode = running_mode(containers) if containers else self.settings.mode
         if mode == self.settings.mode:
             return self
         return Lab(self.settings.replace(mode=mode), echo=self.compose.echo)
-
-    def _compose_of(self, containers: list[Container]) -> Compose:
-        return self._of(containers).compose
 
     def _settle(self, containers: list[Container]) -> None:
         """The settings `up` starts with: the lab's own (its record: ports, network, ...), but for
@@ -645,106 +518,12 @@ def _no_lines() -> Generator[str, None, None]:
     yield from ()
 
 
-# What a Ctrl-C during `up` leaves behind, and what to do about it.
-_Left = Literal["nothing", "starting", "running"]
-_INTERRUPTED: dict[str, tuple[str, str]] = {
-    "nothing": ("Interrupted before any container was started.", "Nothing was started."),
-    "starting": (
-        "Interrupted while the lab's containers were starting.",
-        "Containers may be starting: run `kafkalab up` again to wait for them, or `kafkalab down` to stop them.",
-    ),
-    "running": (
-        "Interrupted while waiting for the lab, which was already running.",
-        "The lab keeps running: `kafkalab status` shows its health.",
-    ),
-}
-
-
-def _interrupted(left: _Left, signum: int) -> Interrupted:
+def _interrupted(left: LeftBehind, signum: int) -> Interrupted:
     message, hint = _INTERRUPTED[left]
     return Interrupted(message, hint, signum=signum)
-
-
-def after_broker_state(
-    healthy: bool, answered: bool, running: bool, up_for: float | None, window: float,
-) -> ServiceState:
-    """The state of a service that starts after the brokers (kafka-ui, a JVM web application that
-    listens only once it has started): healthy; starting while its container runs and it has not
-    answered at all, for less than the start window since the container started; else a fault (it
-    exited, took too long, or answered that it is not well)."""
-    if healthy:
-        return "healthy"
-    if running and not answered and up_for is not None and up_for < window:
-        return "starting"
-    return "failed"
-
-
-def ui_health(url: str, timeout: float = UI_REQUEST_TIMEOUT) -> UiStatus:
-    """GET /actuator/health, kafka-ui's health endpoint (the Spring Boot actuator)."""
-    import http.client
-
-    host_port = url.removeprefix("http://")
-    host, _, port = host_port.partition(":")
-    conn = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
-    try:
-        conn.request("GET", "/actuator/health")
-        response = conn.getresponse()
-        body = response.read().decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, or not HTTP
-        return UiStatus(url, False, f"no answer ({exc.__class__.__name__})")
-    finally:
-        conn.close()
-    healthy = response.status == 200 and '"UP"' in body
-    return UiStatus(url, healthy, f"HTTP {response.status} {body[:80]}", answered=True)
 
 
 def running_mode(containers: list[Container] | tuple[Container, ...]) -> str:
     """The mode of a lab: its containers' mode label, or for labs of earlier versions their services."""
     labelled = [c.mode for c in containers if c.mode in MODES]
     return labelled[0] if labelled else mode_of_services({c.service for c in containers})
-
-
-class _Background:
-    """One call on a thread of its own; result() returns its value or raises its error."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._outcome: list[tuple[bool, Any]] = []
-        self._thread = threading.Thread(target=self._run, args=(fn, *args), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[..., Any], *args: Any) -> None:
-        try:
-            self._outcome.append((True, fn(*args)))
-        except BaseException as exc:  # handed to the caller of result()
-            self._outcome.append((False, exc))
-
-    def result(self) -> Any:
-        self._thread.join()
-        ok, value = self._outcome[0]
-        if not ok:
-            raise value
-        return value
-
-
-class _ExitWatch:
-    """Fails the wait at once when one of the lab's containers has exited, instead of at the deadline."""
-
-    def __init__(self, compose: Compose, services: list[str], every: float = 3.0) -> None:
-        self.compose = compose
-        self.services = services
-        self.every = every
-        self.next = time.monotonic() + every
-
-    def check(self) -> None:
-        if time.monotonic() < self.next:
-            return
-        self.next = time.monotonic() + self.every
-        for c in self.compose.containers(echo=False):  # a poll: -v would drown in it
-            if c.service in self.services and c.state in ("exited", "dead"):
-                # No wait makes it answer: said at once, with its own log's end, and not as a timeout.
-                raise ContainerExited(
-                    f"The {c.service} container exited before the lab was ready ({c.status}).",
-                    f"Read its log above: it says why {c.service} exited; `kafkalab logs {c.service}` shows "
-                    "all of it.",
-                    log_tail=self.compose.log_tail(c.service, LOG_TAIL_LINES),
-                )

@@ -30,7 +30,7 @@ class Service:
     broker: bool = False
     volumes: tuple[str, ...] = ()
     # It starts after the brokers, and answers only once it has started (kafka-ui): until then, and
-    # within the start_window setting, it is "starting", not a fault (kafkalab.lab.lab.after_broker_state).
+    # within the start_window setting, it is "starting", not a fault (kafkalab.lab.status.after_broker_state).
     after_broker: bool = False
 
     def host_port(self, settings: Any) -> int:

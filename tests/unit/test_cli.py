@@ -19,7 +19,8 @@ from kafkalab.cli.main import cli
 from kafkalab.docker.compose import Container
 from kafkalab.kafka.cluster import ClusterInfo
 from kafkalab.lab import state
-from kafkalab.lab.lab import Lab, LabStatus, UiStatus
+from kafkalab.lab.lab import Lab
+from kafkalab.lab.status import LabStatus, UiStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -143,17 +143,27 @@ def test_settings_reach_the_file(path: Path) -> None:
     ],
 )
 def test_docker_stderr_becomes_a_typed_error(stderr: str, error: str, message: str) -> None:
-    from kafkalab.docker.compose import _translate
+    from kafkalab.docker.errors import translate
 
-    exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(pull="never"))
+    exc = translate(["docker", "compose", "up"], 1, stderr, Settings(pull="never"))
     assert (type(exc).__name__, exc.message) == (error, message)
 
 
 
 def test_a_failed_pull_says_so_when_pulling_was_allowed() -> None:
-    from kafkalab.docker.compose import _translate
+    from kafkalab.docker.errors import translate
 
     stderr = "Error response from daemon: pull access denied for x/nope, repository does not exist"
-    exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(pull="missing"))
+    exc = translate(["docker", "compose", "up"], 1, stderr, Settings(pull="missing"))
     assert exc.message == f"Image x/nope could not be pulled: {stderr}"
     assert exc.hint.startswith("Check the image name and tag")
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_the_jvm_settings_have_their_defaults_in_the_settings_only(path: Path) -> None:
+    """One place: the compose files read the variables without a default of their own."""
+    text = path.read_text()
+    for name in ("KAFKALAB_KAFKA_HEAP", "KAFKALAB_KAFKA_JVM_OPTS", "KAFKALAB_KAFKA_JMX_OPTS", "KAFKALAB_CLUSTER_ID"):
+        assert f"${{{name}:" not in text and f"${{{name}-" not in text, name
+    kafka = config(path, Settings(mode=path.stem, kafka_heap="-Xmx300M").compose_env())["services"]["kafka"]  # type: ignore[index]
+    assert kafka["environment"]["KAFKA_HEAP_OPTS"] == "-Xmx300M"

@@ -18,8 +18,9 @@ from kafkalab.errors import ConfigError
 from kafkalab.kafka.cluster import ClusterInfo
 from kafkalab.lab import state
 from kafkalab.lab.connection import LabNetwork, internal_bootstrap
-from kafkalab.lab.lab import Lab, LabStatus
+from kafkalab.lab.lab import Lab
 from kafkalab.lab.modes import LAB_LABEL, MODE_LABEL, MODES
+from kafkalab.lab.status import LabStatus
 from kafkalab.settings import Settings, resolve
 
 MODE_FILES = sorted(compose_dir().glob("*.yaml"))
@@ -260,10 +261,10 @@ def test_a_good_subnet_resolves() -> None:
      "available, non-overlapping IPv4 address pool among the defaults to assign to the network"),
 ])
 def test_dockers_address_pool_failures_are_one_typed_error(stderr: str, subnet: str, message: str) -> None:
-    from kafkalab.docker.compose import _translate
+    from kafkalab.docker.errors import translate
     from kafkalab.errors import EXIT_CODES, SubnetUnavailable
 
-    exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(project="orders", subnet=subnet))
+    exc = translate(["docker", "compose", "up"], 1, stderr, Settings(project="orders", subnet=subnet))
     assert isinstance(exc, SubnetUnavailable)
     assert exc.message == message
     assert exc.exit_code == EXIT_CODES["SubnetUnavailable"] == 22
@@ -271,11 +272,11 @@ def test_dockers_address_pool_failures_are_one_typed_error(stderr: str, subnet: 
 
 
 def test_an_up_that_must_recreate_a_network_in_use_says_what_to_do() -> None:
-    from kafkalab.docker.compose import _translate
+    from kafkalab.docker.errors import translate
 
     stderr = ("Error response from daemon: error while removing network: network orders id 1e69 has active "
               "endpoints")
-    exc = _translate(["docker", "compose", "up"], 1, stderr, Settings(project="orders"))
+    exc = translate(["docker", "compose", "up"], 1, stderr, Settings(project="orders"))
     assert isinstance(exc, ConfigError)
     assert exc.message == f"The lab's network orders must be made anew for these settings, and other containers still use it: {stderr}"
     assert exc.hint.startswith("Stop them, or `docker network disconnect orders CONTAINER`")

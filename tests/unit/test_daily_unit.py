@@ -332,7 +332,7 @@ def test_config_lists_the_contexts_masked(tmp_path: Any, monkeypatch: pytest.Mon
     (tmp_path / "kafkalab.toml").write_text(CONTEXTS)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("KAFKALAB_CONTEXT", raising=False)
-    result = kl("config", env={"COLUMNS": "200"})
+    result = kl("config", env={"COLUMNS": "260"})
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith(
         "┏━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓\n"

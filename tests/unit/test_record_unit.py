@@ -131,6 +131,26 @@ def test_a_port_the_labs_own_container_holds_is_no_conflict(monkeypatch: pytest.
             compose.check_ports({"kafka": port}, own={"orders-kafka-1"})
 
 
+def test_a_port_no_container_publishes_is_no_conflict_while_the_labs_container_of_it_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A killed `up`'s Compose starts the lab's created container: it binds the port before `docker ps` lists it."""
+    import socket
+
+    compose = Compose(Settings(project="orders"))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setattr(compose, "publishers", lambda _port: [])
+        compose.check_ports({"kafka": port}, own={"orders-kafka-1"}, starting={"kafka"})
+        with pytest.raises(PortInUse, match="taken by another program"):
+            compose.check_ports({"kafka": port}, own={"orders-kafka-1"}, starting={"kafka-ui"})
+        monkeypatch.setattr(compose, "publishers", lambda _port: ["other-kafka-1"])
+        with pytest.raises(PortInUse, match="taken by container other-kafka-1"):
+            compose.check_ports({"kafka": port}, own={"orders-kafka-1"}, starting={"kafka"})
+
+
 # --- layouts of kafkalab 0.1 -------------------------------------------------------------------
 
 
@@ -295,3 +315,13 @@ def test_the_lock_goes_with_the_lab_and_a_waiter_locks_the_file_that_is_there(st
     until.set()
     waiter.join(10)
     assert waiter.exitcode == 0
+
+
+def test_the_record_keeps_the_brokers_jvm_settings(state_dir: Path) -> None:
+    from kafkalab.docker.compose import Compose
+
+    Compose(Settings(project="orders", kafka_heap="-Xmx300M", kafka_jvm_opts="")).remember((), state.PER_MODE)
+    found = state.read("orders")
+    assert (found["KAFKALAB_KAFKA_HEAP"], found["KAFKALAB_KAFKA_JVM_OPTS"]) == ("-Xmx300M", "")
+    assert found["KAFKALAB_CLUSTER_ID"] == "a2Fma2FsYWItbG9jYWwtMQ"
+    assert found["KAFKALAB_KAFKA_JMX_OPTS"].startswith("-Dcom.sun.management.jmxremote")

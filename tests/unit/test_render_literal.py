@@ -12,7 +12,7 @@ from kafkalab import errors
 from kafkalab.cli import render
 from kafkalab.docker.compose import Container
 from kafkalab.kafka import groups
-from kafkalab.lab.lab import LabStatus, UiStatus
+from kafkalab.lab.status import LabStatus, UiStatus
 
 ODD = ["orders-[eu]", "app[/x]", "[bold]loud[/bold]", "[/]", "x[red]", ":thumbs_up:", "back\\[slash]"]
 

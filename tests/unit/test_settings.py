@@ -232,3 +232,51 @@ def test_start_window_defaults_to_120_s_and_comes_from_env_or_file(tmp_path: Pat
     (tmp_path / "kafkalab.toml").write_text("start-window = 45\n")
     found = resolve({}, env={}, cwd=tmp_path)
     assert (found.start_window, found.sources["start_window"]) == (45.0, str(tmp_path / "kafkalab.toml"))
+
+
+# --- the brokers' JVM settings -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "heap", "cluster_id"), [
+    ("kraft", "-Xmx384M -Xms384M", "a2Fma2FsYWItbG9jYWwtMQ"),
+    ("zookeeper", "-Xmx384M -Xms384M", ""),
+    ("cluster", "-Xmx256M -Xms256M", "a2Fma2FsYWItY2x1c3Rlcg"),
+])
+def test_the_jvm_settings_default_by_mode_and_reach_the_compose_files(
+    mode: str, heap: str, cluster_id: str, tmp_path: Path,
+) -> None:
+    s = resolve({"mode": mode}, env={}, cwd=tmp_path)
+    env = s.compose_env()
+    assert (env["KAFKALAB_KAFKA_HEAP"], env["KAFKALAB_CLUSTER_ID"]) == (heap, cluster_id)
+    assert env["KAFKALAB_KAFKA_JVM_OPTS"] == "-XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+    assert env["KAFKALAB_KAFKA_JMX_OPTS"].startswith("-Dcom.sun.management.jmxremote.authenticate=false")
+    rows = {name: (value, source) for name, value, source in s.as_rows()}
+    assert rows["kafka_heap"] == (heap, "default")  # `kafkalab config` shows what the brokers get
+    assert rows["cluster_id"] == (cluster_id, "default")
+
+
+def test_the_jvm_settings_resolve_as_every_setting_does(tmp_path: Path) -> None:
+    (tmp_path / "kafkalab.toml").write_text('kafka-heap = "-Xmx1G"\ncluster_id = "abc"\n')
+    s = resolve({}, env={"KAFKALAB_KAFKA_JVM_OPTS": "-XX:+UseG1GC"}, cwd=tmp_path)
+    assert (s.kafka_heap, s.cluster_id, s.kafka_jvm_opts) == ("-Xmx1G", "abc", "-XX:+UseG1GC")
+    assert s.sources["kafka_jvm_opts"] == "env KAFKALAB_KAFKA_JVM_OPTS"
+    assert s.compose_env()["KAFKALAB_KAFKA_HEAP"] == "-Xmx1G"
+
+
+def test_an_empty_jvm_or_jmx_variable_means_the_images_default_and_an_empty_heap_the_labs(tmp_path: Path) -> None:
+    env = {"KAFKALAB_KAFKA_JVM_OPTS": "", "KAFKALAB_KAFKA_JMX_OPTS": "", "KAFKALAB_KAFKA_HEAP": "",
+           "KAFKALAB_CLUSTER_ID": ""}
+    found = resolve({}, env=env, cwd=tmp_path).compose_env()
+    assert (found["KAFKALAB_KAFKA_JVM_OPTS"], found["KAFKALAB_KAFKA_JMX_OPTS"]) == ("", "")
+    assert (found["KAFKALAB_KAFKA_HEAP"], found["KAFKALAB_CLUSTER_ID"]) == ("-Xmx384M -Xms384M", "a2Fma2FsYWItbG9jYWwtMQ")
+
+
+def test_the_derived_broker_ports_come_from_the_mode_table() -> None:
+    from kafkalab.lab.modes import MODES as MODE_TABLE
+
+    s = Settings(mode="cluster", port=19094)
+    env = s.compose_env()
+    for service in MODE_TABLE["cluster"].services:
+        if service.port_offset:
+            assert env[f"KAFKALAB_PORT_{service.port_offset + 1}"] == str(service.host_port(s))
+    assert (env["KAFKALAB_PORT_2"], env["KAFKALAB_PORT_3"]) == ("19095", "19096")

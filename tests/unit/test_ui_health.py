@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kafkalab.lab.lab import after_broker_state, ui_health
+from kafkalab.lab.status import after_broker_state, ui_health
 
 
 def serving(healthy: bool) -> Iterator[str]:

@@ -1,0 +1,86 @@
+"""Waiting for a lab to be ready: every broker answering, then (when asked) kafka-ui; and the exit
+watch, which ends the wait at once when one of the lab's containers has exited.
+
+May import: kafkalab.errors, kafkalab.kafka.cluster, kafkalab.lab.status, and kafkalab.docker.compose
+(the lab's Compose, for its containers and logs).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+from kafkalab.errors import ContainerExited, ReadinessTimeout
+from kafkalab.kafka import cluster
+from kafkalab.lab.status import UiStatus, ui_health
+
+if TYPE_CHECKING:
+    from kafkalab.docker.compose import Compose
+
+# The phases of `up`, as its on_phase callback sees them; the last two are the waits of this module.
+Phase = Literal["preflight", "lock", "pull", "containers", "broker", "ui"]
+LOG_TAIL_LINES = 30
+UI_POLL_EVERY = 0.2  # seconds between two health requests to kafka-ui while it starts
+
+
+def wait_for_lab(
+    compose: Compose, deadline: float, budget: float, *, ui: bool, phase: Callable[[Phase], None],
+) -> tuple[cluster.ClusterInfo, UiStatus | None]:
+    """Poll until every broker of compose's lab answers a metadata request and, with ui, kafka-ui
+    its health check: by the deadline (a time.monotonic()), else ReadinessTimeout naming the budget."""
+    settings = compose.settings
+    phase("broker")
+    watch = ExitWatch(compose, [s for s in compose.services if ui or s != "kafka-ui"])
+    bootstrap = settings.lab_bootstrap
+    try:
+        info = cluster.wait_for_brokers(
+            bootstrap, len(compose.spec.brokers), max(deadline - time.monotonic(), 0.1), on_attempt=watch.check,
+        )
+    except ReadinessTimeout:
+        log_tail = compose.log_tail("kafka", LOG_TAIL_LINES)
+        silent = "The broker logged nothing yet: raise --timeout, or see `kafkalab logs kafka`."
+        raise ReadinessTimeout(
+            f"The broker at {bootstrap} was not ready within {budget:g} s.",
+            None if log_tail else silent, log_tail=log_tail,
+        ) from None
+    if not ui:
+        return info, None
+    # kafka-ui (a Spring Boot app) answers seconds after the broker: asked only once the broker is.
+    health = ui_health(settings.ui_url)
+    if not health.healthy:
+        phase("ui")
+    while not health.healthy and time.monotonic() < deadline:
+        watch.check()
+        time.sleep(UI_POLL_EVERY)  # between HTTP polls of a starting JVM
+        health = ui_health(settings.ui_url)
+    if not health.healthy:
+        raise ReadinessTimeout(
+            f"kafka-ui at {settings.ui_url} was not healthy within {budget:g} s: {health.detail}.",
+            log_tail=compose.log_tail("kafka-ui", LOG_TAIL_LINES),
+        )
+    return info, health
+
+
+class ExitWatch:
+    """Fails the wait at once when one of the lab's containers has exited, instead of at the deadline."""
+
+    def __init__(self, compose: Compose, services: list[str], every: float = 3.0) -> None:
+        self.compose = compose
+        self.services = services
+        self.every = every
+        self.next = time.monotonic() + every
+
+    def check(self) -> None:
+        if time.monotonic() < self.next:
+            return
+        self.next = time.monotonic() + self.every
+        for c in self.compose.containers(echo=False):  # a poll: -v would drown in it
+            if c.service in self.services and c.state in ("exited", "dead"):
+                # No wait makes it answer: said at once, with its own log's end, and not as a timeout.
+                raise ContainerExited(
+                    f"The {c.service} container exited before the lab was ready ({c.status}).",
+                    f"Read its log above: it says why {c.service} exited; `kafkalab logs {c.service}` shows "
+                    "all of it.",
+                    log_tail=self.compose.log_tail(c.service, LOG_TAIL_LINES),
+                )
