@@ -293,7 +293,7 @@ def test_registry_has_the_bed_images_under_their_public_names(images_env: dict[s
         host, _, rest = ref.partition("/")
         repo, _, tag = rest.rpartition(":")
         assert host == registry and repo in catalog, (ref, catalog)
-        assert repo.split("/")[0] in {"apache", "confluentinc", "kafbat"}, ref  # the public names
+        assert repo.split("/")[0] in {"apache", "confluentinc", "kafbat", "apicurio"}, ref  # the public names
         status, _, body = registry_get(
             registry, f"/v2/{repo}/manifests/{tag}", accept="application/vnd.docker.distribution.manifest.v2+json"
         )
