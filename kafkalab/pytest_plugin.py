@@ -317,7 +317,7 @@ def _describe(exc: KafkalabError) -> str:
 _PLUGIN_WORDS: dict[str, str] = {
     "--project-name": "--kafkalab-project", "--mode": "--kafkalab-mode", "--port": "--kafkalab-port",
     "--ui-port": "--kafkalab-ui-port", "--no-ui": "--kafkalab-no-ui", "--timeout": "KAFKALAB_TIMEOUT",
-    "--zookeeper-port": "KAFKALAB_ZOOKEEPER_PORT", "--pull": "KAFKALAB_PULL",
+    "--zookeeper-port": "--kafkalab-zookeeper-port", "--pull": "KAFKALAB_PULL",
 }
 _CLI_OPTION = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, _PLUGIN_WORDS)) + r")(?![\w-])")
 

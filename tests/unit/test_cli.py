@@ -298,7 +298,7 @@ def test_show_now_puts_the_spinner_on_screen_before_its_delay(terminal_err: io.S
     (errors.PortInUse.hint,
      "Free the port, or choose another with --kafkalab-port / --kafkalab-ui-port (or KAFKALAB_PORT / KAFKALAB_UI_PORT)."),
     ("Stop that container, or choose another port with --zookeeper-port.",
-     "Stop that container, or choose another port with KAFKALAB_ZOOKEEPER_PORT."),
+     "Stop that container, or choose another port with --kafkalab-zookeeper-port."),
     (errors.ReadinessTimeout.hint,
      "Read the broker log above; raise KAFKALAB_TIMEOUT if the machine is slow; `kafkalab logs kafka` shows all of it."),
     (errors.ImageMissing.hint, "Build or load the image locally, or allow pulling with KAFKALAB_PULL=missing."),
