@@ -433,4 +433,5 @@ def contexts(found: Sequence[Context]) -> None:
         data = c.to_dict()
         rows.append((c.name, "bootstrap_server", _or_dash(data["bootstrap_server"])))
         rows += [(c.name, key, value) for key, value in data["client"].items()]
+        rows += [(c.name, key, data[key]) for key in ("schema_registry", "schema_registry_auth") if key in data]
     table(None, ("context", "client setting", "value"), rows)
