@@ -106,8 +106,8 @@ def registry_errors(
     try:
         yield
     except SchemaRegistryError as exc:
-        raise registry_error(target, exc.http_status_code, exc.error_code, exc.error_message, subject,
-                             version) from None
+        message = str(exc.error_message).rstrip(".")
+        raise registry_error(target, exc.http_status_code, exc.error_code, message, subject, version) from None
     except httpx.HTTPError as exc:
         raise _unreachable(target, f"{type(exc).__name__}: {exc}") from None
 

@@ -67,6 +67,7 @@ class Encoder:
         self.registry = Registry(target)
         self.type = SCHEMA_TYPE[fmt]
         self.context = _context(topic, field)
+        self.field = field
         self.subject = subject or f"{topic}-{field}"
         if self.type == "protobuf":
             self._protobuf(schema_file)
@@ -112,6 +113,12 @@ class Encoder:
 
     def __call__(self, obj: Any) -> bytes:
         """The record's bytes in Confluent's wire format; NotEncodable when obj does not match the schema."""
+        try:
+            return self._encode(obj)
+        except NotEncodable as exc:
+            raise NotEncodable(f"the {self.field} does not match the schema of subject {self.subject}: {exc}") from None
+
+    def _encode(self, obj: Any) -> bytes:
         from confluent_kafka.serialization import SerializationError
 
         if self.type == "protobuf":
@@ -332,3 +339,46 @@ def plain(value: Any) -> Any:
 def to_json(value: Any) -> str:
     return json.dumps(value, default=plain, separators=(",", ":"), ensure_ascii=False)
 
+
+
+def schema_renderer(
+    fmt: Literal["value", "kv", "json"], key_separator: bytes, decode: Decoder, *, keys: bool, values: bool,
+    on_note: Callable[[str], None],
+) -> Callable[[Any], bytes]:
+    """consume's renderer (kafkalab.kafka.records.renderer's shapes) for messages whose keys and/or values
+    are decoded: a decoded one as its JSON text (in --format json, as a JSON object); one not in the wire
+    format as it is, with a note (the first only) through on_note."""
+    from kafkalab.kafka.records import json_record, text_or_base64
+
+    noted: list[bool] = []
+
+    def field(message: Any, name: Field, data: bytes | None) -> tuple[bool, Any]:
+        decoded, found = decode(data, message.topic(), name)
+        if not decoded and not noted:
+            noted.append(True)
+            on_note(f"Note: the {name} at {message.topic()} partition {message.partition()} offset "
+                    f"{message.offset()} is not in Confluent's wire format (or its schema id is not in the "
+                    "registry): it is printed as it is (later ones are not noted).")
+        return decoded, found
+
+    def as_bytes(decoded: bool, found: Any) -> bytes:
+        if decoded:
+            return b"" if found is None else to_json(found).encode()
+        return found or b""
+
+    def one(message: Any) -> bytes:
+        key = field(message, "key", message.key()) if keys else (False, message.key())
+        value = field(message, "value", message.value()) if values else (False, message.value())
+        if fmt == "value":
+            return as_bytes(*value) + b"\n"
+        if fmt == "kv":
+            return as_bytes(*key) + key_separator + as_bytes(*value) + b"\n"
+        record = json_record(message)
+        for name, (decoded, found) in (("key", key), ("value", value)):
+            record[name] = found if decoded else text_or_base64(found)
+        return (to_json(record) + "\n").encode()
+
+    def render(messages: Any) -> bytes:
+        return b"".join([one(m) for m in messages])
+
+    return render
