@@ -85,9 +85,9 @@ def _encoder(state: Any, topic: str, field: str, given: dict[str, Any]) -> Calla
 @bootstrap_option
 @click.pass_context
 def produce(
-    ctx: click.Context, *, topic: str, key_separator: bytes | None, headers: list[tuple[str, str]], path: Path | None,
-    acks: Literal["0", "1", "all"], partition: int | None, fmt: Literal["line", "json"], skip_empty: bool,
-    bootstrap_server: str | None, **schemas: Any,
+    ctx: click.Context, /, *, topic: str, key_separator: bytes | None, headers: list[tuple[str, str]],
+    path: Path | None, acks: Literal["0", "1", "all"], partition: int | None, fmt: Literal["line", "json"],
+    skip_empty: bool, bootstrap_server: str | None, **schemas: Any,
 ) -> None:
     """Read lines from stdin (or --file) and send each as one message to TOPIC, then wait until
     every message is delivered. The count and rate go to stderr; the exit code is 13 when any
@@ -217,7 +217,7 @@ def consume(
         from kafkalab.schemas.serdes import Decoder, schema_renderer
 
         decoding = schema_renderer(
-            fmt, key_separator, Decoder(resolve_registry(ctx.obj.flags), value_format or key_format or "auto"),
+            fmt, key_separator, Decoder(resolve_registry(ctx.obj.flags), value_format or key_format or "auto"),  # type: ignore[arg-type]
             keys=key_format is not None, values=value_format is not None, on_note=render.say,
         )
     result = consume_to(

@@ -22,7 +22,12 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from kafkalab.errors import (
-    AuthenticationFailed, InvalidSchema, KafkalabError, RegistryUnreachable, SchemaIncompatible, SchemaNotFound,
+    AuthenticationFailed,
+    InvalidSchema,
+    KafkalabError,
+    RegistryUnreachable,
+    SchemaIncompatible,
+    SchemaNotFound,
 )
 from kafkalab.kafka.contexts import CCOMPAT_PATH, RegistryTarget
 

@@ -19,9 +19,10 @@ fastavro, jsonschema, google.protobuf and grpc_tools inside functions only.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -144,26 +145,23 @@ class Encoder:
             import jsonschema
 
             schema = json.loads(self.schema_text)
-            error = jsonschema.exceptions.best_match(jsonschema.validators.validator_for(schema)(schema).iter_errors(obj))
+            validator = jsonschema.validators.validator_for(schema)(schema)
+            error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
             if error is not None:
                 where = "/".join(map(str, error.absolute_path))
                 return f"field {where!r}: {error.message}" if where else error.message
         return str(exc)
 
 
-class _schema_errors:  # noqa: N801  # a context manager used as `with`
+@contextlib.contextmanager
+def _schema_errors(subject: str) -> Iterator[None]:
     """A schema that the serializer cannot parse: InvalidSchema."""
-
-    def __init__(self, subject: str) -> None:
-        self.subject = subject
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: BaseException | None, _tb: Any) -> bool:
-        if exc is not None and not isinstance(exc, KafkalabError) and isinstance(exc, Exception):
-            raise InvalidSchema(f"The schema of subject {self.subject} does not parse: {exc}.") from None
-        return False
+    try:
+        yield
+    except KafkalabError:
+        raise
+    except Exception as exc:  # fastavro's SchemaParseException, jsonschema's SchemaError, a JSON error
+        raise InvalidSchema(f"The schema of subject {subject} does not parse: {exc}.") from None
 
 
 def compile_proto(text: str, name: str = "schema.proto", indexes: list[int] | None = None) -> Any:
@@ -275,7 +273,7 @@ class Decoder:
             proto = SchemaId("PROTOBUF")
             proto.from_bytes(io.BytesIO(data))
             indexes = list(proto.message_indexes or [0])
-        except Exception:  # noqa: S110  # not Protobuf's indexes: Avro or JSON Schema data
+        except Exception:  # not Protobuf's indexes: Avro or JSON Schema data
             pass
         return found.id, indexes
 
