@@ -16,7 +16,12 @@ from click.testing import CliRunner
 from kafkalab.cli import render
 from kafkalab.cli.main import cli
 from kafkalab.errors import (
-    AuthenticationFailed, InvalidSchema, KafkalabError, RegistryUnreachable, SchemaIncompatible, SchemaNotFound,
+    AuthenticationFailed,
+    InvalidSchema,
+    KafkalabError,
+    RegistryUnreachable,
+    SchemaIncompatible,
+    SchemaNotFound,
 )
 from kafkalab.kafka.contexts import RegistryTarget, resolve_registry
 from kafkalab.schemas.registry import registry_error, type_of
@@ -50,7 +55,7 @@ def refusing_registry() -> Iterator[str]:
     seen: list[str | None] = []
 
     class Refuse(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802  # http.server's name
+        def do_GET(self) -> None:  # http.server's name
             seen.append(self.headers.get("Authorization"))
             body = json.dumps({"error_code": 40101, "message": "Unauthorized"}).encode()
             self.send_response(401)
