@@ -167,6 +167,37 @@ class InvalidRecord(KafkalabError):
         self.sent = sent
 
 
+class RegistryUnreachable(KafkalabError):
+    """No Schema Registry answers at the registry's address (or it answers with no registry's API there)."""
+
+    exit_code = 24
+    hint = "Start the lab with `kafkalab up --with schema-registry`, or point at a registry with --schema-registry URL."
+    # When the address is not the lab's (--schema-registry, a context's schema_registry): the lab is no fix.
+    hint_elsewhere = "Check the URL, and that a Schema Registry runs there; `kafkalab config` shows where it came from."
+
+
+class SchemaNotFound(KafkalabError):
+    """The registry has no such subject, or no such version of it (or no schema of that id)."""
+
+    exit_code = 25
+    hint = "List the subjects with `kafkalab schema list`."
+
+
+class SchemaIncompatible(KafkalabError):
+    """The schema is not compatible with the subject's latest version, by the subject's compatibility rule:
+    `schema check` says so, and `schema register` and `produce --value-schema` are refused."""
+
+    exit_code = 26
+    hint = "Change the schema so that it is compatible (the reasons above say how), or register it under a new subject."
+
+
+class InvalidSchema(KafkalabError):
+    """A schema the registry or the serializer cannot parse, or of a type kafkalab cannot tell."""
+
+    exit_code = 27
+    hint = "Check the schema file: Avro (.avsc), JSON Schema (.json) or Protobuf (.proto); give --type when in doubt."
+
+
 class SubnetUnavailable(KafkalabError):
     """Docker found no address range for the lab's network: the subnet setting overlaps one of its
     networks, or every range of its default pools is taken (a VPN's routes, most often)."""
@@ -230,6 +261,6 @@ EXIT_CODES: dict[str, int] = {
         ImageMissing, ComposeError, ReadinessTimeout, BrokerUnreachable, TopicNotFound,
         KafkaRequestError, GroupNotFound, Aborted, DockerSocketDenied, Interrupted,
         GroupNotEmpty, InvalidRecord, SubnetUnavailable, ContainerExited,
-        AuthenticationFailed, TlsFailed,
+        AuthenticationFailed, TlsFailed, RegistryUnreachable, SchemaNotFound, SchemaIncompatible, InvalidSchema,
     )
 }

@@ -220,8 +220,9 @@ def _settings(config: pytest.Config) -> Settings:
     """The CLI's resolution (KAFKALAB_*, [tool.kafkalab], defaults), with the plugin's options as flags."""
     from kafkalab.settings import GLOBAL_FLAGS, resolve
 
-    # The CLI's global flags that name a lab (settings.GLOBAL_FLAGS: all but context), and --kafkalab-mode.
-    names = ("mode", *(name for name in GLOBAL_FLAGS if name != "context"))
+    # The CLI's global flags that name a lab (settings.GLOBAL_FLAGS: all but context and schema_registry),
+    # and --kafkalab-mode.
+    names = ("mode", *(name for name in GLOBAL_FLAGS if name not in ("context", "schema_registry")))
     flags = {name: config.getoption(f"kafkalab_{name}") for name in names}
     sources = {name: "option --kafkalab-" + name.replace("_", "-") for name in flags}
     return resolve(flags, cwd=config.rootpath, _sources=sources)

@@ -36,8 +36,8 @@ PULL_POLICIES: tuple[PullPolicy, ...] = ("missing", "never", "always")
 # The settings the `kafkalab` command takes before a command's name (`kafkalab -p NAME --port N up`):
 # which lab, and which context, every command acts on. The CLI's root group has an option for each
 # (kafkalab.cli.main); the pytest plugin a --kafkalab-NAME option for each that names a lab (all but
-# context, which names a cluster for the Kafka commands).
-GLOBAL_FLAGS: tuple[str, ...] = ("project", "port", "ui_port", "zookeeper_port", "context")
+# context, which names a cluster for the Kafka commands, and schema_registry, a registry for the schema commands).
+GLOBAL_FLAGS: tuple[str, ...] = ("project", "port", "ui_port", "zookeeper_port", "context", "schema_registry")
 
 # Public images, pinned. Test beds swap them through the KAFKALAB_IMAGE_* settings.
 DEFAULT_IMAGES = {
@@ -65,6 +65,7 @@ class Settings:
     port: int = 9094
     ui_port: int = 8080
     zookeeper_port: int = 2181
+    schema_registry_port: int = 8081
     cluster_name: str = "local"
     # The lab's Docker network, which other compose projects join by this name; "" is the project's.
     network: str = ""
@@ -92,6 +93,9 @@ class Settings:
     bootstrap_server: str = ""
     # The named context ([contexts.NAME] of the config file) the Kafka commands use; "" is none.
     context: str = ""
+    # The Schema Registry of `kafkalab schema` and of produce/consume --value-format (its URL, such as
+    # http://localhost:8081/apis/ccompat/v7); "" is the context's, or the lab's.
+    schema_registry: str = ""
     # Where each value came from: "flag", "env KAFKALAB_X", the config file's full path, "default".
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
@@ -148,6 +152,10 @@ class Settings:
             owners[port] = (service.name, setting)
 
     @property
+    def schema_registry_url(self) -> str:
+        return f"http://localhost:{self.schema_registry_port}"
+
+    @property
     def lab_network(self) -> str:
         """The name of the lab's network: the network setting, or else the project's name."""
         return self.network or self.project
@@ -196,7 +204,7 @@ def _text(value: Any) -> str:
 
 # What the record of a lab gives the commands that act on it, unless given on purpose: what makes it
 # that lab (images and the pull policy are how to start one, not which one it is).
-RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "cluster_name", "network", "subnet")
+RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "schema_registry_port", "cluster_name", "network", "subnet")
 RECORD_SOURCE = "the lab's record"
 
 
@@ -226,6 +234,7 @@ _EMPTY_IS_A_VALUE = {"kafka_jvm_opts", "kafka_jmx_opts"}
 # The numeric settings, and what a good value is, for the error messages.
 _NUMBERS = {
     "port": "a port number", "ui_port": "a port number", "zookeeper_port": "a port number",
+    "schema_registry_port": "a port number",
     "timeout": "a number of seconds", "start_window": "a number of seconds",
 }
 # The true-or-false settings: TOML's true/false, or the text of _TRUE and _FALSE (flags, environment).
@@ -292,7 +301,7 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
     def bad(why: str) -> ConfigError:
         return _bad(name, raw, source, why)
 
-    if name in ("port", "ui_port", "zookeeper_port"):
+    if name in ("port", "ui_port", "zookeeper_port", "schema_registry_port"):
         port = _as_int(raw)
         if port is None:
             raise bad("is not a port number")
@@ -329,6 +338,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise bad("is one of Docker's own networks: the lab needs one of its own")
     if name == "subnet" and raw:
         _check_subnet(raw, bad)
+    if name == "schema_registry" and raw and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
+        raise bad("is not an http:// or https:// URL")
     return raw
 
 

@@ -327,6 +327,7 @@ if TYPE_CHECKING:
     from kafkalab.kafka.groups import GroupDescription, GroupSummary, ResetPlan
     from kafkalab.kafka.produce import ProduceResult
     from kafkalab.kafka.topics import TopicDescription, TopicSummary
+    from kafkalab.schemas.registry import SchemaVersion, SubjectSummary
 
 
 def say(text: str) -> None:
@@ -433,4 +434,19 @@ def contexts(found: Sequence[Context]) -> None:
         data = c.to_dict()
         rows.append((c.name, "bootstrap_server", _or_dash(data["bootstrap_server"])))
         rows += [(c.name, key, value) for key, value in data["client"].items()]
+        rows += [(c.name, key, data[key]) for key in ("schema_registry", "schema_registry_auth") if key in data]
     table(None, ("context", "client setting", "value"), rows)
+
+
+def subjects(found: Sequence[SubjectSummary]) -> None:
+    if not found:
+        say("No subjects.")
+        return
+    table(None, ("subject", "latest version", "type", "id"), [(s.subject, s.version, s.type, s.id) for s in found])
+
+
+def schema_version(found: SchemaVersion) -> None:
+    table(None, ("subject", "version", "type", "id"), [(found.subject, found.version, found.type, found.id)])
+    from rich.text import Text
+
+    out().print(Text(found.schema), soft_wrap=True)

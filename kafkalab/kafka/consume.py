@@ -49,6 +49,7 @@ def consume_to(
     partition: int | None = None, offset: int | None = None, timeout: float | None = None,
     key_separator: bytes = b"\t", from_time: int | None = None,
     on_offline: Callable[[list[int]], None] | None = None,
+    render: Callable[[Sequence[Any]], bytes] | None = None,
 ) -> ConsumeResult:
     """Write the topic's messages to `out`, one per line in `fmt`, and say why it stopped.
 
@@ -61,6 +62,8 @@ def consume_to(
     that time (offsets-for-times), or at its end when there is none; with a group, that is where
     the group's position is put when the partition is assigned.
     Partitions that are offline (no broker leads them) are left out, and on_offline gets them.
+    `render`, when given, writes the messages instead of fmt's renderer (kafkalab.schemas.serdes's,
+    which decodes keys and values through a Schema Registry): the plain loop stays as fast as it is.
     """
     if group is not None and (partition is not None or offset is not None):
         raise ValueError("partition and offset are for consuming without a group")
@@ -89,7 +92,7 @@ def consume_to(
         if run.offline and on_offline is not None:
             on_offline(sorted(run.offline))
         with fewer_collections():
-            return run.loop(out, renderer(fmt, key_separator), max_messages, timeout)
+            return run.loop(out, render or renderer(fmt, key_separator), max_messages, timeout)
     finally:
         consumer.close()
 

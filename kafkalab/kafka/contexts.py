@@ -8,6 +8,9 @@
     "sasl.mechanism" = "SCRAM-SHA-512"
     "sasl.username" = "orders-svc"
     "sasl.password" = "${ORDERS_KAFKA_PASSWORD}"
+    # the Schema Registry of `kafkalab schema` and produce/consume --value-format (optional)
+    schema_registry = "https://registry.example.com"
+    schema_registry_auth = "orders-svc:${ORDERS_REGISTRY_PASSWORD}"
 
 The keys are librdkafka's property names, as kcat's -X takes them. A "${VAR}" in a value is read
 from the environment when the context is used, so that no secret need sit in a file in git.
@@ -66,7 +69,7 @@ CODE_SETTINGS = {
     "ssl.providers": "loads OpenSSL provider modules into kafkalab",
 }
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_CONTEXT_KEYS = ("bootstrap_server", "client")
+_CONTEXT_KEYS = ("bootstrap_server", "client", "schema_registry", "schema_registry_auth")
 
 
 def parse_settings(items: Iterable[str]) -> dict[str, str]:
@@ -111,6 +114,8 @@ class Context:
     bootstrap_server: str | None  # as written: "${VAR}" not yet read
     client: Mapping[str, str]  # librdkafka settings, as written
     source: Path | None  # the config file
+    schema_registry: str | None = None  # the registry's URL, as written
+    schema_registry_auth: str | None = None  # "user:password" for its basic auth, as written (a secret)
 
     def resolved(self, env: Mapping[str, str] | None = None) -> tuple[str | None, dict[str, str]]:
         """(bootstrap_server, client settings) with every "${VAR}" read from the environment."""
@@ -121,13 +126,34 @@ class Context:
             bootstrap = expand(bootstrap, "bootstrap_server", where, env)
         return bootstrap, {key: expand(value, key, where, env) for key, value in self.client.items()}
 
+    def registry(self, env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+        """(schema_registry, schema_registry_auth) with every "${VAR}" read from the environment."""
+        env = os.environ if env is None else env
+        where = f"context {self.name} in {self.source}"
+        return tuple(  # type: ignore[return-value]  # two of them, each str or None
+            None if value is None else expand(value, key, where, env)
+            for key, value in (("schema_registry", self.schema_registry),
+                               ("schema_registry_auth", self.schema_registry_auth))
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """As `kafkalab config --json` shows it: secrets masked, "${VAR}" not read."""
-        return {
+        found = {
             "bootstrap_server": self.bootstrap_server,
             "client": {key: masked(key, value) for key, value in self.client.items()},
             "source": str(self.source),
         }
+        if self.schema_registry is not None:
+            found["schema_registry"] = self.schema_registry
+        if self.schema_registry_auth is not None:
+            found["schema_registry_auth"] = masked_auth(self.schema_registry_auth)
+        return found
+
+
+def masked_auth(auth: str) -> str:
+    """A registry's "user:password" as `kafkalab config` shows it: the user, the password masked."""
+    user, sep, _password = auth.partition(":")
+    return f"{user}:{MASK}" if sep else MASK
 
 
 def expand(value: str, key: str, where: str, env: Mapping[str, str]) -> str:
@@ -168,7 +194,8 @@ def _checked(name: str, written: Any, path: Path) -> Context:
     if unknown:
         raise ConfigError(
             f"{where} has an unknown key {unknown[0]!r}.",
-            f"A context has bootstrap_server and a [contexts.{name}.client] table of librdkafka settings.",
+            f"A context has bootstrap_server, a [contexts.{name}.client] table of librdkafka settings, "
+            "schema_registry and schema_registry_auth.",
         )
     bootstrap = body.get("bootstrap_server")
     if bootstrap is not None and not isinstance(bootstrap, str):
@@ -183,7 +210,13 @@ def _checked(name: str, written: Any, path: Path) -> Context:
         if key in RESERVED:
             raise ConfigError(f"{where}: {key} is not a client setting here: {RESERVED[key]}.")
         settings[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
-    return Context(name, bootstrap, settings, path)
+    registry: dict[str, str | None] = {}
+    for key in ("schema_registry", "schema_registry_auth"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} is not a string.")
+        registry[key] = value
+    return Context(name, bootstrap, settings, path, registry["schema_registry"], registry["schema_registry_auth"])
 
 
 def _refuse_code(context: Context, own_file: Path) -> None:
@@ -223,6 +256,42 @@ class Target:
     client: Mapping[str, str]  # the context's client table, then -X over it
     lab: bool  # the lab's own address (then "start the lab" is the hint when no broker answers)
     replication: int = -1  # of a new topic by default: the lab mode's; -1 elsewhere, the broker's default
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistryTarget:
+    """Where a schema command (and produce/consume --value-format) finds its Schema Registry."""
+
+    url: str
+    auth: str | None  # "user:password" for basic auth, "${VAR}" read
+    lab: bool  # the lab's own registry (then `up --with schema-registry` is the hint when none answers)
+
+
+# Apicurio Registry's Confluent-compatible API, under which Confluent's clients find a registry's routes.
+CCOMPAT_PATH = "/apis/ccompat/v7"
+
+
+def resolve_registry(
+    flags: Mapping[str, Any], cwd: Path | None = None, env: Mapping[str, str] | None = None,
+) -> RegistryTarget:
+    """The registry of a schema command, as resolve_target finds brokers: --schema-registry; else the
+    context's schema_registry, with its schema_registry_auth; else the schema_registry setting
+    (KAFKALAB_SCHEMA_REGISTRY, the file); else the lab's (its Confluent-compatible API). `flags` are
+    the global options (None: not given)."""
+    from kafkalab.settings import resolve
+
+    settings = resolve({k: v for k, v in flags.items() if v is not None}, env=env, cwd=cwd)
+    if settings.context and settings.sources.get("schema_registry") != "flag":
+        source = settings.sources.get("context", "flag")
+        chosen = select(settings.context, "--context" if source == "flag" else source.removeprefix("env "), cwd)
+        url, auth = chosen.registry(env)
+        if url is not None:
+            return RegistryTarget(url.rstrip("/"), auth, lab=False)
+    if settings.schema_registry:
+        return RegistryTarget(settings.schema_registry.rstrip("/"), None, lab=False)
+    url = settings.with_record().schema_registry_url.rstrip("/")
+    return RegistryTarget(url if url.endswith(CCOMPAT_PATH) else url + CCOMPAT_PATH, None, lab=True)
+
 
 
 def resolve_target(

@@ -31,11 +31,12 @@ from kafkalab.errors import InvalidRecord, signal_of
 from kafkalab.kafka.clients import command_client, user_settings
 from kafkalab.kafka.cluster import check_reachable
 from kafkalab.kafka.produce_target import produce_target
-from kafkalab.kafka.records import fewer_collections, keyed, parse_record, split_lines
+from kafkalab.kafka.records import Record, fewer_collections, keyed, parse_record, split_lines
 from kafkalab.kafka.requests import REQUEST_TIMEOUT, topic_metadata
 from kafkalab.kafka.topics import check_partition
 
 Input = Literal["line", "json"]
+Encode = Callable[[Any], bytes]  # a JSON value to a record's bytes; ValueError when it does not fit (a schema)
 Acks = Literal["0", "1", "all"]
 
 READ_SIZE = 1 << 18  # bytes of input read at a time
@@ -235,7 +236,7 @@ def produce_lines(
     bootstrap: str, topic: str, source: BinaryIO, *, key_separator: bytes | None = None,
     headers: Sequence[tuple[str, bytes]] = (), acks: Acks = "all", partition: int | None = None,
     timeout: float = REQUEST_TIMEOUT, fmt: Input = "line", on_created: Callable[[int], None] | None = None,
-    skip_empty: bool = False,
+    skip_empty: bool = False, encode_key: Encode | None = None, encode_value: Encode | None = None,
 ) -> ProduceResult:
     """Produce one message per line of `source` (the newline removed) and wait for every delivery.
 
@@ -251,6 +252,10 @@ def produce_lines(
     Ctrl-C (or SIGTERM, SIGHUP, where the caller raises them as KeyboardInterrupt) stops the
     reading; what was read is delivered within STOP_FLUSH seconds, and the result says
     interrupted, with the signal.
+    With encode_value (or encode_key), each value (key) is a JSON value, encoded by it (a schema's
+    serializer, kafkalab.schemas.serdes.Encoder): the whole line, its part after key_separator, or
+    the record's "value"; a ValueError from it (no match for the schema) ends the input as a line
+    that is no record does (ProduceResult.bad_record). Without them the loop is the plain one.
     """
     if key_separator == b"":
         raise ValueError("key_separator must not be empty")
@@ -270,7 +275,7 @@ def produce_lines(
         return _produce(
             bootstrap, topic, itertools.chain(first, blocks), signals, key_separator=key_separator,
             headers=headers, acks=acks, partition=partition, timeout=timeout, fmt=fmt, on_created=on_created,
-            started=started,
+            started=started, encoders=(encode_key, encode_value),
         )
 
 
@@ -278,6 +283,7 @@ def _produce(
     bootstrap: str, topic: str, blocks: Iterator[list[bytes]], signals: _Signals, *, key_separator: bytes | None,
     headers: Sequence[tuple[str, bytes]], acks: Acks, partition: int | None, timeout: float, fmt: Input,
     on_created: Callable[[int], None] | None, started: float,
+    encoders: tuple[Encode | None, Encode | None] = (None, None),
 ) -> ProduceResult:
     signals.open = True  # nothing is sent yet: a signal ends it at once
     try:
@@ -310,6 +316,11 @@ def _produce(
         producer, topic, partition=partition, key_separator=key_separator, headers=list(headers), failures=failures,
         check=signals.check,
     )
+    if encoders != (None, None):  # the schema path: only then does a line pay for JSON and a serializer
+        send = _SchemaSender(
+            producer, topic, partition=partition, key_separator=key_separator, headers=list(headers),
+            failures=failures, check=signals.check, fmt=fmt, encoders=encoders,
+        )
     count = 0
     stop: BaseException | None = None
     bad: InvalidRecord | None = None
@@ -466,3 +477,57 @@ class _JsonSender(_Sender):
             except KafkaException as exc:  # refused before sending: too large, no such partition
                 self.failures.refused(exc, len(value or b"") + len(key or b""))
                 return
+
+
+class _SchemaSender(_JsonSender):
+    """Hands records whose key and/or value are encoded with a schema (encoders: key, value) to the
+    producer: each line is one JSON value, or with fmt="json" a record whose "value" and "key" are.
+    A line that is not JSON, or whose value does not fit the schema, ends the input (InvalidRecord)."""
+
+    def __init__(self, *args: Any, fmt: Input, encoders: tuple[Encode | None, Encode | None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fmt = fmt
+        self.encode_key, self.encode_value = encoders
+
+    def __call__(self, lines: list[bytes]) -> int:
+        self.wait_for_room(len(lines))
+        sent = 0
+        for line in lines:
+            self.line += 1
+            if self.fmt == "json" and not line.strip():
+                continue
+            try:
+                value, key, partition, timestamp, headers = self._parse(line)
+            except ValueError as exc:
+                raise InvalidRecord(f"Line {self.line}: {exc}.", sent=sent) from None
+            headers.extend(self.headers)
+            self._record(value, key, self.partition if partition is None else partition, timestamp or 0, headers)
+            sent += 1
+        return sent
+
+    def _parse(self, line: bytes) -> Record:
+        import json
+
+        if self.fmt == "json":
+            value, key, partition, timestamp, headers = parse_record(line)
+            data = json.loads(line)
+            value_obj, key_obj = data.get("value"), data.get("key")
+        else:
+            partition, timestamp, headers = None, None, []
+            key, value = keyed([line], self.key_separator)[0] if self.key_separator is not None else (None, line)
+            value_obj = self._json(value, "value") if self.encode_value else None
+            key_obj = self._json(key, "key") if self.encode_key and key is not None else None
+        if self.encode_value is not None and value_obj is not None:
+            value = self.encode_value(value_obj)
+        if self.encode_key is not None and key_obj is not None:
+            key = self.encode_key(key_obj)
+        return value, key, partition, timestamp, headers
+
+    @staticmethod
+    def _json(data: bytes | None, what: str) -> Any:
+        import json
+
+        try:
+            return json.loads(data or b"")
+        except ValueError as exc:
+            raise ValueError(f"the {what} is not JSON ({exc})") from None
