@@ -237,7 +237,7 @@ def _derived(mode: str) -> str:
 
 
 _COMPOSE_VARS = {
-    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "with_", "cluster_name", "pull", "network",
+    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "cluster_name", "pull", "network",
     "image_kafka", "image_kafka_zk", "image_zookeeper", "image_ui", "image_schema_registry", "ui_dynamic_config",
     "kafka_heap", "cluster_id", "kafka_jvm_opts", "kafka_jmx_opts",
 }

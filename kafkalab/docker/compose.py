@@ -464,6 +464,7 @@ class Compose:
         """Write the lab's record (kafkalab.lab.state): its settings, mode, volume layout and adopted volumes."""
         state.write(self.settings.project, {
             **self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode, state.LAYOUT_KEY: layout,
+            "KAFKALAB_WITH": ",".join(self.settings.with_),  # read by kafkalab only, not by the compose files
             **({"KAFKALAB_ADOPTED_VOLUMES": ",".join(adopted)} if adopted else {}),
         })
 

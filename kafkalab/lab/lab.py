@@ -184,9 +184,9 @@ class Lab:
         if not wait:
             return UpResult(already, time.monotonic() - started, self.status(), unpaused, pulled)
         budget = self._budget(timeout)
-        info, health, ready = wait_for_lab(
-            self.compose, started + budget, budget, ui="kafka-ui" in services and wait_ui, phase=phase,
-            started=services, since=started,
+        info, health, ready = self._wait(
+            started + budget, budget, ui="kafka-ui" in services and wait_ui, on_phase=phase, services=services,
+            since=started,
         )
         for service in self.compose.spec.services:  # not waited for: how far it is (_assemble says)
             if service.health_path and service.name in services and service.name not in health:
@@ -229,8 +229,14 @@ class Lab:
         """Poll until every broker answers a metadata request (then the optional services up waits
         for, and the UI, their health checks)."""
         budget = self._budget(timeout)
-        return wait_for_lab(self.compose, time.monotonic() + budget, budget, ui=ui,
-                            phase=on_phase or (lambda _p: None))[0]
+        return self._wait(time.monotonic() + budget, budget, ui=ui, on_phase=on_phase)[0]
+
+    def _wait(
+        self, deadline: float, budget: float, *, ui: bool, on_phase: Callable[[Phase], None] | None,
+        services: list[str] | None = None, since: float | None = None,
+    ) -> tuple[cluster.ClusterInfo, dict[str, ServiceStatus], dict[str, float]]:
+        return wait_for_lab(self.compose, deadline, budget, ui=ui, phase=on_phase or (lambda _p: None),
+                            started=services, since=since)
 
     def _budget(self, timeout: float | None) -> float:
         """The seconds to wait for readiness: `timeout`, checked as the timeout setting is (above 0:
