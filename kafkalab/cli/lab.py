@@ -74,14 +74,14 @@ def up(
         )
     for name in result.unpaused:
         render.note(f"Unpaused {name}: it was paused.")
+    for name, seconds in result.ready.items():  # the optional services up waited for
+        if name in OPTIONAL:
+            render.note(f"{OPTIONAL[name].title} ready in {seconds:.1f} s.")
     if result.already_running:
         render.note(f"The lab {lab.settings.project} is already running.")
     elif no_wait:
         render.note(f"Started in {result.seconds:.1f} s (not waiting until it is ready).")
     else:
-        for name, seconds in result.ready.items():
-            if name in OPTIONAL:
-                render.note(f"{OPTIONAL[name].title} ready in {seconds:.1f} s.")
         render.note(f"Ready in {result.seconds:.1f} s.")
     render.lab_status(result.status)
 
