@@ -63,6 +63,23 @@ def up_with_registry(lab: Lab, *args: str) -> Result:
     return up
 
 
+def assert_connect_and_doctor(lab: Lab, url: str) -> None:
+    env = run(lab, "connect").stdout
+    assert f"SCHEMA_REGISTRY_URL={url}\n" in env, env
+    assert "SCHEMA_REGISTRY_INTERNAL_URL=http://schema-registry:8080\n" in env, env
+    compose = run(lab, "connect", "--format", "compose").stdout
+    assert "      SCHEMA_REGISTRY_URL: http://schema-registry:8080\n" in compose, compose
+    data = json.loads(run(lab, "connect", "--format", "json").stdout)
+    assert data["schema_registry"] == {"url": url, "internal_url": "http://schema-registry:8080"}
+    assert data["env"]["SCHEMA_REGISTRY_URL"] == url
+
+    doctor = run(lab, "doctor", "--json")
+    checks = {c["check"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert doctor.exit_code == 0, doctor.stdout
+    assert checks["schema-registry"]["result"] == "pass", checks["schema-registry"]
+    assert str(lab.settings.schema_registry_port) in checks["ports"]["detail"], checks["ports"]
+
+
 def test_the_registry_in_kraft_mode(lab_factory: Callable[..., Lab]) -> None:
     lab = lab_factory()
     url = f"http://localhost:{lab.settings.schema_registry_port}"
@@ -100,20 +117,7 @@ def test_the_registry_in_kraft_mode(lab_factory: Callable[..., Lab]) -> None:
     assert "Schema Registry" in text and url in text and "answers" in text, text
     assert Lab(lab.settings).schema_registry_url == url
 
-    env = run(lab, "connect").stdout
-    assert f"SCHEMA_REGISTRY_URL={url}\n" in env, env
-    assert "SCHEMA_REGISTRY_INTERNAL_URL=http://schema-registry:8080\n" in env, env
-    compose = run(lab, "connect", "--format", "compose").stdout
-    assert "      SCHEMA_REGISTRY_URL: http://schema-registry:8080\n" in compose, compose
-    data = json.loads(run(lab, "connect", "--format", "json").stdout)
-    assert data["schema_registry"] == {"url": url, "internal_url": "http://schema-registry:8080"}
-    assert data["env"]["SCHEMA_REGISTRY_URL"] == url
-
-    doctor = run(lab, "doctor", "--json")
-    checks = {c["check"]: c for c in json.loads(doctor.stdout)["checks"]}
-    assert doctor.exit_code == 0, doctor.stdout
-    assert checks["schema-registry"]["result"] == "pass", checks["schema-registry"]
-    assert str(lab.settings.schema_registry_port) in checks["ports"]["detail"], checks["ports"]
+    assert_connect_and_doctor(lab, url)
 
     # Its schemas live in the lab's Kafka: kept by `down`, gone with `down --volumes`.
     status, body = http(url + SUBJECTS + "/orders-value/versions", "POST", {"schema": AVRO})
