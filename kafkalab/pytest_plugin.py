@@ -14,6 +14,10 @@ until a test asks for one of its fixtures:
   parametrization: ``@pytest.mark.parametrize("kafka_topic", [1, 3], indirect=True)``.
 - ``kafka_producer`` and ``kafka_consumer``: clients bound to the lab, closed after the test. The
   consumer has a consumer group of its own and starts at the earliest offset.
+- ``schema_registry_url`` and ``schema_registry_client`` (session): the lab's Schema Registry
+  (http://localhost:8081/apis/ccompat/v7) and a confluent_kafka SchemaRegistryClient for it, when the lab runs it
+  (``--kafkalab-with schema-registry``, or ``with = ["schema-registry"]`` in the config); an error
+  saying so otherwise.
 
 Every fixture talks to the lab's own brokers only: KAFKALAB_BOOTSTRAP_SERVER is for the CLI's Kafka
 commands, and never points a test's topics or messages at another cluster.
@@ -68,6 +72,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Host port of kafka-ui [KAFKALAB_UI_PORT; default 8080].")
     group.addoption("--kafkalab-zookeeper-port", type=int, metavar="PORT",
                     help="Host port of ZooKeeper, in zookeeper mode [KAFKALAB_ZOOKEEPER_PORT; default 2181].")
+    group.addoption("--kafkalab-schema-registry-port", type=int, metavar="PORT",
+                    help="Host port of the Schema Registry [KAFKALAB_SCHEMA_REGISTRY_PORT; default 8081].")
+    group.addoption("--kafkalab-with", action="append", metavar="SERVICE",
+                    help="An optional service for the lab the session starts, such as schema-registry "
+                         "(repeatable, or comma-separated) [KAFKALAB_WITH].")
     group.addoption("--kafkalab-keep", action="store_true",
                     help="Leave a lab that this session started running at its end.")
     group.addoption("--kafkalab-no-ui", action="store_true",
@@ -224,7 +233,8 @@ def _settings(config: pytest.Config) -> Settings:
     # and --kafkalab-mode.
     names = ("mode", *(name for name in GLOBAL_FLAGS if name not in ("context", "schema_registry")))
     flags = {name: config.getoption(f"kafkalab_{name}") for name in names}
-    sources = {name: "option --kafkalab-" + name.replace("_", "-") for name in flags}
+    flags["with_"] = config.getoption("kafkalab_with")
+    sources = {name: "option --kafkalab-" + name.strip("_").replace("_", "-") for name in flags}
     return resolve(flags, cwd=config.rootpath, _sources=sources)
 
 
@@ -406,3 +416,28 @@ def kafka_consumer(kafka_lab: Lab, request: pytest.FixtureRequest) -> Iterator[A
     consumer = kafka_lab.consumer(_unique_name(request.node.name, prefix="kafkalab-"))
     yield consumer
     consumer.close()
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url(kafka_lab: Lab) -> str:
+    """The lab's Schema Registry from this machine (http://localhost:8081/apis/ccompat/v7), once it answers."""
+    with _clear_failure():
+        url = kafka_lab.schema_registry_url
+        if url is None:
+            from kafkalab.errors import ConfigError
+
+            raise ConfigError(
+                f"The lab {kafka_lab.settings.project} runs without a Schema Registry.",
+                "Start the session's lab with one: --kafkalab-with schema-registry, or with = [\"schema-registry\"] "
+                "in [tool.kafkalab] (a running lab without one: `kafkalab up --with schema-registry` adds it).",
+            )
+        kafka_lab.wait_ready(ui=False)  # an attached lab's registry may still be starting
+    return url
+
+
+@pytest.fixture(scope="session")
+def schema_registry_client(schema_registry_url: str) -> Any:
+    """A confluent_kafka.schema_registry.SchemaRegistryClient for the lab's Schema Registry."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    return SchemaRegistryClient({"url": schema_registry_url})

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from kafkalab.errors import ConfigError
-from kafkalab.lab.modes import MODE_NAMES, Mode
+from kafkalab.lab.modes import MODE_NAMES, OPTIONAL, Mode, ModeSpec
 from kafkalab.lab.modes import MODES as MODE_TABLE
 
 MODES: tuple[Mode, ...] = MODE_NAMES
@@ -37,7 +37,9 @@ PULL_POLICIES: tuple[PullPolicy, ...] = ("missing", "never", "always")
 # which lab, and which context, every command acts on. The CLI's root group has an option for each
 # (kafkalab.cli.main); the pytest plugin a --kafkalab-NAME option for each that names a lab (all but
 # context, which names a cluster for the Kafka commands, and schema_registry, a registry for the schema commands).
-GLOBAL_FLAGS: tuple[str, ...] = ("project", "port", "ui_port", "zookeeper_port", "context", "schema_registry")
+GLOBAL_FLAGS: tuple[str, ...] = (
+    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "context", "schema_registry",
+)
 
 # Public images, pinned. Test beds swap them through the KAFKALAB_IMAGE_* settings.
 DEFAULT_IMAGES = {
@@ -45,6 +47,7 @@ DEFAULT_IMAGES = {
     "image_kafka_zk": "confluentinc/cp-kafka:7.9.11",
     "image_zookeeper": "confluentinc/cp-zookeeper:7.9.11",
     "image_ui": "ghcr.io/kafbat/kafka-ui:v1.5.0",
+    "image_schema_registry": "apicurio/apicurio-registry:3.3.3",
 }
 
 # The brokers' JVM settings (docs/performance.md has the figures). Where they differ by mode, by mode:
@@ -66,6 +69,9 @@ class Settings:
     ui_port: int = 8080
     zookeeper_port: int = 2181
     schema_registry_port: int = 8081
+    # The optional services the lab runs beside the mode's (kafkalab.lab.modes.OPTIONAL), by name:
+    # `with` in the config file, KAFKALAB_WITH (comma-separated), --with (repeatable, or comma-separated).
+    with_: tuple[str, ...] = ()
     cluster_name: str = "local"
     # The lab's Docker network, which other compose projects join by this name; "" is the project's.
     network: str = ""
@@ -79,6 +85,7 @@ class Settings:
     image_kafka_zk: str = DEFAULT_IMAGES["image_kafka_zk"]
     image_zookeeper: str = DEFAULT_IMAGES["image_zookeeper"]
     image_ui: str = DEFAULT_IMAGES["image_ui"]
+    image_schema_registry: str = DEFAULT_IMAGES["image_schema_registry"]
     # The brokers' KAFKA_HEAP_OPTS and the KRaft cluster id; "" is the mode's (DEFAULT_KAFKA_HEAP, ...).
     kafka_heap: str = ""
     cluster_id: str = ""
@@ -109,6 +116,11 @@ class Settings:
         """Every broker of the lab, on its EXTERNAL listener: the lab answers while any one of them does."""
         return MODE_TABLE[self.mode].bootstrap(self)
 
+    @property
+    def spec(self) -> ModeSpec:
+        """The lab's services: its mode's, and the optional ones of the with setting."""
+        return MODE_TABLE[self.mode].plus(self.with_)
+
     def with_record(self) -> Settings:
         """The lab's own settings from its record (kafkalab.lab.state: what its last `up` started it
         with), for each of RECORDED that was not given on purpose (a flag, the environment, a config
@@ -131,7 +143,7 @@ class Settings:
         """Every port the mode derives (a cluster's brokers: port, port + 1, port + 2) must be a port
         (1 to 65535), and no two of them the same: before anything starts, naming the settings."""
         owners: dict[int, tuple[str, str]] = {}  # port -> (service, the setting it comes from)
-        for service in MODE_TABLE[self.mode].services:
+        for service in self.spec.services:
             port = service.host_port(self)
             setting = service.port + (f" + {service.port_offset}" if service.port_offset else "")
             if not 1 <= port <= 65535:
@@ -153,7 +165,10 @@ class Settings:
 
     @property
     def schema_registry_url(self) -> str:
-        return f"http://localhost:{self.schema_registry_port}"
+        """The lab's Schema Registry as its clients take it: its Confluent-compatible API."""
+        from kafkalab.lab.modes import OPTIONAL
+
+        return OPTIONAL["schema-registry"].url(self)
 
     @property
     def lab_network(self) -> str:
@@ -167,7 +182,7 @@ class Settings:
     @property
     def host_ports(self) -> dict[str, int]:
         """The ports this stack publishes on 127.0.0.1, by service."""
-        return {s.name: s.host_port(self) for s in MODE_TABLE[self.mode].services}
+        return {s.name: s.host_port(self) for s in self.spec.services}
 
     def compose_env(self) -> dict[str, str]:
         """The variables the compose files interpolate."""
@@ -178,6 +193,9 @@ class Settings:
         env.update({"KAFKALAB_NETWORK": self.lab_network, **{env_name(k): v for k, v in self._shown().items()}})
         if self.subnet:  # only then is compose/extra/subnet.yaml, which reads it, in use
             env["KAFKALAB_SUBNET"] = self.subnet
+        # For the optional services' files (compose/services/), which every mode shares: its mode (the
+        # lab's label), and its brokers on the lab's network.
+        env.update(KAFKALAB_MODE=self.mode, KAFKALAB_INTERNAL_BOOTSTRAP=MODE_TABLE[self.mode].internal_bootstrap)
         return env
 
     def replace(self, **changes: Any) -> Settings:
@@ -188,8 +206,8 @@ class Settings:
 
     def as_rows(self) -> list[tuple[str, str, str]]:
         shown = {"network": self.lab_network, **self._shown()}  # their defaults follow the project, the mode
-        return [(f.name, _text(shown.get(f.name, getattr(self, f.name))), self.sources.get(f.name, "default"))
-                for f in _fields()]
+        return [(setting_name(f.name), _text(shown.get(f.name, getattr(self, f.name))),
+                 self.sources.get(f.name, "default")) for f in _fields()]
 
     def _shown(self) -> dict[str, str]:
         """The settings whose default is the mode's, with it where they are "": as the brokers get them."""
@@ -198,13 +216,17 @@ class Settings:
 
 
 def _text(value: Any) -> str:
-    """A setting's value as the environment and `kafkalab config` write it: booleans as true/false."""
+    """A setting's value as the environment and `kafkalab config` write it: booleans as true/false,
+    lists comma-separated."""
+    if isinstance(value, tuple):
+        return ",".join(value)
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 # What the record of a lab gives the commands that act on it, unless given on purpose: what makes it
 # that lab (images and the pull policy are how to start one, not which one it is).
-RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "schema_registry_port", "cluster_name", "network", "subnet")
+RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "schema_registry_port", "with_", "cluster_name", "network",
+            "subnet")
 RECORD_SOURCE = "the lab's record"
 
 
@@ -223,8 +245,8 @@ def _derived(mode: str) -> str:
 
 
 _COMPOSE_VARS = {
-    "project", "port", "ui_port", "zookeeper_port", "cluster_name", "pull", "network",
-    "image_kafka", "image_kafka_zk", "image_zookeeper", "image_ui", "ui_dynamic_config",
+    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "cluster_name", "pull", "network",
+    "image_kafka", "image_kafka_zk", "image_zookeeper", "image_ui", "image_schema_registry", "ui_dynamic_config",
     "kafka_heap", "cluster_id", "kafka_jvm_opts", "kafka_jmx_opts",
 }
 # The settings whose empty value is a value ("the image's default"): an empty variable sets them.
@@ -253,7 +275,12 @@ def _fields() -> list[dataclasses.Field[Any]]:
 
 
 def env_name(field: str) -> str:
-    return "KAFKALAB_" + field.upper()
+    return "KAFKALAB_" + setting_name(field).upper()
+
+
+def setting_name(field: str) -> str:
+    """The name a field has as a setting: `with` is the field with_ (a keyword of Python's)."""
+    return field.rstrip("_")
 
 
 def resolve(
@@ -292,7 +319,7 @@ def resolve(
 
 
 def _bad(name: str, raw: Any, source: str, why: str) -> ConfigError:
-    return ConfigError(f"Bad value for {name} ({source}): {raw!r} {why}.")
+    return ConfigError(f"Bad value for {setting_name(name)} ({source}): {raw!r} {why}.")
 
 
 def _coerce(name: str, raw: Any, source: str) -> Any:
@@ -301,6 +328,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
     def bad(why: str) -> ConfigError:
         return _bad(name, raw, source, why)
 
+    if name == "with_":
+        return _services(raw, bad)
     if name in ("port", "ui_port", "zookeeper_port", "schema_registry_port"):
         port = _as_int(raw)
         if port is None:
@@ -341,6 +370,19 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
     if name == "schema_registry" and raw and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
         raise bad("is not an http:// or https:// URL")
     return raw
+
+
+def _services(raw: Any, bad: Callable[[str], ConfigError]) -> tuple[str, ...]:
+    """The with setting: names of OPTIONAL, from a list (TOML, code, a repeated flag) or from text
+    separated by commas; in the table's order, each once. "" is none."""
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+        raise bad("is not a list of service names")
+    names = {n.strip() for item in items for n in item.split(",") if n.strip()}
+    unknown = sorted(names - set(OPTIONAL))
+    if unknown:
+        raise bad(f"names no optional service {unknown[0]!r}: the known ones are {', '.join(OPTIONAL)}")
+    return tuple(n for n in OPTIONAL if n in names)
 
 
 def _as_int(raw: Any) -> int | None:
@@ -461,12 +503,14 @@ def _settings_table(path: Path, table_path: tuple[str, ...]) -> dict[Any, Any] |
 def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
     """The table with its keys as field names ("ui-port" is ui_port); an unknown key is an error."""
     values = {cast(str, k).replace("-", "_"): v for k, v in table.items()}
+    if "with" in values:  # the field with_
+        values["with_"] = values.pop("with")
     known = {f.name for f in _fields()}
     unknown = sorted(set(values) - known - set(_TABLES))
     if unknown:
         raise ConfigError(
             f"{path}: unknown setting {unknown[0]!r}.",
-            f"Known settings: {', '.join(sorted(known))}.",
+            f"Known settings: {', '.join(sorted(setting_name(k) for k in known))}.",
         )
     return values
 

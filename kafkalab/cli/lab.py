@@ -17,7 +17,7 @@ from kafkalab.cli import render
 from kafkalab.cli.app import CliState, confirm, discard_stdout
 from kafkalab.cli.options import MODE, PULL
 from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, signal_of
-from kafkalab.lab.modes import ALL_SERVICES
+from kafkalab.lab.modes import ALL_SERVICES, OPTIONAL
 
 if TYPE_CHECKING:
     from kafkalab.lab.readiness import Phase
@@ -29,6 +29,7 @@ PHASES: dict[Phase, str] = {
     "containers": "Starting containers",
     "broker": "Waiting for the broker to answer",
     "ui": "Waiting for kafka-ui to answer",
+    "schema-registry": "Waiting for the Schema Registry to answer",
 }
 
 
@@ -40,21 +41,29 @@ PHASES: dict[Phase, str] = {
 @click.option("--pull", type=PULL, help="Image pull policy [default missing].")
 @click.option("--no-wait", is_flag=True, help="Return once the containers are started.")
 @click.option("--wait-ui", is_flag=True, help="Also wait until kafka-ui answers (it starts after the broker).")
+@click.option("--with", "with_", multiple=True, metavar="SERVICE[,SERVICE]",
+              help=f"Also run these optional services: {', '.join(OPTIONAL)} (repeatable; KAFKALAB_WITH; "
+                   "default: the lab's last `up`'s; '' for none).")
+@click.option("--schema-registry-port", type=int,
+              help="Host port of the Schema Registry [KAFKALAB_SCHEMA_REGISTRY_PORT; default 8081].")
 @click.pass_obj
 def up(
     state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pull: str | None, no_wait: bool,
-    wait_ui: bool,
+    wait_ui: bool, with_: tuple[str, ...], schema_registry_port: int | None,
 ) -> None:
     """Start the lab with Docker Compose: pull the images that are missing (with progress), start
     the containers, wait until the broker answers on localhost:9094, then print the status. kafka-ui
-    is shown as starting until it answers; --wait-ui waits for it. The timeout starts after the pull.
+    is shown as starting until it answers; --wait-ui waits for it. --with schema-registry adds a
+    Schema Registry (on localhost:8081), which `up` waits for too. The timeout starts after the pull.
     Running it again on a running lab is fine.
 
     \b
       kafkalab up
       kafkalab up --mode zookeeper --timeout 60 --wait-ui
+      kafkalab up --with schema-registry
     """
-    lab = state.lab(mode=mode, timeout=timeout, pull=pull)
+    lab = state.lab(mode=mode, timeout=timeout, pull=pull, with_=with_ or None,
+                    schema_registry_port=schema_registry_port)
     # The pre-flight overlaps the import of python_on_whales, which is the critical path to
     # `docker compose up`: the spinner only shows for it when it is slow (a daemon that hangs).
     with render.progress(PHASES["preflight"], delay=1.0) as spinner:
@@ -65,6 +74,9 @@ def up(
         )
     for name in result.unpaused:
         render.note(f"Unpaused {name}: it was paused.")
+    for name, seconds in result.ready.items():  # the optional services up waited for
+        if name in OPTIONAL:
+            render.note(f"{OPTIONAL[name].title} ready in {seconds:.1f} s.")
     if result.already_running:
         render.note(f"The lab {lab.settings.project} is already running.")
     elif no_wait:
@@ -233,8 +245,9 @@ def connect(state: CliState, fmt: Literal["env", "compose", "json"]) -> None:
 def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check, one row each: the docker CLI, the daemon and its version, Compose v2, access to the
     socket, the lab's ports, Docker's disk and memory, the images, the lab, the broker from this
-    machine and from inside the lab's network, and kafka-ui; with a fix for each that fails. Exit 0
-    when all pass, else the code of the first that failed (30 to 40). Done within 15 s, always.
+    machine and from inside the lab's network, kafka-ui, and the Schema Registry (with --with
+    schema-registry); with a fix for each that fails. Exit 0 when all pass, else the code of the
+    first that failed (30 to 41). Done within 15 s, always.
 
     \b
       kafkalab doctor

@@ -28,6 +28,9 @@ from kafkalab.settings import GLOBAL_FLAGS
 @click.option("--ui-port", type=int, help="Host port of kafka-ui [KAFKALAB_UI_PORT; default 8080].")
 @click.option("--zookeeper-port", type=int,
               help="Host port of ZooKeeper, in zookeeper mode [KAFKALAB_ZOOKEEPER_PORT; default 2181].")
+@click.option("--schema-registry-port", type=int,
+              help="Host port of the Schema Registry, with --with schema-registry [KAFKALAB_SCHEMA_REGISTRY_PORT; "
+                   "default 8081].")
 @click.option("--context", metavar="NAME", shell_complete=complete.contexts,
               help="The cluster of [contexts.NAME] in the config file, for the Kafka commands [KAFKALAB_CONTEXT].")
 @click.option("--schema-registry", metavar="URL",

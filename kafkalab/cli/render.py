@@ -20,13 +20,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from kafkalab.lab.modes import OPTIONAL
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from kafkalab.docker.pull import ImagePull, PullProgress
     from kafkalab.errors import KafkalabError
     from kafkalab.lab.doctor import Diagnosis
-    from kafkalab.lab.status import LabStatus
+    from kafkalab.lab.status import LabStatus, ServiceStatus
 
 _consoles: dict[str, Console] = {}
 _consoles_lock = threading.Lock()  # the spinner makes its console on a thread of its own
@@ -278,19 +280,31 @@ def lab_status(status: LabStatus) -> None:
             console.print(f"Network: {n.name} (containers reach the brokers at {n.bootstrap})",
                           markup=False, highlight=False)
     if status.ui is not None:
-        if status.ui.healthy:
-            mark = "[green]answers[/green]"
-        elif status.ui.starting:
-            since = status.ui.starting_for
-            mark = ("[yellow]starting[/yellow]" + (f" for {since:.0f} s" if since is not None else "")
-                    + " (`kafkalab up --wait-ui` waits for it)")
-        else:
-            mark = f"[red]{literal(status.ui.detail)}[/red]"
-        console.print(f"UI: {literal(status.ui.url)} {mark}")
+        console.print(f"UI: {literal(status.ui.url)} {_health(status.ui, ' (`kafkalab up --wait-ui` waits for it)')}")
+    if status.optional:
+        table(None, ("service", "url", "on the lab's network", "state"), [
+            (OPTIONAL[x.service].title, x.url, x.internal_url, _health_text(x)) for x in status.optional
+        ])
     for problem in status.problems:
         console.print(f"[red]✘[/red] {literal(problem)}", highlight=False)
     if status.hint:
         console.print(f"Hint: {status.hint}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _health(health: ServiceStatus, waits: str = "") -> str:
+    """Whether a service that answers HTTP does, as markup: answers, starting (for how long), or why not."""
+    style = {"healthy": "green", "starting": "yellow", "failed": "red"}[health.state]
+    return f"[{style}]{literal(_health_text(health))}[/{style}]" + (waits if health.starting else "")
+
+
+def _health_text(health: ServiceStatus) -> str:
+    """Whether a service that answers HTTP does: answers, starting (for how long), or why not."""
+    if health.healthy:
+        return "answers"
+    if health.starting:
+        since = health.starting_for
+        return "starting" + (f" for {since:.0f} s" if since is not None else "")
+    return health.detail
 
 
 def diagnosis(found: Diagnosis) -> None:

@@ -106,10 +106,11 @@ class Compose:
     def __init__(self, settings: Settings, echo: Echo | None = None) -> None:
         self.settings = settings
         self.echo = echo
-        self.spec = MODES[settings.mode]
+        self.spec = settings.spec  # the mode's services, and the optional ones it runs with
         self.file = compose_dir() / self.spec.file
-        # The subnet of the lab's network is an addition of its own: Compose has no "unset" for it.
-        self.files: list[str | Path] = [self.file]
+        # Each optional service has a file of its own, for every mode; the subnet of the lab's network
+        # is an addition of its own too: Compose has no "unset" for it.
+        self.files: list[str | Path] = [self.file, *(compose_dir() / "services" / f"{n}.yaml" for n in settings.with_)]
         if settings.subnet:
             self.files.append(compose_dir() / "extra" / "subnet.yaml")
         self.services = self.spec.service_names
@@ -463,6 +464,7 @@ class Compose:
         """Write the lab's record (kafkalab.lab.state): its settings, mode, volume layout and adopted volumes."""
         state.write(self.settings.project, {
             **self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode, state.LAYOUT_KEY: layout,
+            "KAFKALAB_WITH": ",".join(self.settings.with_),  # read by kafkalab only, not by the compose files
             **({"KAFKALAB_ADOPTED_VOLUMES": ",".join(adopted)} if adopted else {}),
         })
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from kafkalab.errors import ConfigError
 from kafkalab.kafka.bootstrap import parse_bootstrap
-from kafkalab.lab.modes import MODES
+from kafkalab.lab.modes import MODES, OPTIONAL
 
 # What makes a client setting's value a secret, in one place: `kafkalab config` and every error
 # that names settings show such values as MASK. A key is secret when it holds one of SECRET_WORDS
@@ -268,7 +268,7 @@ class RegistryTarget:
 
 
 # Apicurio Registry's Confluent-compatible API, under which Confluent's clients find a registry's routes.
-CCOMPAT_PATH = "/apis/ccompat/v7"
+CCOMPAT_PATH = OPTIONAL["schema-registry"].api_path
 
 
 def resolve_registry(
@@ -289,8 +289,7 @@ def resolve_registry(
             return RegistryTarget(url.rstrip("/"), auth, lab=False)
     if settings.schema_registry:
         return RegistryTarget(settings.schema_registry.rstrip("/"), None, lab=False)
-    url = settings.with_record().schema_registry_url.rstrip("/")
-    return RegistryTarget(url if url.endswith(CCOMPAT_PATH) else url + CCOMPAT_PATH, None, lab=True)
+    return RegistryTarget(settings.with_record().schema_registry_url, None, lab=True)
 
 
 

@@ -4,7 +4,9 @@ modes (kafkalab.lab.modes); no Docker and no Kafka client.
 
 Services on the host use every broker's EXTERNAL listener (localhost:9094, ...). Containers join the
 lab's network, which has a name of its own (the network setting, by default the project's name),
-and use the PLAINTEXT listener by service name (kafka:9092, ...), as kafka-ui does.
+and use the PLAINTEXT listener by service name (kafka:9092, ...), as kafka-ui does. The optional
+services the lab runs (the Schema Registry) have an address on each side too, and variables of their
+own (SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_INTERNAL_URL).
 """
 
 from __future__ import annotations
@@ -12,17 +14,14 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from kafkalab.lab.modes import MODES
+from kafkalab.lab.modes import INTERNAL_PORT, MODES
 
 if TYPE_CHECKING:
     from kafkalab.settings import Settings
 
-INTERNAL_PORT = 9092  # every broker's PLAINTEXT listener, as the compose files advertise it
-
-
 def internal_bootstrap(mode: str) -> str:
     """Every broker of the mode on its internal listener, for clients on the lab's network."""
-    return ",".join(f"{b.name}:{INTERNAL_PORT}" for b in MODES[mode].brokers)
+    return MODES[mode].internal_bootstrap
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +40,18 @@ class BrokerAddress:
 
 
 @dataclasses.dataclass(frozen=True)
+class ServiceAddress:
+    """An optional service of the lab (modes.OPTIONAL), and its variables (its URL from this machine,
+    and from the lab's network)."""
+
+    service: str
+    url: str
+    internal_url: str
+    variable: str
+    internal_variable: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Connection:
     """Everything an application needs to reach the lab, from the host or from a container."""
 
@@ -48,6 +59,7 @@ class Connection:
     mode: str
     network: str
     brokers: tuple[BrokerAddress, ...]
+    services: tuple[ServiceAddress, ...] = ()
 
     @property
     def bootstrap(self) -> str:
@@ -62,6 +74,8 @@ class Connection:
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "KAFKA_DOCKER_NETWORK": self.network,
             "KAFKA_INTERNAL_BOOTSTRAP_SERVERS": self.internal_bootstrap,
+            **{x.variable: x.url for x in self.services},
+            **{x.internal_variable: x.internal_url for x in self.services},
         }
 
     def env_text(self) -> str:
@@ -70,9 +84,11 @@ class Connection:
         return (
             f"# The lab {self.project} ({self.mode}), from this machine:\n"
             f"KAFKA_BOOTSTRAP_SERVERS={env['KAFKA_BOOTSTRAP_SERVERS']}\n"
-            "# From a container on the lab's network (docker run --network, or an external network in Compose):\n"
+            + "".join(f"{x.variable}={x.url}\n" for x in self.services)
+            + "# From a container on the lab's network (docker run --network, or an external network in Compose):\n"
             f"KAFKA_DOCKER_NETWORK={env['KAFKA_DOCKER_NETWORK']}\n"
             f"KAFKA_INTERNAL_BOOTSTRAP_SERVERS={env['KAFKA_INTERNAL_BOOTSTRAP_SERVERS']}\n"
+            + "".join(f"{x.internal_variable}={x.internal_url}\n" for x in self.services)
         )
 
     def compose_text(self) -> str:
@@ -85,7 +101,9 @@ class Connection:
             "  app:\n"
             "    environment:\n"
             f"      KAFKA_BOOTSTRAP_SERVERS: {self.internal_bootstrap}\n"
-            "    networks:\n"
+            # On the lab's network, the service's usual variable names its address there.
+            + "".join(f"      {x.variable}: {x.internal_url}\n" for x in self.services)
+            + "    networks:\n"
             "      - default  # your project's own network, which a service leaves once it lists others\n"
             f"      - {self.network}\n"
             "networks:\n"
@@ -101,6 +119,9 @@ class Connection:
             "bootstrap_servers": self.bootstrap,
             "network": {"name": self.network, "bootstrap_servers": self.internal_bootstrap},
             "brokers": [dataclasses.asdict(b) for b in self.brokers],
+            "services": [dataclasses.asdict(x) for x in self.services],
+            **{x.service.replace("-", "_"): {"url": x.url, "internal_url": x.internal_url}
+               for x in self.services},
             "env": self.env(),
             "compose": self.compose_text(),
         }
@@ -114,4 +135,7 @@ def connection(settings: Settings, network: str | None = None) -> Connection:
     brokers = tuple(
         BrokerAddress(b.name, f"localhost:{b.host_port(s)}", f"{b.name}:{INTERNAL_PORT}") for b in MODES[s.mode].brokers
     )
-    return Connection(s.project, s.mode, network or s.lab_network, brokers)
+    services = tuple(
+        ServiceAddress(x.name, x.url(s), x.internal_url, *x.variables) for x in s.spec.optional
+    )
+    return Connection(s.project, s.mode, network or s.lab_network, brokers, services)

@@ -67,6 +67,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("host", "broker from this machine"),
     ("network", "broker from the lab's network"),
     ("ui", "kafka-ui"),
+    ("schema-registry", "Schema Registry"),
 )
 TITLES = dict(CHECKS)
 
@@ -245,8 +246,9 @@ class _Doctor:
             return
         host = self.pool.submit(self.host, lab.settings)
         inside = self.pool.submit(self.inside, lab, containers) if running & set(brokers) else None
-        ui = self.pool.submit(self.ui, lab.settings, containers)
-        for check in (host, inside, ui):
+        ui = self.pool.submit(self.answers, "ui", "kafka-ui", lab.settings, containers)
+        registry = self.pool.submit(self.answers, "schema-registry", "schema-registry", lab.settings, containers)
+        for check in (host, inside, ui, registry):
             if check is not None:
                 _outcome(check, self.deadline + 0.5)  # each bounds itself below the deadline
         if inside is None:
@@ -291,7 +293,7 @@ class _Doctor:
         from kafkalab.docker.compose import port_free
 
         s = settings or self.settings.with_record()
-        spec = MODES[s.mode]
+        spec = s.spec
         shown, failures, flags, unknown = [], [], [], []
         for service in spec.services:
             port = service.host_port(s)
@@ -322,7 +324,7 @@ class _Doctor:
 
     def images(self, s: Settings) -> list[str]:
         """The images of the lab's mode: here, or pullable under the pull setting. Returns those to pull."""
-        wanted = sorted({getattr(s, service.image) for service in MODES[s.mode].services})
+        wanted = sorted({getattr(s, service.image) for service in s.spec.services})
         try:
             missing = self.compose.missing_images(wanted)
         except KafkalabError as exc:
@@ -354,8 +356,7 @@ class _Doctor:
         if _failed(info):
             self.add("resources", False, _why(info), "Run `docker info`: it says what the daemon cannot tell.")
             return
-        services = MODES[s.mode].services
-        need_memory = sum(MEMORY_MIB[x.name] for x in services) * 1024**2
+        need_memory = sum(MEMORY_MIB.get(x.name, x.memory_mib) for x in s.spec.services) * 1024**2
         need_disk = (DISK_GIB + len(missing)) * GIB
         total = int(info.get("MemTotal") or 0)
         running = any(c.running for c in containers)
@@ -396,7 +397,7 @@ class _Doctor:
                      f"{up} (with this lab's options) starts what stopped; `kafkalab logs SERVICE` says why "
                      "it stopped.")
             return
-        absent = [n for n in MODES[s.mode].service_names if n not in {c.service for c in containers}]
+        absent = [n for n in s.spec.service_names if n not in {c.service for c in containers}]
         note = f" ({', '.join(absent)} not started)" if absent else ""
         self.add("lab", True, f"running in {s.mode} mode: {', '.join(c.service for c in containers)}{note}")
 
@@ -472,28 +473,31 @@ class _Doctor:
             verb = "answers" if len(expected) == 1 else "answer"
             self.add("network", True, f"{', '.join(expected)} {verb} {where} (Kafka's BrokerApiVersionsCommand)")
 
-    def ui(self, s: Settings, containers: list[Container]) -> None:
-        from kafkalab.lab.status import after_broker_state, ui_health
+    def answers(self, key: str, name: str, s: Settings, containers: list[Container]) -> None:
+        """The check of a service that answers HTTP and starts after the brokers: kafka-ui, the Schema Registry."""
+        from kafkalab.lab.status import after_broker_state, service_health
 
-        found = [c for c in containers if c.service == "kafka-ui"]
-        if not found:
-            self.add("ui", None, "not checked: the lab runs without kafka-ui")
+        found = [c for c in containers if c.service == name]
+        if not found or name not in s.spec.service_names:
+            self.add(key, None, f"not checked: the lab runs without {'' if key == 'ui' else 'a '}{TITLES[key]}"
+                     + ("" if key == "ui" else f" (`kafkalab up --with {name}` adds it)"))
             return
-        health = ui_health(s.ui_url, timeout=self.bound(2.0))
+        health = service_health(s.spec.service(name), s, timeout=self.bound(2.0))
         if health.healthy:
-            self.add("ui", True, f"{s.ui_url} answers ({health.detail[:40]})")
+            self.add(key, True, f"{health.url} answers ({health.detail[:40]})")
             return
         running = found[0].running
         up_for = self.compose.running_for(found[0]) if running and not health.answered else None
         if after_broker_state(False, health.answered, running, up_for, s.start_window) == "starting":
-            # Not answering yet is how a starting kafka-ui is: no failure, and no verdict yet either.
-            self.add("ui", None, f"not checked: kafka-ui is starting, {up_for:.0f} s after its start, within its "
-                     f"start window of {s.start_window:g} s (start_window): {s.ui_url}: {health.detail}")
+            # Not answering yet is how a starting JVM web app is: no failure, and no verdict yet either.
+            self.add(key, None, f"not checked: {name} is starting, {up_for:.0f} s after its start, within its "
+                     f"start window of {s.start_window:g} s (start_window): {health.url}: {health.detail}")
             return
         late = f"; not within {s.start_window:g} s of its start (start_window)" if running and up_for else ""
-        self.add("ui", False, f"{s.ui_url}: {health.detail}{late}",
-                 "kafka-ui answers once it has started (seconds after the broker) and reaches the broker at "
-                 "kafka:9092; `kafkalab logs kafka-ui` says why it does not.")
+        reaches = "the broker at kafka:9092" if key == "ui" else f"the brokers at {s.spec.internal_bootstrap}"
+        self.add(key, False, f"{health.url}: {health.detail}{late}",
+                 f"{name} answers once it has started (seconds after the broker) and reaches {reaches}; "
+                 f"`kafkalab logs {name}` says why it does not.")
 
 
 # --- helpers, without Docker ----------------------------------------------------------------------

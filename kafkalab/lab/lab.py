@@ -33,9 +33,9 @@ from kafkalab.errors import (
 from kafkalab.kafka import clients, cluster, topics
 from kafkalab.lab import state
 from kafkalab.lab.connection import Connection, LabNetwork, connection, internal_bootstrap
-from kafkalab.lab.modes import LEGACY_DATA, MODES, Mode, legacy_mode, mode_of_services
+from kafkalab.lab.modes import LEGACY_DATA, MODES, OPTIONAL, Mode, legacy_mode, mode_of_services
 from kafkalab.lab.readiness import Phase, wait_for_lab
-from kafkalab.lab.status import LabStatus, UiStatus, assemble, ui_health
+from kafkalab.lab.status import LabStatus, ServiceStatus, assemble, service_health
 from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
@@ -64,6 +64,9 @@ class UpResult:
     status: LabStatus
     unpaused: tuple[str, ...] = ()  # containers that were paused, and that up unpaused
     pulled: tuple[ImagePull, ...] = ()
+    # The seconds each service that up waited for after the brokers (the Schema Registry; kafka-ui with
+    # wait_ui) took to answer, from the start of the wait, by service.
+    ready: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +100,14 @@ class Lab:
         """Where the lab's clients connect: every broker of the lab, never --bootstrap-server (which is
         for the CLI's Kafka commands), so that tests and scripts only ever touch the lab."""
         return self.settings.with_record().lab_bootstrap
+
+    @property
+    def schema_registry_url(self) -> str | None:
+        """The lab's Schema Registry from this machine, as its clients take it (its Confluent-compatible
+        API, http://localhost:8081/apis/ccompat/v7); None when the lab runs without it (`with` has no
+        schema-registry)."""
+        s = self.settings.with_record()
+        return s.schema_registry_url if "schema-registry" in s.with_ else None
 
     @property
     def started(self) -> bool:
@@ -174,14 +185,16 @@ class Lab:
         if not wait:
             return UpResult(already, time.monotonic() - started, self.status(), unpaused, pulled)
         budget = self._budget(timeout)
-        info, ui_status = self._wait(
-            started + budget, budget, ui="kafka-ui" in services and wait_ui, on_phase=phase,
+        info, health, ready = self._wait(
+            started + budget, budget, ui="kafka-ui" in services and wait_ui, on_phase=phase, services=services,
+            since=started,
         )
-        if ui_status is None and "kafka-ui" in services:  # not waited for: how far it is (_assemble says)
-            ui_status = ui_health(self.settings.ui_url, timeout=0.5)
+        for service in self.compose.spec.services:  # not waited for: how far it is (_assemble says)
+            if service.health_path and service.name in services and service.name not in health:
+                health[service.name] = service_health(service, self.settings, timeout=0.5)
         # What the wait learnt is the status, but for the containers' own state.
-        status = self._assemble(tuple(self.compose.containers()), info, None, ui_status)
-        return UpResult(already, time.monotonic() - started, status, unpaused, pulled)
+        status = self._assemble(tuple(self.compose.containers()), info, None, health)
+        return UpResult(already, time.monotonic() - started, status, unpaused, pulled, ready)
 
     def pull(
         self, services: list[str] | None = None, *, always: bool | None = None,
@@ -214,9 +227,17 @@ class Lab:
         self, timeout: float | None = None, *, ui: bool = True,
         on_phase: Callable[[Phase], None] | None = None,
     ) -> cluster.ClusterInfo:
-        """Poll until every broker answers a metadata request (and the UI its health check)."""
+        """Poll until every broker answers a metadata request (then the optional services up waits
+        for, and the UI, their health checks)."""
         budget = self._budget(timeout)
         return self._wait(time.monotonic() + budget, budget, ui=ui, on_phase=on_phase)[0]
+
+    def _wait(
+        self, deadline: float, budget: float, *, ui: bool, on_phase: Callable[[Phase], None] | None,
+        services: list[str] | None = None, since: float | None = None,
+    ) -> tuple[cluster.ClusterInfo, dict[str, ServiceStatus], dict[str, float]]:
+        return wait_for_lab(self.compose, deadline, budget, ui=ui, phase=on_phase or (lambda _p: None),
+                            started=services, since=since)
 
     def _budget(self, timeout: float | None) -> float:
         """The seconds to wait for readiness: `timeout`, checked as the timeout setting is (above 0:
@@ -229,11 +250,6 @@ class Lab:
             raise ConfigError(
                 exc.message, "Give the seconds to wait for the lab, above 0; wait=False does not wait at all.",
             ) from None
-
-    def _wait(
-        self, deadline: float, budget: float, *, ui: bool, on_phase: Callable[[Phase], None] | None,
-    ) -> tuple[cluster.ClusterInfo, UiStatus | None]:
-        return wait_for_lab(self.compose, deadline, budget, ui=ui, phase=on_phase or (lambda _p: None))
 
     def down(self, *, volumes: bool = False) -> DownResult:
         """Stop and remove the lab's containers, and their anonymous volumes (of folders their images
@@ -277,8 +293,11 @@ class Lab:
         self._check_same_lab(list(containers), any_mode=True)
         lab = self.in_running_mode(list(containers))
         s = lab.settings
-        with ThreadPoolExecutor(1) as pool:  # kafka-ui's health request (up to 2 s) while the brokers are asked
-            ui = pool.submit(ui_health, s.ui_url) if any(c.service == "kafka-ui" for c in containers) else None
+        present = {c.service for c in containers}
+        answering = [x for x in lab.compose.spec.services if x.health_path and x.name in present]
+        # The health requests of kafka-ui and the optional services (up to 2 s each) while the brokers are asked.
+        with ThreadPoolExecutor(max(len(answering), 1)) as pool:
+            asked = {x.name: pool.submit(service_health, x, s) for x in answering}
             info: cluster.ClusterInfo | None = None
             error = None
             brokers = {b.name for b in lab.compose.spec.brokers}
@@ -292,13 +311,15 @@ class Lab:
                 one = len(paused) == 1
                 error = (f"The broker container{'' if one else 's'} {', '.join(paused)} "
                          f"{'is' if one else 'are'} paused." if paused else "No broker container is running.")
-            return lab._assemble(containers, info, error, ui.result() if ui else None)
+            return lab._assemble(containers, info, error, {name: f.result() for name, f in asked.items()})
 
     def _assemble(
         self, containers: tuple[Container, ...], info: cluster.ClusterInfo | None, error: str | None,
-        ui: UiStatus | None,
+        health: dict[str, ServiceStatus],
     ) -> LabStatus:
-        return assemble(self.compose, containers, info, error, ui, self.network(containers))
+        optional = tuple(health[name] for name in OPTIONAL if name in health)
+        return assemble(self.compose, containers, info, error, health.get("kafka-ui"), self.network(containers),
+                        optional)
 
     def network(self, containers: tuple[Container, ...] | list[Container] = ()) -> LabNetwork:
         """The lab's network (the one its containers are on, if they are) and the brokers' address on it."""
@@ -358,12 +379,14 @@ class Lab:
         return compose.logs([service] if service else [], tail=tail, follow=follow)
 
     def in_running_mode(self, containers: list[Container]) -> Lab:
-        """This lab, in the mode its containers run in (the settings may name another); this Lab
-        itself when they agree, or when there are no containers."""
+        """This lab, in the mode its containers run in (the settings may name another), with the optional
+        services it has containers of; this Lab itself when they agree, or when there are no containers."""
         mode = running_mode(containers) if containers else self.settings.mode
-        if mode == self.settings.mode:
+        found = {c.service for c in containers} & set(OPTIONAL)
+        with_ = tuple(n for n in OPTIONAL if n in found or n in self.settings.with_)
+        if mode == self.settings.mode and with_ == self.settings.with_:
             return self
-        return Lab(self.settings.replace(mode=mode), echo=self.compose.echo)
+        return Lab(self.settings.replace(mode=mode, with_=with_), echo=self.compose.echo)
 
     def _settle(self, containers: list[Container]) -> None:
         """The settings `up` starts with: the lab's own (its record: ports, network, ...), but for

@@ -3,7 +3,8 @@ setting, host port, brokers and volumes. Everything else (settings, compose, lab
 reads the facts of a mode from here.
 
 The compose files in compose/ must agree with this table; tests/unit/test_compose_files.py checks
-that they do, service by service.
+that they do, service by service. The optional services (OPTIONAL: the Schema Registry, ...) join
+any mode (ModeSpec.plus), each from a compose file of its own in compose/services/.
 """
 
 from __future__ import annotations
@@ -32,6 +33,32 @@ class Service:
     # It starts after the brokers, and answers only once it has started (kafka-ui): until then, and
     # within the start_window setting, it is "starting", not a fault (kafkalab.lab.status.after_broker_state).
     after_broker: bool = False
+    # Answers HTTP: the path status, doctor and `up` ask, and a text a healthy answer holds ("" for any 200).
+    health_path: str = ""
+    health_body: str = ""
+    # Where its API lives below the root: its URL, for clients, is root + api_path (the registry's
+    # Confluent-compatible API, which Confluent's serializers in every language take as the registry's URL).
+    api_path: str = ""
+    # An optional service (OPTIONAL) `up` waits for, after the brokers, as applications need it at start.
+    waited: bool = False
+    title: str = ""  # its name for people: "Schema Registry"
+    # The variables `kafkalab connect` prints for it: its URL from this machine, and from the lab's network.
+    variables: tuple[str, ...] = ()
+    memory_mib: int = 0  # about what it takes, for doctor's memory check
+
+    @property
+    def key(self) -> str:
+        """Its name as a key of JSON and Python: schema_registry."""
+        return self.name.replace("-", "_")
+
+    @property
+    def internal_url(self) -> str:
+        """Its address from a container on the lab's network: by its service name, which Compose
+        makes its name on that network."""
+        return f"http://{self.name}:{self.container_port}{self.api_path}"
+
+    def url(self, settings: Any) -> str:
+        return f"http://localhost:{self.host_port(settings)}{self.api_path}"
 
     def host_port(self, settings: Any) -> int:
         return int(getattr(settings, self.port)) + self.port_offset
@@ -71,8 +98,37 @@ class ModeSpec:
         """Every broker's EXTERNAL listener: clients reach the cluster while any one of them answers."""
         return ",".join(f"localhost:{b.host_port(settings)}" for b in self.brokers)
 
+    @property
+    def internal_bootstrap(self) -> str:
+        """Every broker on its PLAINTEXT listener, for clients on the lab's network."""
+        return ",".join(f"{b.name}:{INTERNAL_PORT}" for b in self.brokers)
 
-_UI = Service("kafka-ui", image="image_ui", port="ui_port", container_port=8080, after_broker=True)
+    @property
+    def optional(self) -> tuple[Service, ...]:
+        """The optional services (OPTIONAL) this lab runs."""
+        return tuple(s for s in self.services if s.name in OPTIONAL)
+
+    def plus(self, names: tuple[str, ...]) -> ModeSpec:
+        """The mode with the optional services of these names (the `with` setting) after its own."""
+        return dataclasses.replace(self, services=self.services + tuple(OPTIONAL[n] for n in names))
+
+
+INTERNAL_PORT = 9092  # every broker's PLAINTEXT listener, as the compose files advertise it
+
+
+_UI = Service("kafka-ui", image="image_ui", port="ui_port", container_port=8080, after_broker=True,
+              health_path="/actuator/health", health_body='"UP"', title="kafka-ui")
+
+# The optional services, which any mode runs with `--with NAME` (the `with` setting): each has a compose
+# file of its own, compose/services/NAME.yaml, added to the mode's (-f), and shared by every mode.
+OPTIONAL: dict[str, Service] = {
+    "schema-registry": Service(
+        "schema-registry", image="image_schema_registry", port="schema_registry_port", container_port=8080,
+        after_broker=True, api_path="/apis/ccompat/v7", health_path="/apis/ccompat/v7/subjects", waited=True,
+        title="Schema Registry",
+        variables=("SCHEMA_REGISTRY_URL", "SCHEMA_REGISTRY_INTERNAL_URL"), memory_mib=384,
+    ),
+}
 
 
 def _broker(name: str, image: str = "image_kafka", offset: int = 0, volume: str = "kafka-data") -> Service:
@@ -97,7 +153,7 @@ MODES: dict[str, ModeSpec] = {
     )),
 }
 MODE_NAMES: tuple[Mode, ...] = ("kraft", "zookeeper", "cluster")
-ALL_SERVICES: tuple[str, ...] = tuple(sorted({s.name for m in MODES.values() for s in m.services}))
+ALL_SERVICES: tuple[str, ...] = tuple(sorted({s.name for m in MODES.values() for s in m.services} | set(OPTIONAL)))
 # Volume names that labs of kafkalab 0.1 created, before each mode had its own and before labels.
 # 0.1 kept broker 1's data in kafka-data in every mode (kraft, zookeeper and cluster alike), the other
 # brokers' in kafka-2-data and kafka-3-data, ZooKeeper's in zookeeper-data and zookeeper-log. Such a

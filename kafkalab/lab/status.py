@@ -1,5 +1,6 @@
-"""What `kafkalab status` reports: LabStatus and UiStatus, the health of kafka-ui (and of any
-service that starts after the brokers), and assembling a status from what Docker and Kafka said.
+"""What `kafkalab status` reports: LabStatus and ServiceStatus, the health of each service that
+answers HTTP and starts after the brokers (kafka-ui, the optional services: the Schema Registry), and
+assembling a status from what Docker and Kafka said.
 
 May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.modes, kafkalab.lab.connection, and
 kafkalab.docker.compose and kafkalab.kafka.cluster for their types only. Lab (kafkalab.lab.lab) asks
@@ -12,6 +13,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, Literal
 
 from kafkalab.lab.connection import LabNetwork
+from kafkalab.lab.modes import MODES, OPTIONAL, Service
 
 if TYPE_CHECKING:
     from kafkalab.docker.compose import Compose, Container
@@ -21,24 +23,35 @@ LabState = Literal["healthy", "degraded", "stopped", "not running"]
 # A service that starts after the brokers (modes.Service.after_broker): answers; runs and has not
 # answered yet, within the start window; or neither, a fault.
 ServiceState = Literal["healthy", "starting", "failed"]
-UI_REQUEST_TIMEOUT = 2.0  # seconds one health request to kafka-ui may take
+UI_REQUEST_TIMEOUT = 2.0  # seconds one health request to kafka-ui (or another such service) may take
 
 
 @dataclasses.dataclass(frozen=True)
-class UiStatus:
+class ServiceStatus:
+    """The health of a service that answers HTTP (modes.Service.health_path): kafka-ui, the Schema Registry."""
+
     url: str
     healthy: bool
     detail: str
     starting: bool = False  # it runs and has not answered yet, within the start window: no fault
     answered: bool = False  # an HTTP answer came, healthy or not: it has started
     starting_for: float | None = None  # seconds since its container started, while starting
+    service: str = "kafka-ui"
+    internal_url: str = ""  # its address on the lab's network, for an optional service
 
     @property
     def state(self) -> ServiceState:
         return "healthy" if self.healthy else "starting" if self.starting else "failed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "state": self.state}
+        found = {**dataclasses.asdict(self), "state": self.state}
+        del found["service"]  # the key it is shown under says which
+        if not self.internal_url:
+            del found["internal_url"]
+        return found
+
+
+UiStatus = ServiceStatus  # kafka-ui's, by the name it had before the optional services
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,10 +66,15 @@ class LabStatus:
     problems: tuple[str, ...] = ()  # what is wrong, one line each
     hint: str | None = None  # what to do about it
     network: LabNetwork | None = None  # the network containers join, and the brokers' address on it
+    optional: tuple[ServiceStatus, ...] = ()  # the health of each optional service the lab runs
 
     @property
     def healthy(self) -> bool:
         return self.state == "healthy"
+
+    def service(self, name: str) -> ServiceStatus | None:
+        """The health of an optional service (OPTIONAL) by name; None when the lab runs without it."""
+        return next((x for x in self.optional if x.service == name), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,15 +92,16 @@ class LabStatus:
             "problems": list(self.problems),
             "hint": self.hint,
             "network": dataclasses.asdict(self.network) if self.network else None,
+            **{o.key: (found.to_dict() if (found := self.service(name)) else None) for name, o in OPTIONAL.items()},
         }
 
 
 def assemble(
     compose: Compose, containers: tuple[Container, ...], info: ClusterInfo | None, error: str | None,
-    ui: UiStatus | None, network: LabNetwork,
+    ui: ServiceStatus | None, network: LabNetwork, optional: tuple[ServiceStatus, ...] = (),
 ) -> LabStatus:
     """The status of the lab of compose's settings, from its containers, the brokers' answer (or
-    why there is none) and kafka-ui's health."""
+    why there is none) and the health of kafka-ui and of the optional services."""
     s = compose.settings
     brokers = len(compose.spec.brokers)
     problems = [f"{c.service} is {c.state} ({c.status})." for c in containers if not c.running]
@@ -90,11 +109,16 @@ def assemble(
     if info is not None and len(info.brokers) < brokers and not problems:
         problems.append(f"{len(info.brokers)} of {brokers} brokers answer.")
         faulty.add("brokers")
-    if ui is not None and not ui.healthy:
-        ui = after_broker(compose, "kafka-ui", ui, containers)
-        if not ui.starting:
-            problems.append(f"kafka-ui does not answer: {ui.detail}.")
-            faulty.add("kafka-ui")
+    answering = []
+    for asked in (*([ui] if ui is not None else []), *optional):
+        health = asked if asked.healthy else after_broker(compose, asked.service, asked, containers)
+        if not health.healthy and not health.starting:
+            problems.append(f"{health.service} does not answer: {health.detail}.")
+            faulty.add(health.service)
+        answering.append(health)
+    if ui is not None:
+        ui, *answering = answering
+    optional = tuple(answering)
     late = {x.name for x in compose.spec.services if x.after_broker}
     paused = [c.name for c in containers if c.state == "paused"]
     if paused:
@@ -114,10 +138,12 @@ def assemble(
     good = not problems and info is not None and len(info.brokers) == brokers
     stopped = not any(c.running or c.state == "paused" for c in containers)
     state: LabState = "healthy" if good else "stopped" if stopped else "degraded"
-    return LabStatus(s.project, s.mode, state, containers, info, error, ui, tuple(problems), hint, network)
+    return LabStatus(s.project, s.mode, state, containers, info, error, ui, tuple(problems), hint, network, optional)
 
 
-def after_broker(compose: Compose, service: str, health: UiStatus, containers: tuple[Container, ...]) -> UiStatus:
+def after_broker(
+    compose: Compose, service: str, health: ServiceStatus, containers: tuple[Container, ...],
+) -> ServiceStatus:
     """The health of a service that starts after the brokers and did not answer healthy: starting
     (how long so far), or a fault, as after_broker_state says."""
     container = next((c for c in containers if c.service == service), None)
@@ -147,20 +173,33 @@ def after_broker_state(
     return "failed"
 
 
-def ui_health(url: str, timeout: float = UI_REQUEST_TIMEOUT) -> UiStatus:
+def ui_health(url: str, timeout: float = UI_REQUEST_TIMEOUT) -> ServiceStatus:
     """GET /actuator/health, kafka-ui's health endpoint (the Spring Boot actuator)."""
-    import http.client
+    return http_health(MODES["kraft"].service("kafka-ui"), url, timeout)
 
-    host_port = url.removeprefix("http://")
-    host, _, port = host_port.partition(":")
-    conn = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
+
+def service_health(service: Service, settings: Any, timeout: float = UI_REQUEST_TIMEOUT) -> ServiceStatus:
+    """The health of one of the lab's services that answer HTTP, at its published port."""
+    return http_health(service, service.url(settings), timeout)
+
+
+def http_health(service: Service, url: str, timeout: float = UI_REQUEST_TIMEOUT) -> ServiceStatus:
+    """GET the service's health path at url: healthy on a 200 whose body holds its health_body."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)  # the service's URL may hold its API's path: the health path is from the root
+    internal = service.internal_url if service.name in OPTIONAL else ""
+    conn = http.client.HTTPConnection(where.hostname or "localhost", where.port or 80, timeout=timeout)
     try:
-        conn.request("GET", "/actuator/health")
+        conn.request("GET", service.health_path)
         response = conn.getresponse()
         body = response.read().decode("utf-8", "replace")
     except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, or not HTTP
-        return UiStatus(url, False, f"no answer ({exc.__class__.__name__})")
+        return ServiceStatus(url, False, f"no answer ({exc.__class__.__name__})", service=service.name,
+                             internal_url=internal)
     finally:
         conn.close()
-    healthy = response.status == 200 and '"UP"' in body
-    return UiStatus(url, healthy, f"HTTP {response.status} {body[:80]}", answered=True)
+    healthy = response.status == 200 and service.health_body in body
+    return ServiceStatus(url, healthy, f"HTTP {response.status} {body[:80]}", answered=True, service=service.name,
+                         internal_url=internal)

@@ -6,11 +6,12 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kafkalab.docker.compose import compose_dir
-from kafkalab.lab.modes import LAB_LABEL, MODE_LABEL, MODES
+from kafkalab.lab.modes import LAB_LABEL, MODE_LABEL, MODES, OPTIONAL
 from kafkalab.settings import DEFAULT_IMAGES, Settings
 
 FILES = sorted(compose_dir().glob("*.yaml"))
@@ -167,3 +168,49 @@ def test_the_jvm_settings_have_their_defaults_in_the_settings_only(path: Path) -
         assert f"${{{name}:" not in text and f"${{{name}-" not in text, name
     kafka = config(path, Settings(mode=path.stem, kafka_heap="-Xmx300M").compose_env())["services"]["kafka"]  # type: ignore[index]
     assert kafka["environment"]["KAFKA_HEAP_OPTS"] == "-Xmx300M"
+
+
+SERVICE_FILES = sorted((compose_dir() / "services").glob("*.yaml"))
+
+
+def config_of(paths: list[Path], env: dict[str, str]) -> dict[str, Any]:
+    """`docker compose config` of several files (-f each), as JSON."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAFKALAB_")}
+    files = [a for p in paths for a in ("-f", str(p))]
+    done = subprocess.run(["docker", "compose", "-p", "cfgtest", *files, "config", "--format", "json"],
+                          env={**clean, **env}, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_one_file_per_optional_service() -> None:
+    assert [p.stem for p in SERVICE_FILES] == sorted(OPTIONAL)
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("name", sorted(OPTIONAL))
+def test_an_optional_services_file_agrees_with_the_table_in_every_mode(mode: str, name: str) -> None:
+    """Image, port on 127.0.0.1, the lab's labels (with the mode's), and the mode's brokers inside."""
+    service = OPTIONAL[name]
+    settings = Settings(mode=mode, project="orders", port=19094, ui_port=18080, schema_registry_port=18081,  # type: ignore[arg-type]
+                        with_=(name,), image_schema_registry="r:1")
+    spec = settings.spec
+    found = config_of([compose_dir() / spec.file, compose_dir() / "services" / f"{name}.yaml"], settings.compose_env())
+    conf = found["services"][name]
+    assert conf["image"] == getattr(settings, service.image)
+    assert [(p["host_ip"], p["published"], p["target"]) for p in conf["ports"]] == [
+        ("127.0.0.1", str(service.host_port(settings)), service.container_port)
+    ]
+    assert conf["labels"] == {LAB_LABEL: "orders", MODE_LABEL: mode}
+    assert list(conf["networks"]) == ["default"]  # the lab's network, where its name is its address
+    assert conf["environment"]["APICURIO_KAFKASQL_BOOTSTRAP_SERVERS"] == spec.internal_bootstrap
+    assert conf["environment"]["APICURIO_STORAGE_KIND"] == "kafkasql"
+    assert "-Xmx" in conf["environment"]["JAVA_OPTS"]  # a bounded heap, not 80% of the container's memory
+    assert sorted(found["services"]) == sorted(spec.service_names)
+
+
+@pytest.mark.parametrize("path", SERVICE_FILES, ids=lambda p: p.name)
+def test_an_optional_services_default_is_its_pinned_public_image(path: Path) -> None:
+    conf = config_of([compose_dir() / "kraft.yaml", path], {})["services"][path.stem]
+    assert conf["image"] == DEFAULT_IMAGES[OPTIONAL[path.stem].image] == "apicurio/apicurio-registry:3.3.3"
+    assert conf["pull_policy"] == "missing"

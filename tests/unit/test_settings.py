@@ -185,7 +185,7 @@ def test_compose_env_names_match_what_the_compose_files_read() -> None:
     env = Settings(port=1234, image_ui="x/ui:1").compose_env()
     assert env["KAFKALAB_PORT"] == "1234"
     assert env["KAFKALAB_IMAGE_UI"] == "x/ui:1"
-    compose_text = "".join(p.read_text() for p in (Path(__file__).parents[2] / "compose").glob("*.yaml"))
+    compose_text = "".join(p.read_text() for p in (Path(__file__).parents[2] / "compose").rglob("*.yaml"))
     for name in env:
         if name != "KAFKALAB_PROJECT":
             assert "${" + name in compose_text, name
