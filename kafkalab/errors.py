@@ -246,6 +246,8 @@ class Interrupted(KeyboardInterrupt):
 # Exit codes of `kafkalab status`, which reports rather than fails.
 STATUS_NOT_RUNNING = 20
 STATUS_DEGRADED = 21
+# Its brokers' containers run, started within the start window, and do not answer yet: nothing is wrong.
+STATUS_STARTING = 28
 
 # Exit codes of `kafkalab doctor`, which reports rather than fails too: the first check that failed,
 # in the order doctor runs them (kafkalab.lab.doctor.CHECKS).

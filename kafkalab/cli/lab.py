@@ -16,7 +16,7 @@ import click
 from kafkalab.cli import render
 from kafkalab.cli.app import CliState, confirm, discard_stdout
 from kafkalab.cli.options import MODE, PULL
-from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, signal_of
+from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, STATUS_STARTING, signal_of
 from kafkalab.lab.modes import ALL_SERVICES, OPTIONAL
 
 if TYPE_CHECKING:
@@ -113,7 +113,8 @@ def pull(state: CliState, mode: str | None, no_ui: bool, always: bool) -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """Each service's state and ports, the broker (bootstrap, cluster id, controller, brokers,
     topics, partitions) and the UI, and what is wrong. Exit 0 healthy, 20 not running or stopped
-    (its containers all stopped, as after a reboot), 21 degraded (something runs, not all is well).
+    (its containers all stopped, as after a reboot), 21 degraded (something runs, not all is well),
+    28 starting (the brokers' containers started within the start window and do not answer yet).
 
     \b
       kafkalab status --json | jq .state
@@ -128,6 +129,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
         ctx.exit(STATUS_NOT_RUNNING)
     if result.state == "degraded":
         ctx.exit(STATUS_DEGRADED)
+    if result.state == "starting":
+        ctx.exit(STATUS_STARTING)
 
 
 @click.command(short_help="Stop and remove the lab.")

@@ -246,7 +246,10 @@ def _folded(title: str | None, columns: Sequence[str], rows: list[list[str]]) ->
         out().print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-_STATE_STYLE = {"healthy": "bold green", "degraded": "bold yellow", "stopped": "bold red", "not running": "bold red"}
+_STATE_STYLE = {
+    "healthy": "bold green", "starting": "bold yellow", "degraded": "bold yellow", "stopped": "bold red",
+    "not running": "bold red",
+}
 
 
 def lab_status(status: LabStatus) -> None:

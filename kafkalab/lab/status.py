@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from kafkalab.docker.compose import Compose, Container
     from kafkalab.kafka.cluster import ClusterInfo
 
-LabState = Literal["healthy", "degraded", "stopped", "not running"]
+LabState = Literal["healthy", "starting", "degraded", "stopped", "not running"]
 # A service that starts after the brokers (modes.Service.after_broker): answers; runs and has not
 # answered yet, within the start window; or neither, a fault.
 ServiceState = Literal["healthy", "starting", "failed"]
@@ -138,7 +138,24 @@ def assemble(
     good = not problems and info is not None and len(info.brokers) == brokers
     stopped = not any(c.running or c.state == "paused" for c in containers)
     state: LabState = "healthy" if good else "stopped" if stopped else "degraded"
+    young = _brokers_starting(compose, containers) if state == "degraded" and not problems else None
+    if young is not None:  # a broker that runs and has not answered yet, within the start window, is no fault
+        state = "starting"
+        error = f"Starting: a broker's container started {young:.0f} s ago. {error or ''}".strip()
+        hint = "`kafkalab up` waits until every broker answers (`kafkalab logs kafka` shows how far it is)."
     return LabStatus(s.project, s.mode, state, containers, info, error, ui, tuple(problems), hint, network, optional)
+
+
+def _brokers_starting(compose: Compose, containers: tuple[Container, ...]) -> float | None:
+    """Seconds since the youngest broker container started, when every broker container runs and
+    that is within the start window (its brokers are starting); None otherwise."""
+    names = {b.name for b in compose.spec.brokers}
+    ours = [c for c in containers if c.service in names]
+    if not ours or not all(c.running for c in ours):
+        return None
+    ages = [age for c in ours if (age := compose.running_for(c)) is not None]
+    youngest = min(ages, default=None)
+    return youngest if youngest is not None and youngest < compose.settings.start_window else None
 
 
 def after_broker(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -153,3 +154,31 @@ def test_a_broker_that_exits_during_up_is_said_at_once(lab_factory: Callable[...
     assert "not ready within" not in up.stderr and "--timeout" not in up.stderr
     tail = up.stderr[up.stderr.index("log lines:"):]
     assert "Too small" in tail, up.stderr  # the end of kafka's own log: the JVM's own words
+
+
+def test_a_starting_broker_is_starting_and_a_fault_only_after_its_window(lab_factory: Callable[..., Lab]) -> None:
+    """A broker whose container runs and that does not answer yet, within the start window, is
+    starting (exit 28), as right after `up --no-wait`; past the window it is degraded (exit 21). The
+    broker is held for real: its processes stopped from the host (SIGSTOP), its container running."""
+    from kafkalab.errors import STATUS_STARTING
+
+    lab = lab_factory()
+    assert cli_run(lab, "up", "--no-ui").exit_code == 0
+    container = f"{lab.settings.project}-kafka-1"
+    top = subprocess.run(["docker", "top", container, "-eo", "pid"], check=True, capture_output=True, text=True)
+    pids = [int(line) for line in top.stdout.split()[1:]]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        code, data = status_json(lab)
+        text = cli_run(lab, "status")
+        late_code, late = status_json(lab, KAFKALAB_START_WINDOW="1")
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    assert (code, data["state"], data["problems"]) == (STATUS_STARTING, "starting", []), data
+    assert data["broker_error"].startswith("Starting: a broker's container started "), data
+    assert text.exit_code == STATUS_STARTING
+    assert f"Lab {lab.settings.project} (kraft): starting" in text.stdout
+    assert "Hint: `kafkalab up` waits until every broker answers" in text.stdout
+    assert (late_code, late["state"]) == (STATUS_DEGRADED, "degraded"), late
