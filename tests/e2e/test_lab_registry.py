@@ -39,7 +39,8 @@ AVRO = {
 RECORDS = [
     {"id": 1, "name": "first", "price": 9.5, "paid": True, "tags": []},
     {"id": -2, "name": "zweite Bestellung ü €", "price": 0.25, "paid": False, "tags": ["a", "b"]},
-    {"id": 9007199254740991, "name": "", "price": -1.0, "paid": True, "tags": ["λ"]},  # 2**53 - 1: a JS number
+    # avsc reads an Avro long as a JS number, and throws on one beyond ±(2**53 - 2): its largest.
+    {"id": 2**53 - 2, "name": "", "price": -1.0, "paid": True, "tags": ["λ"]},
 ]
 
 
