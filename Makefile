@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The local test images stand in for the public ones: see tests/bed/images.env.
 WITH_BED_IMAGES := set -a && . tests/bed/images.env && set +a &&
 
-.PHONY: help venv bed registry images up status down test unit lint docs bench clean
+.PHONY: help venv node bed registry images up status down test unit lint docs bench clean
 
 help: ## List the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,6 +20,13 @@ $(BIN)/kafkalab: pyproject.toml
 	@touch $@
 
 venv: $(BIN)/kafkalab ## Create .venv with kafkalab and its dev tools
+
+# The Node.js clients of the e2e tests (kafkajs, @kafkajs/confluent-schema-registry), exactly as the lock file has them.
+tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
+	npm ci --prefix tests/node --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+node: tests/node/node_modules/.package-lock.json ## Install the Node.js clients the e2e tests run (npm ci)
 
 bed: ## Make Docker Engine, Compose v2 and the local registries answer (as root; does nothing when they do)
 	tests/bed/provision
@@ -50,7 +57,7 @@ docs: venv ## Write docs/commands.md from the commands' own help (a unit test fa
 unit: venv ## Only the unit tests (no Docker)
 	$(BIN)/pytest -m "not e2e and not bed"
 
-test: venv images lint ## Every test: unit, test bed and end to end, on the real bed
+test: venv node images lint ## Every test: unit, test bed and end to end, on the real bed
 	$(WITH_BED_IMAGES) $(BIN)/pytest
 
 bench: venv images ## The benchmarks in bench/ (figures, not tests)

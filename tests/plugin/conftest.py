@@ -41,7 +41,7 @@ def new_settings(bed: ModuleType, tag: str) -> Any:
     from kafkalab.settings import resolve
 
     flags = {"project": bed.project_name(tag), "port": bed.free_port(), "ui_port": bed.free_port(),
-             "zookeeper_port": bed.free_port()}
+             "zookeeper_port": bed.free_port(), "schema_registry_port": bed.free_port()}
     return resolve(flags, cwd=TESTS)
 
 
