@@ -1,4 +1,4 @@
-"""Everything kafkalab asks of Docker. The only module that runs `docker` or imports python_on_whales.
+"""Everything kafkalab asks of Docker for a lab (Compose): the only module that imports python_on_whales.
 
 Starting, stopping and pulling go through python-on-whales. Quick reads (is the daemon there,
 which of the project's containers exist) and log streaming run the docker CLI directly, through
