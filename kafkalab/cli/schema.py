@@ -7,14 +7,17 @@ lazily (`kafkalab --help` must not load confluent_kafka).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from kafkalab.cli import render
 from kafkalab.cli.app import CliState, confirm, work_begins
 from kafkalab.errors import SchemaIncompatible
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from kafkalab.schemas.registry import Registry
@@ -79,12 +82,17 @@ def schema_get(state: CliState, subject: str, version: int | str, as_json: bool)
     render.emit(registry(state).get(subject, version), as_json, render.schema_version)
 
 
+
+def schema_file(f: F) -> F:
+    """--file and --type, of `schema register` and `schema check`."""
+    f = click.option("--type", "schema_type", type=click.Choice(SCHEMA_TYPES),
+                     help="Its type [default: from the file's name: .avsc avro, .json json, .proto protobuf].")(f)
+    return click.option("--file", "-f", "path", required=True,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The schema file.")(f)
+
 @schema.command("register", short_help="Register a schema under a subject.")
 @click.argument("subject")
-@click.option("--file", "-f", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The schema file.")
-@click.option("--type", "schema_type", type=click.Choice(SCHEMA_TYPES),
-              help="Its type [default: from the file's name: .avsc avro, .json json, .proto protobuf].")
+@schema_file
 @click.pass_obj
 def schema_register(state: CliState, subject: str, path: Path, schema_type: str | None) -> None:
     """Register the schema in --file under SUBJECT and print its id and version. A schema the
@@ -103,10 +111,7 @@ def schema_register(state: CliState, subject: str, path: Path, schema_type: str 
 
 @schema.command("check", short_help="Check a schema's compatibility with a subject's latest version.")
 @click.argument("subject")
-@click.option("--file", "-f", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The schema file.")
-@click.option("--type", "schema_type", type=click.Choice(SCHEMA_TYPES),
-              help="Its type [default: from the file's name: .avsc avro, .json json, .proto protobuf].")
+@schema_file
 @click.pass_obj
 def schema_check(state: CliState, subject: str, path: Path, schema_type: str | None) -> None:
     """Whether the schema in --file is compatible with SUBJECT's latest version: exit 0 if it is,

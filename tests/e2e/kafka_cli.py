@@ -1,9 +1,10 @@
-"""Helpers of the e2e tests of the Kafka commands (test_workflow.py, test_daily.py): the CLI in-process,
+"""Helpers of the e2e tests: the CLI in-process (as `kafkalab ARGS`, or in a user's shell for a lab),
 unique names, polling, and the common requests. Imported by name: pytest puts this folder on sys.path."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -11,8 +12,26 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from kafkalab import Lab
 from kafkalab.cli import render
 from kafkalab.cli.main import cli
+
+IMAGES = {k: v for k, v in os.environ.items() if k.startswith("KAFKALAB_IMAGE_") or k == "KAFKALAB_PULL"}
+
+
+def lab_env(lab: Lab, **extra: str) -> dict[str, str]:
+    """A user's shell for this lab: its project, ports and network, the bed's images, no mode chosen."""
+    s = lab.settings
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAFKALAB_")}
+    named = {"KAFKALAB_NETWORK": s.network} if s.network else {}
+    named.update({"KAFKALAB_SUBNET": s.subnet} if s.subnet else {})
+    return {**clean, **IMAGES, "KAFKALAB_PROJECT": s.project, "KAFKALAB_PORT": str(s.port),
+            "KAFKALAB_UI_PORT": str(s.ui_port), "KAFKALAB_ZOOKEEPER_PORT": str(s.zookeeper_port), **named, **extra}
+
+
+def cli_run(lab: Lab, *args: str, **extra: str) -> Result:
+    """The CLI in-process, in a user's shell for the lab (lab_env)."""
+    return CliRunner().invoke(cli, list(args), env=lab_env(lab, **extra))
 
 
 def kl(*args: str, input: bytes | str | None = None, env: dict[str, str] | None = None) -> Result:

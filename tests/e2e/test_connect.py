@@ -16,29 +16,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from kafka_cli import IMAGES, cli_run, lab_env
 
 from kafkalab import Lab
-from kafkalab.cli.main import cli
 
 pytestmark = pytest.mark.e2e
-IMAGES = {k: v for k, v in os.environ.items() if k.startswith("KAFKALAB_IMAGE_") or k == "KAFKALAB_PULL"}
 # A real Kafka client: Kafka's own command-line tools, with the java of the bed's kafka image.
 KAFKA_TOOL = ["java", "-XX:TieredStopAtLevel=1", "-cp", "/opt/kafka/libs/*"]
 
 
-def lab_env(lab: Lab, **extra: str) -> dict[str, str]:
-    """A user's shell for this lab: its project, ports and network, the bed's images, no mode chosen."""
-    s = lab.settings
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAFKALAB_")}
-    named = {"KAFKALAB_NETWORK": s.network} if s.network else {}
-    named.update({"KAFKALAB_SUBNET": s.subnet} if s.subnet else {})
-    return {**clean, **IMAGES, "KAFKALAB_PROJECT": s.project, "KAFKALAB_PORT": str(s.port),
-            "KAFKALAB_UI_PORT": str(s.ui_port), "KAFKALAB_ZOOKEEPER_PORT": str(s.zookeeper_port), **named, **extra}
-
-
-def cli_run(lab: Lab, *args: str, **extra: str) -> Result:
-    return CliRunner().invoke(cli, list(args), env=lab_env(lab, **extra))
 
 
 def sh(*args: str, check: bool = True) -> str:

@@ -22,7 +22,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from kafka_cli import IMAGES, cli_run, lab_env
 
 from kafkalab import Lab
 from kafkalab.cli.main import cli
@@ -31,19 +32,8 @@ from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, STATUS_STARTING
 pytestmark = pytest.mark.e2e
 KAFKALAB = [sys.executable, "-m", "kafkalab"]
 ROOT = Path(__file__).resolve().parents[2]
-IMAGES = {k: v for k, v in os.environ.items() if k.startswith("KAFKALAB_IMAGE_") or k == "KAFKALAB_PULL"}
 
 
-def lab_env(lab: Lab, **extra: str) -> dict[str, str]:
-    """A user's shell for this lab: its project and ports, the bed's images, and no mode chosen."""
-    s = lab.settings
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAFKALAB_")}
-    return {**clean, **IMAGES, "KAFKALAB_PROJECT": s.project, "KAFKALAB_PORT": str(s.port),
-            "KAFKALAB_UI_PORT": str(s.ui_port), "KAFKALAB_ZOOKEEPER_PORT": str(s.zookeeper_port), **extra}
-
-
-def cli_run(lab: Lab, *args: str, **extra: str) -> Result:
-    return CliRunner().invoke(cli, list(args), env=lab_env(lab, **extra))
 
 
 def sh(*args: str) -> str:

@@ -15,29 +15,17 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from kafka_cli import cli_run, lab_env
 
 from kafkalab import Lab
-from kafkalab.cli.main import cli
 from kafkalab.errors import STATUS_DEGRADED, ContainerExited
 
 pytestmark = pytest.mark.e2e
-IMAGES = {k: v for k, v in os.environ.items() if k.startswith("KAFKALAB_IMAGE_") or k == "KAFKALAB_PULL"}
 # The kafka-ui stand-in listens 10 s after its container starts (STANDIN_START_SECONDS), as a real
 # kafka-ui answers only once it has started: what each check of a starting UI must come within.
 STANDIN_START = 10.0
 
 
-def lab_env(lab: Lab, **extra: str) -> dict[str, str]:
-    """A user's shell for this lab: its project and ports, the bed's images, and no mode chosen."""
-    s = lab.settings
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("KAFKALAB_")}
-    return {**clean, **IMAGES, "KAFKALAB_PROJECT": s.project, "KAFKALAB_PORT": str(s.port),
-            "KAFKALAB_UI_PORT": str(s.ui_port), "KAFKALAB_ZOOKEEPER_PORT": str(s.zookeeper_port), **extra}
-
-
-def cli_run(lab: Lab, *args: str, **extra: str) -> Result:
-    return CliRunner().invoke(cli, list(args), env=lab_env(lab, **extra))
 
 
 def status_json(lab: Lab, **extra: str) -> tuple[int, dict[str, Any]]:
