@@ -14,12 +14,11 @@ import json
 import secrets
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import registry_http
 
 pytestmark = pytest.mark.bed
 
@@ -45,16 +44,8 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
 
 
 def http(port: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    """(status, JSON body) of a request to 127.0.0.1:PORT, never through a proxy; 4xx/5xx too."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
-    request.add_header("Content-Type", "application/vnd.schemaregistry.v1+json")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(request, timeout=10) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode(errors="replace")
+    """(status, JSON body) of a request to the registry on 127.0.0.1:PORT."""
+    return registry_http.request(f"http://127.0.0.1:{port}{path}", method, body)
 
 
 class Bed:

@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from registry_http import request as http
 
 from kafkalab import Lab
 from kafkalab.cli.main import cli
@@ -36,19 +35,6 @@ def lab_env(lab: Lab) -> dict[str, str]:
 
 def run(lab: Lab, *args: str) -> Result:
     return CliRunner().invoke(cli, list(args), env=lab_env(lab))
-
-
-def http(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
-    """(status, JSON body) of a request to the registry, never through a proxy."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Content-Type", "application/vnd.schemaregistry.v1+json")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(request, timeout=10) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode(errors="replace")
 
 
 def status_json(lab: Lab) -> tuple[int, dict[str, Any]]:
