@@ -3,11 +3,14 @@ unique names, polling, and the common requests. Imported by name: pytest puts th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from click.testing import CliRunner, Result
@@ -32,6 +35,23 @@ def lab_env(lab: Lab, **extra: str) -> dict[str, str]:
 def cli_run(lab: Lab, *args: str, **extra: str) -> Result:
     """The CLI in-process, in a user's shell for the lab (lab_env)."""
     return CliRunner().invoke(cli, list(args), env=lab_env(lab, **extra))
+
+
+@contextlib.contextmanager
+def broker_held(lab: Lab) -> Iterator[None]:
+    """The lab's first broker hung for real while inside: its processes stopped from the host
+    (SIGSTOP), its container running, its port published, nothing answering. (`docker pause` is no
+    hang to kafkalab: `up` unpauses.)"""
+    container = f"{lab.settings.project}-kafka-1"
+    top = subprocess.run(["docker", "top", container, "-eo", "pid"], check=True, capture_output=True, text=True)
+    pids = [int(line) for line in top.stdout.split()[1:]]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
 
 
 def kl(*args: str, input: bytes | str | None = None, env: dict[str, str] | None = None) -> Result:

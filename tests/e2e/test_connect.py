@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from kafka_cli import IMAGES, cli_run, lab_env
+from kafka_cli import IMAGES, broker_held, cli_run, lab_env
 
 from kafkalab import Lab
 
@@ -373,16 +372,8 @@ def test_doctor_with_the_broker_container_stopped(lab_factory: Callable[..., Lab
 def test_doctor_with_a_hung_broker_ends_in_time(lab_factory: Callable[..., Lab]) -> None:
     lab = lab_factory()
     assert cli_run(lab, "up", "--no-ui").exit_code == 0
-    container = f"{lab.settings.project}-kafka-1"
-    # The broker's processes stopped from the host: the container runs and its port accepts, nothing answers.
-    pids = [int(p) for p in sh("docker", "top", container, "-eo", "pid").split()[1:]]
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    try:
+    with broker_held(lab):  # the container runs and its port accepts, nothing answers
         code, report, took = doctor(lab)
-    finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)
     print(f"\ndoctor with a hung broker: {took:.2f} s")
     assert code == 38, report
     assert (results(report)["lab"], results(report)["host"], results(report)["network"]) == ("pass", "fail", "fail")

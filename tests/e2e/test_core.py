@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from kafka_cli import broker_held
 
 from kafkalab import Lab
 from kafkalab.cli.main import cli
@@ -198,18 +198,8 @@ def test_image_missing_under_pull_never(lab_factory: Callable[..., Lab]) -> None
 def test_readiness_timeout_shows_the_broker_log(lab_factory: Callable[..., Lab]) -> None:
     lab = lab_factory()
     lab.up(ui=False)
-    container = f"{lab.settings.project}-kafka-1"
-    # The broker's processes stopped from the host (SIGSTOP): the container runs, its port is
-    # published, and nothing answers: a real hang. (`docker pause` is no hang to kafkalab: up unpauses.)
-    top = subprocess.run(["docker", "top", container, "-eo", "pid"], check=True, capture_output=True, text=True)
-    pids = [int(line) for line in top.stdout.split()[1:]]
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    try:
+    with broker_held(lab):  # a real hang
         result = run(lab, "up", "--no-ui", "--timeout", "2")
-    finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)
     assert result.exit_code == 10
     lines = result.stderr.splitlines()
     assert lines[-2] == f"Error: The broker at localhost:{lab.settings.port} was not ready within 2 s."

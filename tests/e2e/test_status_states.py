@@ -5,8 +5,6 @@ during `up` is said at once, a paused broker is paused, and a narrow terminal cu
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from kafka_cli import cli_run, lab_env
+from kafka_cli import broker_held, cli_run, lab_env
 
 from kafkalab import Lab
 from kafkalab.errors import STATUS_DEGRADED, ContainerExited
@@ -152,18 +150,10 @@ def test_a_starting_broker_is_starting_and_a_fault_only_after_its_window(lab_fac
 
     lab = lab_factory()
     assert cli_run(lab, "up", "--no-ui").exit_code == 0
-    container = f"{lab.settings.project}-kafka-1"
-    top = subprocess.run(["docker", "top", container, "-eo", "pid"], check=True, capture_output=True, text=True)
-    pids = [int(line) for line in top.stdout.split()[1:]]
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    try:
+    with broker_held(lab):
         code, data = status_json(lab)
         text = cli_run(lab, "status")
         late_code, late = status_json(lab, KAFKALAB_START_WINDOW="1")
-    finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)
     assert (code, data["state"], data["problems"]) == (STATUS_STARTING, "starting", []), data
     assert data["broker_error"].startswith("Starting: a broker's container started "), data
     assert text.exit_code == STATUS_STARTING

@@ -127,15 +127,6 @@ def test_status_shows_the_network_and_the_internal_bootstrap(monkeypatch: pytest
 # --- 2. kafkalab connect ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """kafkalab's records in a directory of this test's own."""
-
-    monkeypatch.setattr(state, "_found", [tmp_path])
-    for name in [k for k in os.environ if k.startswith("KAFKALAB_")]:
-        monkeypatch.delenv(name)
-    return tmp_path
-
 
 CLUSTER_ENV = """\
 # The lab orders (cluster), from this machine:
@@ -197,7 +188,6 @@ def test_connect_json_has_all_of_it(mode: str, brokers: int, state_dir: Path) ->
 
 
 def test_connect_uses_the_mode_and_network_of_the_labs_last_up(state_dir: Path) -> None:
-    from kafkalab.lab import state
 
     state.write("orders", {**Settings(project="orders", network="shared").compose_env(), "KAFKALAB_MODE": "cluster"})
     found = Lab(resolve({"project": "orders"}, env={}, cwd=Path("/"))).connection()

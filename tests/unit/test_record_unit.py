@@ -22,14 +22,6 @@ from kafkalab.lab.modes import legacy_mode
 from kafkalab.settings import Settings, resolve
 
 
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(state, "_found", [tmp_path])
-    for name in [k for k in os.environ if k.startswith("KAFKALAB_")]:
-        monkeypatch.delenv(name)
-    return tmp_path
-
-
 def recorded(project: str = "orders", **values: str) -> None:
     """What `kafkalab --port 19094 up --mode cluster` leaves, or other settings."""
     settings = Settings(project=project, mode="cluster", port=19094, ui_port=18080)
