@@ -32,6 +32,9 @@ MODES: tuple[Mode, ...] = MODE_NAMES
 
 PullPolicy = Literal["missing", "never", "always"]
 PULL_POLICIES: tuple[PullPolicy, ...] = ("missing", "never", "always")
+# The security modes of the brokers' EXTERNAL listener (kafkalab.security.lab has what each means).
+Security = Literal["plaintext", "sasl-plain", "sasl-scram", "ssl", "sasl-ssl", "mtls"]
+SECURITY_MODES: tuple[Security, ...] = ("plaintext", "sasl-plain", "sasl-scram", "ssl", "sasl-ssl", "mtls")
 
 # The settings the `kafkalab` command takes before a command's name (`kafkalab -p NAME --port N up`):
 # which lab, and which context, every command acts on. The CLI's root group has an option for each
@@ -81,6 +84,14 @@ class Settings:
     # no login, so any local user, or a web page by DNS rebinding, could point it at other clusters
     # with what it holds: off unless asked for.
     ui_dynamic_config: bool = False
+    # The EXTERNAL listener's security mode; the address the brokers' ports are published on besides
+    # 127.0.0.1 ("" none; 0.0.0.0 every one), the name others reach them by ("" that address), consent
+    # to exposing a plaintext lab, and kafka-ui's and the Schema Registry's ports exposed too.
+    security: Security = "plaintext"
+    expose: str = ""
+    advertise: str = ""
+    insecure: bool = False
+    expose_ui: bool = False
     image_kafka: str = DEFAULT_IMAGES["image_kafka"]
     image_kafka_zk: str = DEFAULT_IMAGES["image_kafka_zk"]
     image_zookeeper: str = DEFAULT_IMAGES["image_zookeeper"]
@@ -196,6 +207,9 @@ class Settings:
         # For the optional services' files (compose/services/), which every mode shares: its mode (the
         # lab's label), and its brokers on the lab's network.
         env.update(KAFKALAB_MODE=self.mode, KAFKALAB_INTERNAL_BOOTSTRAP=MODE_TABLE[self.mode].internal_bootstrap)
+        from kafkalab.security.listener import listener_env
+
+        env.update(listener_env(self))
         return env
 
     def replace(self, **changes: Any) -> Settings:
@@ -226,7 +240,7 @@ def _text(value: Any) -> str:
 # What the record of a lab gives the commands that act on it, unless given on purpose: what makes it
 # that lab (images and the pull policy are how to start one, not which one it is).
 RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "schema_registry_port", "with_", "cluster_name", "network",
-            "subnet")
+            "subnet", "security", "expose", "advertise", "insecure", "expose_ui")
 RECORD_SOURCE = "the lab's record"
 
 
@@ -260,7 +274,7 @@ _NUMBERS = {
     "timeout": "a number of seconds", "start_window": "a number of seconds",
 }
 # The true-or-false settings: TOML's true/false, or the text of _TRUE and _FALSE (flags, environment).
-_BOOLS = {"ui_dynamic_config"}
+_BOOLS = {"ui_dynamic_config", "insecure", "expose_ui"}
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 # In the order they win within one directory: (file name, where its settings table is).
@@ -354,6 +368,12 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         raise bad("is not a string")
     if name == "mode" and raw not in MODES:
         raise bad(f"is not one of {', '.join(MODES)}")
+    if name == "security" and raw not in SECURITY_MODES:
+        raise bad(f"is not one of {', '.join(SECURITY_MODES)}")
+    if name == "expose" and raw and not _is_address(raw):
+        raise bad("is not an IP address of this machine's, or 0.0.0.0")
+    if name == "advertise" and raw and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*|[0-9A-Fa-f:.]+", raw):
+        raise bad("is not a host name or an IP address")
     if name == "pull" and raw not in PULL_POLICIES:
         raise bad(f"is not one of {', '.join(PULL_POLICIES)}")
     if name == "project" and not _valid_project(raw):
@@ -370,6 +390,16 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
     if name == "schema_registry" and raw and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
         raise bad("is not an http:// or https:// URL")
     return raw
+
+
+def _is_address(raw: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        return False
+    return True
 
 
 def _services(raw: Any, bad: Callable[[str], ConfigError]) -> tuple[str, ...]:
@@ -518,7 +548,7 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 # --- tables of the config file that are no single setting ----------------------------------------
 
 # [contexts.NAME]: a cluster the Kafka commands may use by name (kafkalab.kafka.contexts reads them).
-_TABLES = ("contexts",)
+_TABLES = ("contexts", "users")
 
 
 def contexts_tables(cwd: Path | None = None) -> list[tuple[dict[str, Any], Path, bool]]:
@@ -532,4 +562,18 @@ def contexts_tables(cwd: Path | None = None) -> list[tuple[dict[str, Any], Path,
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: contexts must be a table of [contexts.NAME] tables.")
         tables.append((table, path, own))
+    return tables
+
+
+def users_tables(cwd: Path | None = None) -> list[tuple[dict[str, Any], Path]]:
+    """The [users] tables as written, with each file's path: the user's file first, then the found
+    project file (whose users win by name). kafkalab.security.users reads them."""
+    tables = []
+    for values, path in (_read_user_file(), _read_config_file(cwd or Path.cwd())):
+        if path is None:
+            continue
+        table = values.get("users", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: users must be a table of [users.NAME] tables.")
+        tables.append((table, path))
     return tables

@@ -15,7 +15,7 @@ import click
 
 from kafkalab.cli import render
 from kafkalab.cli.app import CliState, confirm, discard_stdout
-from kafkalab.cli.options import MODE, PULL
+from kafkalab.cli.options import MODE, PULL, SECURITY
 from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, STATUS_STARTING, signal_of
 from kafkalab.lab.modes import ALL_SERVICES, OPTIONAL
 
@@ -46,10 +46,23 @@ PHASES: dict[Phase, str] = {
                    "default: the lab's last `up`'s; '' for none).")
 @click.option("--schema-registry-port", type=int,
               help="Host port of the Schema Registry [KAFKALAB_SCHEMA_REGISTRY_PORT; default 8081].")
+@click.option("--security", type=SECURITY,
+              help="The brokers' host listener: plaintext (default), sasl-plain, sasl-scram, ssl, sasl-ssl or mtls "
+                   "[KAFKALAB_SECURITY].")
+@click.option("--expose", metavar="ADDRESS",
+              help="Publish the brokers on this address of this machine's (or 0.0.0.0) besides 127.0.0.1 "
+                   "[KAFKALAB_EXPOSE].")
+@click.option("--advertise", metavar="HOST",
+              help="The name or address other machines reach the brokers by [KAFKALAB_ADVERTISE; default: "
+                   "the --expose address].")
+@click.option("--insecure", is_flag=True, default=None, help="Allow exposing a plaintext lab.")
+@click.option("--expose-ui", is_flag=True, default=None,
+              help="Publish kafka-ui and the Schema Registry where the brokers are, not on 127.0.0.1 only.")
 @click.pass_obj
 def up(
     state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pull: str | None, no_wait: bool,
-    wait_ui: bool, with_: tuple[str, ...], schema_registry_port: int | None,
+    wait_ui: bool, with_: tuple[str, ...], schema_registry_port: int | None, security: str | None,
+    expose: str | None, advertise: str | None, insecure: bool | None, expose_ui: bool | None,
 ) -> None:
     """Start the lab with Docker Compose: pull the images that are missing (with progress), start
     the containers, wait until the broker answers on localhost:9094, then print the status. kafka-ui
@@ -61,9 +74,11 @@ def up(
       kafkalab up
       kafkalab up --mode zookeeper --timeout 60 --wait-ui
       kafkalab up --with schema-registry
+      kafkalab up --security sasl-ssl --expose 192.168.1.20
     """
     lab = state.lab(mode=mode, timeout=timeout, pull=pull, with_=with_ or None,
-                    schema_registry_port=schema_registry_port)
+                    schema_registry_port=schema_registry_port, security=security, expose=expose,
+                    advertise=advertise, insecure=insecure, expose_ui=expose_ui)
     # The pre-flight overlaps the import of python_on_whales, which is the critical path to
     # `docker compose up`: the spinner only shows for it when it is slow (a daemon that hangs).
     with render.progress(PHASES["preflight"], delay=1.0) as spinner:

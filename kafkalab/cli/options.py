@@ -14,10 +14,11 @@ import click
 
 from kafkalab.cli.app import CliState, work_begins
 from kafkalab.lab.modes import MODE_NAMES
-from kafkalab.settings import PULL_POLICIES
+from kafkalab.settings import PULL_POLICIES, SECURITY_MODES
 
 MODE = click.Choice(MODE_NAMES)
 PULL = click.Choice(PULL_POLICIES)
+SECURITY = click.Choice(SECURITY_MODES)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -31,7 +31,7 @@ from kafkalab.errors import (
     signal_of,
 )
 from kafkalab.kafka import clients, cluster, topics
-from kafkalab.lab import state
+from kafkalab.lab import secured, state
 from kafkalab.lab.connection import Connection, LabNetwork, connection, internal_bootstrap
 from kafkalab.lab.modes import LEGACY_DATA, MODES, OPTIONAL, Mode, legacy_mode, mode_of_services
 from kafkalab.lab.readiness import Phase, wait_for_lab
@@ -149,6 +149,7 @@ class Lab:
             inventory = self.compose.preflight()
             self._refuse_foreign(inventory)
             self._settle(list(inventory.containers))
+            secured.check_exposure(self.settings)  # before anything starts
             services = [s for s in self.compose.services if ui or s != "kafka-ui"]
             inventory = self.compose.with_networks(inventory)
             self._refuse_taken_network(inventory)
@@ -178,9 +179,15 @@ class Lab:
                 pulled = self.pull(services, on_phase=phase, on_pull=on_pull)
                 started = time.monotonic()  # the readiness timeout starts after the pull
                 phase("containers")
+                security = secured.prepare(self.settings)
                 self._left = "starting"
                 self.compose.up(services, inventory.adopted, layout)
                 self._started = True
+                if security is not None:  # SCRAM's users live in the cluster's metadata: made once it runs
+                    first = next(c.name for c in self.compose.containers(echo=False)
+                                 if c.service == self.compose.spec.brokers[0].name)
+                    secured.create_users(self.settings, first, security.users,
+                                         started + self._budget(timeout), self.compose.env())
         unpaused = tuple(c.name for c in paused)
         if not wait:
             return UpResult(already, time.monotonic() - started, self.status(), unpaused, pulled)
@@ -303,7 +310,7 @@ class Lab:
             brokers = {b.name for b in lab.compose.spec.brokers}
             if any(c.running for c in containers if c.service in brokers):
                 try:
-                    info = cluster.cluster_info(s.lab_bootstrap, timeout=1.5)
+                    info = cluster.cluster_info(s.lab_bootstrap, timeout=1.5, conf=secured.client_settings(s))
                 except BrokerUnreachable as exc:
                     error = exc.message
             else:
@@ -356,7 +363,7 @@ class Lab:
         from kafkalab.kafka.wire import answers
 
         s = self.settings.with_record()
-        return all(answers("127.0.0.1", b.host_port(s)) for b in MODES[s.mode].brokers)
+        return all(answers("127.0.0.1", b.host_port(s), **secured.answers_config(s)) for b in MODES[s.mode].brokers)
 
     def logs(
         self, service: str | None = None, *, follow: bool = False, tail: int | None = None,
@@ -463,12 +470,13 @@ class Lab:
         for c in containers:
             want = ports.get(c.service)
             published = [p for p in c.ports if "->" in p]
-            if want and published and not any(p.startswith(f"127.0.0.1:{want}->") for p in published):
+            if want and published and not any(p.split("->")[0].endswith(f":{want}") for p in published):
                 have = published[0].split("->")[0].rsplit(":", 1)[-1]
                 raise ConfigError(
                     f"The lab {s.project} is already running with {c.service} on port {have}, not {want}.",
                     "Use the same port settings, or `kafkalab down` it first.",
                 )
+        secured.check_same(s, any(c.running for c in containers))
         for c in containers:
             # Only labelled containers: those of kafkalab 0.1 are on Compose's <project>_default.
             if c.lab and c.running and c.networks and s.lab_network not in c.networks:
@@ -485,15 +493,20 @@ class Lab:
 
     def admin(self, **conf: Any) -> Any:
         """A confluent_kafka AdminClient bound to the lab."""
-        return clients.admin_client(self.bootstrap_servers, **conf)
+        return clients.admin_client(self.bootstrap_servers, **self.client_settings(), **conf)
 
     def producer(self, **conf: Any) -> Any:
         """A confluent_kafka Producer bound to the lab; keys like linger_ms mean linger.ms."""
-        return clients.producer(self.bootstrap_servers, **conf)
+        return clients.producer(self.bootstrap_servers, **self.client_settings(), **conf)
 
     def consumer(self, group: str, **conf: Any) -> Any:
         """A confluent_kafka Consumer in `group`, reading from the earliest offset by default."""
-        return clients.consumer(self.bootstrap_servers, group, **conf)
+        return clients.consumer(self.bootstrap_servers, group, **self.client_settings(), **conf)
+
+    def client_settings(self) -> dict[str, str]:
+        """librdkafka's settings for the lab's listener: its security mode's, with its first user and its
+        CA (kafkalab.security); empty for a plaintext lab. Every client of this Lab has them."""
+        return secured.client_settings(self.settings.with_record())
 
     def create_topic(
         self, name: str, partitions: int = 1, replication: int | None = None, config: dict[str, str] | None = None,
@@ -502,16 +515,18 @@ class Lab:
         """Create a topic on the lab; by default replicated as the lab's mode replicates (3 in cluster mode)."""
         if replication is None:
             replication = MODES[self.settings.with_record().mode].replication
-        return topics.create_topic(
-            self.bootstrap_servers, name, partitions, replication, config, if_not_exists=if_not_exists,
-        )
+        with clients.client_settings(self.client_settings()):
+            return topics.create_topic(
+                self.bootstrap_servers, name, partitions, replication, config, if_not_exists=if_not_exists,
+            )
 
     def delete_topic(self, name: str, *, missing_ok: bool = False) -> None:
         """Delete a topic; TopicNotFound when there is none, unless missing_ok."""
         from kafkalab.errors import TopicNotFound
 
         try:
-            topics.delete_topic(self.bootstrap_servers, name)
+            with clients.client_settings(self.client_settings()):
+                topics.delete_topic(self.bootstrap_servers, name)
         except TopicNotFound:
             if not missing_ok:
                 raise
