@@ -231,29 +231,39 @@ def config(state: CliState, as_json: bool) -> None:
 
 
 @click.command(short_help="Print what an application needs to connect to the lab.")
-@click.option("--format", "fmt", type=click.Choice(["env", "compose", "json"]), default="env", show_default=True,
-              help="env: variable lines; compose: a snippet for your compose file; json: all of it.")
+@click.option("--format", "fmt", type=click.Choice(["env", "compose", "json", "java"]), default="env",
+              show_default=True,
+              help="env: variable lines; compose: a snippet for your compose file; json: all of it, with librdkafka's "
+                   "settings under client; java: a Java client's .properties.")
+@click.option("--show-secrets", is_flag=True, help="Print the password as it is (masked otherwise).")
 @click.pass_obj
-def connect(state: CliState, fmt: Literal["env", "compose", "json"]) -> None:
+def connect(state: CliState, fmt: Literal["env", "compose", "json", "java"], show_secrets: bool) -> None:
     """The lab's bootstrap addresses, for a service on this machine (localhost:9094) and for one in a
     container on the lab's network (kafka:9092), and the name of that network, which any compose
-    project can join as an external network. Every broker, in every mode. It asks neither Docker nor
-    Kafka: the mode and network are those of the lab's last `up`.
+    project can join as an external network. Every broker, in every mode. A secured lab (--security)
+    adds what a client needs: security.protocol, sasl.mechanism, the user and password, and the lab's
+    CA (ssl.ca.location), plus the client's certificate and key for mtls; an exposed one (--expose)
+    the address other machines use. It asks neither Docker nor Kafka: all of it is from the lab's last `up`.
 
     \b
       kafkalab connect > .env                # KAFKA_BOOTSTRAP_SERVERS=localhost:9094 ...
       kafkalab connect --format compose      # paste into your service's compose file
       kafkalab connect --format json | jq -r .network.name
+      kafkalab connect --format java --show-secrets > client.properties
     """
     from kafkalab.kafka.wire import answers
+    from kafkalab.lab.secured import answers_config
 
     lab = state.lab()
-    found = lab.connection()
+    found = lab.connection(secrets=show_secrets)
     if fmt == "json":
         render.print_json(found.to_dict())
     else:
-        sys.stdout.write(found.env_text() if fmt == "env" else found.compose_text())
-    if not any(answers("127.0.0.1", int(b.host.rsplit(":", 1)[1]), timeout=0.3) for b in found.brokers):
+        sys.stdout.write({"env": found.env_text, "compose": found.compose_text, "java": found.java_properties}[fmt]())
+    if found.masked and fmt != "compose":
+        render.say("The password is masked: `kafkalab connect --show-secrets` prints it.")
+    listener = answers_config(lab.settings.with_record())
+    if not any(answers("127.0.0.1", int(b.host.rsplit(":", 1)[1]), timeout=0.3, **listener) for b in found.brokers):
         render.say(f"Note: no broker of the lab {found.project} answers now: `kafkalab up` starts it.")
 
 

@@ -336,7 +336,7 @@ class Lab:
             name = attached[0]
         return LabNetwork(name, internal_bootstrap(self.settings.mode))
 
-    def connection(self) -> Connection:
+    def connection(self, *, secrets: bool = False) -> Connection:
         """What an application needs to reach the lab, from this machine or from a container: the
         brokers' addresses and the lab's network. Asks neither Docker nor Kafka, but for a lab of
         kafkalab 0.1, whose record names no mode and whose network is Compose's <project>_default:
@@ -345,8 +345,8 @@ class Lab:
             containers = self.compose.containers()
             if containers:
                 lab = self.in_running_mode(containers)
-                return connection(lab.settings, lab.network(containers).name)
-        return connection(self.settings)
+                return connection(lab.settings, lab.network(containers).name, secrets=secrets)
+        return connection(self.settings, secrets=secrets)
 
     def doctor(self) -> Diagnosis:
         """Every check of `kafkalab doctor`, from the docker CLI to the broker inside the lab's network,
