@@ -253,7 +253,7 @@ STATUS_STARTING = 28
 # in the order doctor runs them (kafkalab.lab.doctor.CHECKS).
 DOCTOR_EXIT_CODES: dict[str, int] = {
     "docker": 30, "daemon": 31, "compose": 32, "socket": 33, "ports": 34, "resources": 35, "images": 36,
-    "lab": 37, "host": 38, "network": 39, "ui": 40, "schema-registry": 41,
+    "lab": 37, "host": 38, "network": 39, "ui": 40, "schema-registry": 41, "advertise": 43,
 }
 
 EXIT_CODES: dict[str, int] = {

@@ -273,9 +273,10 @@ def connect(state: CliState, fmt: Literal["env", "compose", "json", "java"], sho
 def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check, one row each: the docker CLI, the daemon and its version, Compose v2, access to the
     socket, the lab's ports, Docker's disk and memory, the images, the lab, the broker from this
-    machine and from inside the lab's network, kafka-ui, and the Schema Registry (with --with
-    schema-registry); with a fix for each that fails. Exit 0 when all pass, else the code of the
-    first that failed (30 to 41). Done within 15 s, always.
+    machine and from inside the lab's network, kafka-ui, the Schema Registry (with --with
+    schema-registry), and for a lab exposed to other machines (--expose) that its advertised address
+    resolves to this machine; with a fix for each that fails. Exit 0 when all pass, else the code of
+    the first that failed (30 to 41, 43). Done within 15 s, always.
 
     \b
       kafkalab doctor

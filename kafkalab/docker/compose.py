@@ -38,6 +38,8 @@ from kafkalab.errors import (
 )
 from kafkalab.lab import state
 from kafkalab.lab.modes import LAB_LABEL, LEGACY_DATA, LEGACY_VOLUMES, MODE_LABEL, MODES
+from kafkalab.security import store
+from kafkalab.security.listener import recorded
 from kafkalab.settings import Settings
 
 Echo = Callable[[str], None]
@@ -115,7 +117,8 @@ class Compose:
         if settings.subnet:
             self.files.append(compose_dir() / "extra" / "subnet.yaml")
         if settings.security != "plaintext":  # the EXTERNAL listener's SASL and TLS (kafkalab.security)
-            self.files.append(compose_dir() / "extra" / f"security{'-cluster' if len(self.spec.brokers) > 1 else ''}.yaml")
+            several = "-cluster" if len(self.spec.brokers) > 1 else ""
+            self.files.append(compose_dir() / "extra" / f"security{several}.yaml")
         self.services = self.spec.service_names
         self._whales: Any = None
         # kafkalab doctor's bounds: at most call_timeout seconds a docker call, and none past the deadline.
@@ -443,8 +446,6 @@ class Compose:
 
     def _secrets(self) -> dict[str, str]:
         """The secured listener's users and PEM files (never in the lab's record)."""
-        from kafkalab.security import store
-
         found = store.load(self.settings)
         return found.secret_env([b.name for b in self.spec.brokers]) if found else {}
 
@@ -473,8 +474,6 @@ class Compose:
 
     def remember(self, adopted: tuple[str, ...], layout: str) -> None:
         """Write the lab's record (kafkalab.lab.state): its settings, mode, volume layout and adopted volumes."""
-        from kafkalab.security.listener import recorded
-
         state.write(self.settings.project, {
             **self.settings.compose_env(), **recorded(self.settings), "KAFKALAB_MODE": self.settings.mode,
             state.LAYOUT_KEY: layout,

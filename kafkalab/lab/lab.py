@@ -325,8 +325,10 @@ class Lab:
         health: dict[str, ServiceStatus],
     ) -> LabStatus:
         optional = tuple(health[name] for name in OPTIONAL if name in health)
-        return assemble(self.compose, containers, info, error, health.get("kafka-ui"), self.network(containers),
-                        optional)
+        found = assemble(self.compose, containers, info, error, health.get("kafka-ui"), self.network(containers),
+                         optional)
+        return dataclasses.replace(found, security=self.settings.security,
+                                   advertised=connection(self.settings).advertised)
 
     def network(self, containers: tuple[Container, ...] | list[Container] = ()) -> LabNetwork:
         """The lab's network (the one its containers are on, if they are) and the brokers' address on it."""

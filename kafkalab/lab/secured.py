@@ -22,6 +22,7 @@ from kafkalab.lab import state
 from kafkalab.lab.modes import MODES
 from kafkalab.security import store
 from kafkalab.security.listener import EVERYWHERE, SCRAM
+from kafkalab.security.users import User
 from kafkalab.settings import env_name
 
 if TYPE_CHECKING:
@@ -55,8 +56,8 @@ def check_exposure(settings: Settings) -> None:
                           "Give one of this machine's addresses (`ip -brief address` lists them), or 0.0.0.0.")
     if s.security == "plaintext" and not s.insecure:
         raise ConfigError(
-            f"Exposing the lab on {s.expose} with security plaintext lets anyone who reaches it read and write "
-            "every topic.",
+            f"The lab would be exposed on {s.expose} with no login and no TLS (--security plaintext): refused "
+            "without --insecure.",
             "Choose a secured listener with --security (sasl-ssl, say), or give --insecure to expose it as it is.",
         )
 
@@ -70,6 +71,27 @@ def is_local_address(address: str) -> bool:
         except OSError as exc:
             return exc.errno != errno.EADDRNOTAVAIL
     return True
+
+
+def check_advertised(settings: Settings) -> tuple[bool | None, str, str | None]:
+    """doctor's check of an exposed lab: the advertised host resolves, and to an address of this
+    machine's, where the brokers are published. (ok or None when not exposed, what was found, the fix.)"""
+    from kafkalab.security.listener import advertised_host
+
+    if not settings.expose:
+        return None, "not checked: the lab is published on 127.0.0.1 only (no --expose)", None
+    host = advertised_host(settings)
+    try:
+        found = sorted({str(a[4][0]) for a in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+    except OSError as exc:
+        return False, f"{host} does not resolve here ({exc.strerror or exc})", (
+            "Advertise a name that this machine and the others resolve (DNS, /etc/hosts), or an address: --advertise.")
+    foreign = [a for a in found if not is_local_address(a)]
+    if foreign:
+        return False, f"{host} resolves to {', '.join(foreign)}, which is not this machine's", (
+            "Advertise one of this machine's names or addresses (--advertise), the one other machines reach it by.")
+    published = settings.expose if settings.expose != EVERYWHERE else "every address"
+    return True, f"{host} ({', '.join(found)}) is this machine's; the brokers are published on {published}", None
 
 
 def check_same(settings: Settings, running: bool) -> None:
@@ -101,7 +123,7 @@ def client_settings(settings: Settings) -> dict[str, str]:
     return found.client_settings() if found else {}
 
 
-def create_users(settings: Settings, container: str, users: Iterable[store.User], deadline: float,
+def create_users(settings: Settings, container: str, users: Iterable[User], deadline: float,
                  env: dict[str, str]) -> None:
     """Make (or update) each user's SCRAM-SHA-512 credential with Kafka's ConfigCommand in the first
     broker's container, over its PLAINTEXT listener: retried until the broker answers, by the deadline.

@@ -67,6 +67,8 @@ class LabStatus:
     hint: str | None = None  # what to do about it
     network: LabNetwork | None = None  # the network containers join, and the brokers' address on it
     optional: tuple[ServiceStatus, ...] = ()  # the health of each optional service the lab runs
+    security: str = "plaintext"  # the EXTERNAL listener's security mode
+    advertised: str = ""  # other machines' bootstrap when the lab is exposed (--expose); "" when not
 
     @property
     def healthy(self) -> bool:
@@ -92,6 +94,8 @@ class LabStatus:
             "problems": list(self.problems),
             "hint": self.hint,
             "network": dataclasses.asdict(self.network) if self.network else None,
+            "security": self.security,
+            "advertised_bootstrap": self.advertised or None,
             **{o.key: (found.to_dict() if (found := self.service(name)) else None) for name, o in OPTIONAL.items()},
         }
 

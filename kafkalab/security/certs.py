@@ -31,8 +31,8 @@ def _key() -> Any:
 
 
 def _name(common: str) -> Any:
-    from cryptography.x509.oid import NameOID
     from cryptography import x509
+    from cryptography.x509.oid import NameOID
 
     return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "kafkalab"),
                       x509.NameAttribute(NameOID.COMMON_NAME, common)])
@@ -73,7 +73,7 @@ def make_ca(folder: Path, project: str) -> None:
     from cryptography.hazmat.primitives import hashes
 
     key = _key()
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     name = _name(f"kafkalab CA of the lab {project}")
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -114,11 +114,12 @@ def make_leaf(folder: Path, name: str, names: Iterable[str], *, client: bool = F
     ca_key = serialization.load_pem_private_key((folder / f"{CA}.key").read_bytes(), None)
     ca_cert = x509.load_pem_x509_certificate((folder / f"{CA}.pem").read_bytes())
     key = _key()
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder().subject_name(_name(name)).issuer_name(ca_cert.subject).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH if client
                                               else ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)

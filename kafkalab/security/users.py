@@ -65,7 +65,8 @@ def declared(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> t
 def _expand(value: str, where: str, env: Mapping[str, str]) -> str:
     def read(match: re.Match[str]) -> str:
         if match.group(1) not in env:
-            raise ConfigError(f"The password of {where} reads the environment variable {match.group(1)}, which is not set.",
+            raise ConfigError(f"The password of {where} reads the environment variable {match.group(1)}, "
+                              "which is not set.",
                               f"Set {match.group(1)} (export {match.group(1)}=...) before `kafkalab up`.")
         return env[match.group(1)]
 

@@ -220,3 +220,93 @@ def test_down_keeps_the_ca_and_down_volumes_deletes_it(bed: SimpleNamespace) -> 
         assert not state.security_dir(lab.settings.project).exists()
     finally:
         bed.teardown_project(lab.settings.project)
+
+
+# --- another machine: a network namespace with a veth pair to this one ---------------------------
+
+CLIENT = """
+import json, logging, sys
+from confluent_kafka import Consumer, KafkaException, Producer
+conf = json.loads(sys.argv[1])
+conf["logger"] = logging.getLogger("quiet")
+producer = Producer(conf)
+producer.produce(sys.argv[2], b"from another machine")
+left = producer.flush(20)
+if left:
+    sys.exit(f"not delivered: {left}")
+consumer = Consumer({**conf, "group.id": "remote", "auto.offset.reset": "earliest"})
+consumer.subscribe([sys.argv[2]])
+for _ in range(60):
+    message = consumer.poll(0.5)
+    if message is not None and message.error() is None:
+        print(message.value().decode())
+        sys.exit(0)
+sys.exit("nothing read back")
+"""
+
+
+@pytest.fixture
+def another_machine(bed: SimpleNamespace) -> Iterator[tuple[str, str]]:
+    """A network namespace that plays another machine: (its name, this machine's address on the
+    veth pair between them). Removed, veth and all, at the end."""
+    import os
+
+    n = os.getpid() % 250 + 1
+    name, host_end, far_end = f"klsec-{os.getpid()}", f"klsec{n}h", f"klsec{n}n"
+    here, there = f"10.231.{n}.1", f"10.231.{n}.2"
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+    ip("netns", "add", name)
+    try:
+        ip("link", "add", host_end, "type", "veth", "peer", "name", far_end)
+        ip("link", "set", far_end, "netns", name)
+        ip("addr", "add", f"{here}/24", "dev", host_end)
+        ip("link", "set", host_end, "up")
+        ip("netns", "exec", name, "ip", "addr", "add", f"{there}/24", "dev", far_end)
+        ip("netns", "exec", name, "ip", "link", "set", far_end, "up")
+        ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
+        yield name, here
+    finally:
+        subprocess.run(["ip", "link", "delete", host_end], capture_output=True, check=False)
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+
+
+def test_another_machine_connects_over_sasl_ssl_with_the_ca_connect_names(
+    bed: SimpleNamespace, another_machine: tuple[str, str], tmp_path: Path,
+) -> None:
+    import sys
+
+    namespace, address = another_machine
+    lab = Lab(bed.lab_settings(security="sasl-ssl", expose=address))
+    try:
+        lab.up(ui=False)
+        shown = cli_run(lab, "connect", "--format", "json", "--show-secrets")
+        assert shown.exit_code == 0, shown.output
+        found = json.loads(shown.stdout)
+        remote = f"{address}:{lab.settings.port}"
+        assert found["advertised_bootstrap_servers"] == remote
+        conf = {**found["client"], "bootstrap.servers": remote, "ssl.endpoint.identification.algorithm": "https"}
+        assert Path(conf["ssl.ca.location"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
+        status = json.loads(cli_run(lab, "status", "--json").stdout)
+        assert (status["advertised_bootstrap"], status["security"]) == (remote, "sasl-ssl")
+
+        def from_there(settings: dict[str, str]) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c", CLIENT, json.dumps(settings),
+                                   fresh("remote")], capture_output=True, text=True, timeout=120, check=False)
+
+        done = from_there(conf)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "from another machine"
+        # A client that trusts another CA (its own) is refused: the lab's certificate is the lab CA's.
+        from kafkalab.security import certs
+
+        certs.make_ca(tmp_path, "stranger")
+        done = from_there({**conf, "ssl.ca.location": str(tmp_path / "ca.pem")})
+        assert done.returncode != 0
+        # The brokers are published on that address and 127.0.0.1, and nowhere else.
+        ports = {p.split("->")[0] for c in lab.compose.containers() for p in c.ports if "->" in p}
+        assert ports == {f"127.0.0.1:{lab.settings.port}", remote}, ports
+    finally:
+        bed.teardown_project(lab.settings.project)
