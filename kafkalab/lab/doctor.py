@@ -301,7 +301,7 @@ class _Doctor:
         shown, failures, flags, unknown = [], [], [], []
         for service in spec.services:
             port = service.host_port(s)
-            ours = [c.name for c in containers or () if any(p.startswith(f"127.0.0.1:{port}->") for p in c.ports)]
+            ours = [c.name for c in containers or () if any(p.split("->")[0].endswith(f":{port}") for p in c.ports)]
             if ours:
                 shown.append(f"{port} ({service.name}) this lab's")
                 continue

@@ -141,8 +141,7 @@ def create_users(settings: Settings, container: str, users: Iterable[User], dead
             if left <= 0:
                 raise KafkalabError(
                     f"The lab's user {user.name} could not be made in {container}: {output.strip()[-300:]}",
-                    f"See `kafkalab logs {container.rsplit('-', 2)[-2] if '-' in container else 'kafka'}`; "
-                    "then run `kafkalab up` again.",
+                    "`kafkalab logs kafka` says why the broker does not answer; then run `kafkalab up` again.",
                 )
             try:
                 done = run_docker(["exec", "-e", _PASSWORD_VARIABLE, container, "sh", "-c", script, "sh", user.name],

@@ -303,10 +303,35 @@ def test_another_machine_connects_over_sasl_ssl_with_the_ca_connect_names(
         from kafkalab.security import certs
 
         certs.make_ca(tmp_path, "stranger")
-        done = from_there({**conf, "ssl.ca.location": str(tmp_path / "ca.pem")})
+        done = from_there({**conf, "ssl.ca.location": str(tmp_path / "ca.pem"), "message.timeout.ms": "5000"})
         assert done.returncode != 0
+        assert "not delivered" in done.stderr
         # The brokers are published on that address and 127.0.0.1, and nowhere else.
         ports = {p.split("->")[0] for c in lab.compose.containers() for p in c.ports if "->" in p}
         assert ports == {f"127.0.0.1:{lab.settings.port}", remote}, ports
     finally:
         bed.teardown_project(lab.settings.project)
+
+
+def test_a_java_client_with_connects_properties(secured: Lab, tmp_path: Path) -> None:
+    """Kafka's own Java tools (the bed's kafka image: Java 21) with `connect --format java`: PEM
+    truststore and keystore, as Java 17+ clients read them."""
+    import os
+
+    shown = cli_run(secured, "connect", "--format", "java", "--show-secrets")
+    assert shown.exit_code == 0, shown.output
+    properties = tmp_path / "client.properties"
+    properties.write_text(shown.stdout)
+    folder = str(secured.connection().security.folder)  # type: ignore[union-attr]
+    image = os.environ["KAFKALAB_IMAGE_KAFKA"]
+    topic = fresh("java")
+    assert cli_run(secured, "topic", "create", topic).exit_code == 0
+    done = subprocess.run(
+        ["docker", "run", "--rm", "--network", "host", "--user", "0", "-v", f"{folder}:{folder}:ro",
+         "-v", f"{properties}:/client.properties:ro", "--entrypoint", "java", image, "-XX:TieredStopAtLevel=1",
+         "-cp", "/opt/kafka/libs/*", "org.apache.kafka.tools.TopicCommand",
+         "--bootstrap-server", secured.settings.lab_bootstrap, "--command-config", "/client.properties", "--list"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert topic in done.stdout.split()
