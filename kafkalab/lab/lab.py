@@ -39,6 +39,8 @@ from kafkalab.lab.status import LabStatus, ServiceStatus, assemble, service_heal
 from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
+    from kafkalab.declare.base import Cluster
+    from kafkalab.declare.plan import Applied, Declaration
     from kafkalab.lab.doctor import Diagnosis
 
 OnPull = Callable[[PullProgress, ImagePull | None], None]  # the progress so far, and the image just pulled
@@ -67,6 +69,8 @@ class UpResult:
     # The seconds each service that up waited for after the brokers (the Schema Registry; kafka-ui with
     # wait_ui) took to answer, from the start of the wait, by service.
     ready: dict[str, float] = dataclasses.field(default_factory=dict)
+    # What up did of the declaration it was given (kafkalab.declare): None when given none, or not waiting.
+    declared: Applied | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,10 +124,13 @@ class Lab:
     def up(
         self, *, ui: bool = True, wait: bool = True, timeout: float | None = None, wait_ui: bool = False,
         on_phase: Callable[[Phase], None] | None = None, on_pull: OnPull | None = None,
+        declaration: Declaration | None = None,
     ) -> UpResult:
         """Start the stack (unless it runs already) and wait until every broker answers (and, with
         wait_ui, kafka-ui too). Images that are missing are pulled first, as a phase of its own
-        (on_pull sees its progress); the timeout starts after it.
+        (on_pull sees its progress); the timeout starts after it. With a declaration
+        (kafkalab.declare.plan.load()), then make what it declares that is missing (see declare()):
+        what it needs of the lab (a Schema Registry for schemas) is checked before anything starts.
 
         Concurrent calls for one project, from any process, take turns while Compose changes things;
         the later ones find the lab started and only wait for it. Ctrl-C (or SIGTERM, SIGHUP, where
@@ -131,9 +138,16 @@ class Lab:
         so that `except Exception` lets it through.
         """
         self._budget(timeout)  # a timeout of 0 or less is refused before anything starts
+        if declaration is not None:
+            from kafkalab.declare.plan import check
+
+            check(declaration, self.declared_cluster())
         self._left: LeftBehind = "nothing"
         try:
-            return self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
+            result = self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
+            if declaration is None or not wait:
+                return result
+            return dataclasses.replace(result, declared=self.declare(declaration))
         except Interrupted:
             raise
         except KeyboardInterrupt as exc:
@@ -195,6 +209,24 @@ class Lab:
         # What the wait learnt is the status, but for the containers' own state.
         status = self._assemble(tuple(self.compose.containers()), info, None, health)
         return UpResult(already, time.monotonic() - started, status, unpaused, pulled, ready)
+
+    def declare(self, declaration: Declaration) -> Applied:
+        """What `up` does of a declaration once the lab answers: create the topics that are missing
+        (seeding only those it created, so that no second `up` seeds again), register the schemas;
+        what exists and differs is left as it is (Applied.notes; `kafkalab apply` changes it)."""
+        from kafkalab.declare.plan import declare_on_up
+
+        return declare_on_up(declaration, self.declared_cluster())
+
+    def declared_cluster(self) -> Cluster:
+        """The lab as a declaration's plan sees it: its brokers, its mode's replication, its registry."""
+        from kafkalab.declare.base import Cluster
+        from kafkalab.kafka.contexts import RegistryTarget
+
+        s = self.settings.with_record()
+        registry = RegistryTarget(s.schema_registry_url, None, lab=True) if "schema-registry" in s.with_ else None
+        return Cluster(s.lab_bootstrap, MODES[s.mode].replication, registry,
+                       f"the lab {s.project} runs no Schema Registry")
 
     def pull(
         self, services: list[str] | None = None, *, always: bool | None = None,
