@@ -203,7 +203,7 @@ class PlanRefused(KafkalabError):
     changed): nothing of the plan was applied."""
 
     exit_code = 29
-    hint = "Change the declaration to what the cluster allows, or change the cluster by hand."
+    hint = "Declare what the cluster has there (`kafkalab export` prints it), or change the cluster by hand."
 
 
 class SubnetUnavailable(KafkalabError):

@@ -94,12 +94,10 @@ def show_plan(found: object, bootstrap: str) -> None:
         what = found.declaration.count()
         render.note(f"Nothing to do: {bootstrap} holds the {what} declared." if what != "nothing" else "Nothing to do.")
         return
-    if found.steps:
-        render.say(f"Plan for {bootstrap} ({render.plural(len(found.steps), 'step')}):")
-        for step in found.steps:
-            render.say(f"  {'+' if step.on_up else '~'} {step.describe()}")
-    for refusal in found.refused:
-        render.say(f"  ! refused: {refusal.describe()}")
+    lines = [f"Plan for {bootstrap} ({render.plural(len(found.steps), 'step')}):"] if found.steps else []
+    lines += [f"  {'+' if step.on_up else '~'} {step.describe()}" for step in found.steps]
+    lines += [f"  ! refused: {refusal.describe()}" for refusal in found.refused]
+    click.echo("\n".join(lines))  # the plan is the command's data: stdout
 
 
 @click.command(short_help="Print the lab's topics and schemas as a declaration.")

@@ -152,8 +152,7 @@ def refusal_error(plan: Plan) -> PlanRefused:
     more = f" (and {len(plan.refused) - 1} more)" if len(plan.refused) > 1 else ""
     return PlanRefused(
         f"The plan is refused, nothing of it was applied: {first.describe()}{more}.",
-        "Change the declaration to what the cluster allows, or change the cluster by hand "
-        "(`kafkalab topic delete` and `kafkalab apply` again recreates a topic, without its records).",
+        "Declare what the cluster has there (`kafkalab export` prints it), or change the cluster by hand.",
     )
 
 

@@ -10,7 +10,8 @@ The plan creates a missing topic (and seeds it: only a topic that it created), a
 the configs declared and resets to the broker's default those set on the topic but not declared. It
 never shrinks a topic or changes its replication factor (Refusal); a topic not declared is left alone.
 
-May import: kafkalab.errors, kafkalab.declare.base, kafkalab.kafka.{records,topics,cluster,clients,requests}.
+May import: kafkalab.errors, kafkalab.declare.base, kafkalab.kafka.{records,topics,cluster,clients,requests},
+kafkalab.lab.modes.
 """
 
 from __future__ import annotations
@@ -222,7 +223,8 @@ def alter_config(bootstrap: str, topic: str, key: str, value: str | None) -> Non
     op = AlterConfigOpType.SET if value is not None else AlterConfigOpType.DELETE
     entry = ConfigEntry(key, value, incremental_operation=op)
     resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry])
-    futures = command_admin(bootstrap).incremental_alter_configs([resource], request_timeout=REQUEST_TIMEOUT)
+    admin = command_admin(bootstrap)  # held until the answer: a client that goes away ends its requests
+    futures = admin.incremental_alter_configs([resource], request_timeout=REQUEST_TIMEOUT)
     what = f"Could not {'set' if value is not None else 'reset'} config {key} of topic {topic}"
     request_result(next(iter(futures.values())), bootstrap, what, REQUEST_TIMEOUT + 1)
 
@@ -268,12 +270,18 @@ class Existing:
     config: Mapping[str, str]
 
 
-def existing(cluster: Cluster, names: Sequence[str] | None = None) -> dict[str, Existing]:
-    """The cluster's topics (of `names`, or every one but Kafka's internal ones) as they are."""
+def list_topics(cluster: Cluster) -> list[Any]:
+    from kafkalab.kafka import topics
+
+    return topics.list_topics(cluster.bootstrap)
+
+
+def existing(cluster: Cluster, names: Sequence[str]) -> dict[str, Existing]:
+    """The cluster's topics of `names` that exist, as they are."""
     from kafkalab.kafka import topics
 
     found = {t.name: t for t in topics.list_topics(cluster.bootstrap)}
-    wanted = sorted(found) if names is None else [n for n in names if n in found]
+    wanted = [n for n in names if n in found]
     result = {}
     for name in wanted:
         desc = topics.describe_topic(cluster.bootstrap, name)
@@ -302,8 +310,12 @@ class TopicKind:
         return steps, refused
 
     def export(self, cluster: Cluster) -> dict[str, dict[str, Any]]:
+        from kafkalab.lab.modes import OPTIONAL
+
+        services = {t for service in OPTIONAL.values() for t in service.topics}  # a registry's storage, ...
         tables: dict[str, dict[str, Any]] = {}
-        for name, found in existing(cluster).items():
+        names = [t.name for t in list_topics(cluster) if t.name not in services]
+        for name, found in existing(cluster, names).items():
             table: dict[str, Any] = {"partitions": found.partitions, "replication_factor": found.replication}
             if found.config:
                 table["config"] = dict(sorted(found.config.items()))
@@ -319,7 +331,7 @@ def plan_topic(topic: DeclaredTopic, have: Existing | None, replication: int) ->
     refused = []
     if topic.partitions < have.partitions:
         refused.append(Refusal("topic", topic.name, f"{topic.partitions} partitions declared, and it has "
-                               f"{have.partitions}: Kafka cannot remove partitions (delete and recreate it)"))
+                               f"{have.partitions}: Kafka cannot remove partitions"))
     if topic.replication is not None and topic.replication != have.replication:
         refused.append(Refusal("topic", topic.name, f"replication factor {topic.replication} declared, and it has "
                                f"{have.replication}: kafkalab does not reassign replicas"))

@@ -147,7 +147,10 @@ class Lab:
             result = self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
             if declaration is None or not wait:
                 return result
-            return dataclasses.replace(result, declared=self.declare(declaration))
+            declared = self.declare(declaration)
+            # What it made is in the lab's status: its topics and partitions.
+            status = self.status() if declared.done else result.status
+            return dataclasses.replace(result, declared=declared, status=status)
         except Interrupted:
             raise
         except KeyboardInterrupt as exc:
