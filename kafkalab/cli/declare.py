@@ -94,7 +94,8 @@ def show_plan(found: object, bootstrap: str) -> None:
         what = found.declaration.count()
         render.note(f"Nothing to do: {bootstrap} holds the {what} declared." if what != "nothing" else "Nothing to do.")
         return
-    lines = [f"Plan for {bootstrap} ({render.plural(len(found.steps), 'step')}):"] if found.steps else []
+    refused = f", {len(found.refused)} refused" if found.refused else ""
+    lines = [f"Plan for {bootstrap} ({render.plural(len(found.steps), 'step')}{refused}):"]
     lines += [f"  {'+' if step.on_up else '~'} {step.describe()}" for step in found.steps]
     lines += [f"  ! refused: {refusal.describe()}" for refusal in found.refused]
     click.echo("\n".join(lines))  # the plan is the command's data: stdout

@@ -330,8 +330,9 @@ def plan_topic(topic: DeclaredTopic, have: Existing | None, replication: int) ->
         return [CreateTopic("topic", topic.name, topic.partitions, rf, topic.config, topic.records)], []
     refused = []
     if topic.partitions < have.partitions:
-        refused.append(Refusal("topic", topic.name, f"{topic.partitions} partitions declared, and it has "
-                               f"{have.partitions}: Kafka cannot remove partitions"))
+        declared = f"{topic.partitions} partition{'' if topic.partitions == 1 else 's'}"
+        refused.append(Refusal("topic", topic.name, f"{declared} declared, and it has {have.partitions}: "
+                               "Kafka cannot remove partitions"))
     if topic.replication is not None and topic.replication != have.replication:
         refused.append(Refusal("topic", topic.name, f"replication factor {topic.replication} declared, and it has "
                                f"{have.replication}: kafkalab does not reassign replicas"))
