@@ -66,7 +66,7 @@ def apply(state: CliState, dry_run: bool, as_json: bool, bootstrap_server: str |
     cluster = target_cluster(state, bootstrap_server, registry=bool(declaration.objects.get("schemas")))
     found = declared.make_plan(declaration, cluster)
     if declaration.path is None:
-        render.note("No config file declares anything: no kafkalab.toml or [tool.kafkalab] here or above.")
+        render.say("No config file declares anything: no kafkalab.toml or [tool.kafkalab] here or above.")
     if not as_json:
         show_plan(found, cluster.bootstrap)
     if found.refused and not dry_run:
@@ -77,13 +77,13 @@ def apply(state: CliState, dry_run: bool, as_json: bool, bootstrap_server: str |
         if as_json:
             render.print_json({**found.to_dict(), "applied": [], "dry_run": True})
         elif found.steps:
-            render.note("Dry run: nothing was changed.")
+            render.say("Dry run: nothing was changed.")
         return
     applied = declared.apply(found, cluster)
     if as_json:
         render.print_json({**applied.to_dict(), "dry_run": False})
     elif found.steps:
-        render.note(f"Applied: {applied.summary()}.")
+        render.say(f"Applied: {applied.summary()}.")
 
 
 def show_plan(found: object, bootstrap: str) -> None:
@@ -92,7 +92,7 @@ def show_plan(found: object, bootstrap: str) -> None:
     assert isinstance(found, Plan)
     if not found.steps and not found.refused:
         what = found.declaration.count()
-        render.note(f"Nothing to do: {bootstrap} holds the {what} declared." if what != "nothing" else "Nothing to do.")
+        render.say(f"Nothing to do: {bootstrap} holds the {what} declared." if what != "nothing" else "Nothing to do.")
         return
     refused = f", {len(found.refused)} refused" if found.refused else ""
     lines = [f"Plan for {bootstrap} ({render.plural(len(found.steps), 'step')}{refused}):"]

@@ -90,11 +90,11 @@ def up(
     else:
         render.note(f"Ready in {result.seconds:.1f} s.")
     if result.declared is not None:
-        for line in result.declared.notes():
-            render.note(line)
-        render.note(f"Declared: {result.declared.summary()}.")
+        for line in result.declared.notes():  # unwrapped, as they may be long: one line each
+            render.say(line)
+        render.say(f"Declared: {result.declared.summary()}.")
     elif not declaration.empty:
-        render.note(f"Declared: not applied, as up did not wait for the lab; `kafkalab apply` makes the "
+        render.say(f"Declared: not applied, as up did not wait for the lab; `kafkalab apply` makes the "
                     f"{declaration.count()} of {declaration.path}.")
     render.lab_status(result.status)
 
