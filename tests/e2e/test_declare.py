@@ -198,7 +198,7 @@ def test_export_then_apply_on_a_fresh_lab_gives_the_same_topics(
     assert lab.compose.containers() == []
 
     # The same without the schema; and a topic made by hand, with configs of its own.
-    (source / "kafkalab.toml").write_text(DECLARATION.split("[schemas.")[0].replace('with = ["schema-registry"]', ""))
+    (source / "kafkalab.toml").write_text(DECLARATION.split("[schemas.", maxsplit=1)[0].replace('with = ["schema-registry"]', ""))
     assert on(lab, "up", "--no-ui").exit_code == 0
     assert on(lab, "topic", "create", "audit.log", "-p", "4", "--config", "segment.bytes=1048576").exit_code == 0
     exported = on(lab, "export")
