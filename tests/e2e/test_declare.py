@@ -85,8 +85,15 @@ def test_up_makes_configures_and_seeds_once_and_apply_changes_the_rest(
     project(tmp_path)
     monkeypatch.chdir(tmp_path)
     lab = lab_factory()
+    made = up_makes_configures_and_seeds(lab)
+    up_again_seeds_nothing(lab, made)
+    up_leaves_what_differs(lab, tmp_path, made)
+    grown = apply_grows_and_configures(lab, tmp_path, made)
+    a_shrink_is_refused(lab, tmp_path, grown)
 
-    # `up` makes, configures and seeds, and registers the schema: one line says so.
+
+def up_makes_configures_and_seeds(lab: Any) -> dict[str, Any]:
+    """`up` makes, configures and seeds, and registers the schema: one line says so."""
     up = on(lab, "up", "--no-ui")
     assert up.exit_code == 0, up.output
     assert "Declared: 2 topics created, 3 records seeded, 1 schema registered.\n" in up.stderr
@@ -101,8 +108,11 @@ def test_up_makes_configures_and_seeds_once_and_apply_changes_the_rest(
         (1, None, "heartbeat", []),
     ]
     assert subjects(lab) == {"orders-value": 1}
+    return made
 
-    # A second `up`, and `down` + `up`, seed nothing again.
+
+def up_again_seeds_nothing(lab: Any, made: dict[str, Any]) -> None:
+    """A second `up`, and `down` + `up`, seed nothing again."""
     again = on(lab, "up", "--no-ui")
     assert again.exit_code == 0, again.output
     assert "Declared: nothing to do.\n" in again.stderr
@@ -113,10 +123,13 @@ def test_up_makes_configures_and_seeds_once_and_apply_changes_the_rest(
     assert state(lab, "orders", "events") == made
     assert len(records(lab, "events")) == 3
 
-    # A changed declaration: up leaves the topic alone and says that apply would change it.
-    (tmp_path / "kafkalab.toml").write_text(DECLARATION.replace("partitions = 3", "partitions = 5").replace(
+
+def up_leaves_what_differs(lab: Any, folder: Path, made: dict[str, Any]) -> None:
+    """A changed declaration: `up` leaves the topic alone and says that apply would change it; it
+    registers the new version of the schema; `apply --dry-run` prints the plan and changes nothing."""
+    (folder / "kafkalab.toml").write_text(DECLARATION.replace("partitions = 3", "partitions = 5").replace(
         '"retention.ms" = 604800000', '"retention.ms" = 3600000, "max.message.bytes" = "2000000"'))
-    (tmp_path / "schemas" / "order.avsc").write_text(json.dumps(ORDER_2))
+    (folder / "schemas" / "order.avsc").write_text(json.dumps(ORDER_2))
     noted = on(lab, "up", "--no-ui")
     assert noted.exit_code == 0, noted.output
     assert "The topic orders differs from its declaration (add partitions to topic orders: 3 -> 5; " in noted.stderr
@@ -125,7 +138,6 @@ def test_up_makes_configures_and_seeds_once_and_apply_changes_the_rest(
     assert subjects(lab) == {"orders-value": 2}
     assert state(lab, "orders", "events") == made
 
-    # `apply --dry-run` prints the plan and changes nothing.
     dry = on(lab, "apply", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert dry.stdout == (
@@ -143,8 +155,11 @@ def test_up_makes_configures_and_seeds_once_and_apply_changes_the_rest(
     assert (plan["refused"], plan["applied"], plan["dry_run"]) == ([], [], True)
     assert state(lab, "orders", "events") == made
 
-    # `apply` grows partitions and changes configs (one set, one reset when undeclared); then nothing to do.
-    (tmp_path / "kafkalab.toml").write_text(DECLARATION.replace("partitions = 3", "partitions = 5").replace(
+
+def apply_grows_and_configures(lab: Any, folder: Path, made: dict[str, Any]) -> dict[str, Any]:
+    """`apply` grows partitions and changes configs (one set, one reset as no longer declared); then
+    there is nothing to do."""
+    (folder / "kafkalab.toml").write_text(DECLARATION.replace("partitions = 3", "partitions = 5").replace(
         '"cleanup.policy" = "compact", "retention.ms" = 604800000', '"retention.ms" = 3600000'))
     applied = on(lab, "apply")
     assert applied.exit_code == 0, applied.output
@@ -156,9 +171,12 @@ def test_up_makes_configures_and_seeds_once_and_apply_changes_the_rest(
     done = on(lab, "apply")
     assert done.exit_code == 0, done.output
     assert "Nothing to do: " in done.stderr
+    return grown
 
-    # A shrink is refused, and nothing of the plan is applied (the config change with it neither).
-    (tmp_path / "kafkalab.toml").write_text(DECLARATION.replace("partitions = 3", "partitions = 4").replace(
+
+def a_shrink_is_refused(lab: Any, folder: Path, grown: dict[str, Any]) -> None:
+    """A shrink is refused, and nothing of the plan is applied (the config change with it neither)."""
+    (folder / "kafkalab.toml").write_text(DECLARATION.replace("partitions = 3", "partitions = 4").replace(
         '"cleanup.policy" = "compact", "retention.ms" = 604800000', '"retention.ms" = 60000'))
     refused = on(lab, "apply")
     assert refused.exit_code == 29, refused.output
