@@ -1,8 +1,9 @@
 """e2e: the lab as code (issue 20). A project folder with a kafkalab.toml that declares topics, seed
 records and a schema; `up` makes them, configures them and seeds them, once; `apply --dry-run`
 changes nothing, `apply` grows partitions and changes configs, a shrink is refused with nothing
-applied; `export` then `apply` on a fresh lab gives the same topics (also through -b); schemas need
-the lab's registry, and say so before anything starts when it does not run.
+applied; `apply` goes where the Kafka commands go (-b, --schema-registry); `export` then `apply` on a
+fresh lab gives the same topics (also through -b); schemas need the lab's registry, and say so before
+anything starts when it does not run.
 
 Every CLI run is in the project's folder (the declaration is the found config file), in a user's
 shell for the lab (kafka_cli.lab_env).
@@ -89,6 +90,7 @@ def test_up_makes_configures_and_seeds_once_and_apply_changes_the_rest(
     up_again_seeds_nothing(lab, made)
     up_leaves_what_differs(lab, tmp_path, made)
     grown = apply_grows_and_configures(lab, tmp_path, made)
+    apply_goes_where_the_kafka_commands_go(lab)
     a_shrink_is_refused(lab, tmp_path, grown)
 
 
@@ -172,6 +174,18 @@ def apply_grows_and_configures(lab: Any, folder: Path, made: dict[str, Any]) -> 
     assert done.exit_code == 0, done.output
     assert "Nothing to do: " in done.stderr
     return grown
+
+
+def apply_goes_where_the_kafka_commands_go(lab: Any) -> None:
+    """-b and --schema-registry, as on any cluster: the same plan (nothing to do); with -b and no
+    registry given, the declared schema is an error naming the need, before anything is asked."""
+    bootstrap, registry = lab.settings.lab_bootstrap, lab.schema_registry_url
+    elsewhere = kl("--schema-registry", registry, "apply", "-b", bootstrap, "--json")
+    assert elsewhere.exit_code == 0, elsewhere.output
+    assert json.loads(elsewhere.stdout)["steps"] == []
+    no_registry = kl("apply", "-b", bootstrap, "--dry-run")
+    assert no_registry.exit_code == 3, no_registry.output
+    assert f"schemas are declared, and no Schema Registry is given for {bootstrap}." in no_registry.stderr
 
 
 def a_shrink_is_refused(lab: Any, folder: Path, grown: dict[str, Any]) -> None:
