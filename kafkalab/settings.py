@@ -472,7 +472,15 @@ def _read_user_file() -> tuple[dict[str, Any], Path | None]:
     """The settings of the user's own file, and its path (None: there is no such file)."""
     path = user_config_path()
     table = _settings_table(path, ())
-    return ({}, None) if table is None else (_check_keys(table, path), path)
+    if table is None:
+        return {}, None
+    declared = [name for name in DECLARED_TABLES if name in table]
+    if declared:  # silently unused, it would look like a declaration that `up` ignores
+        raise ConfigError(
+            f"{path}: [{declared[0]}] declares a project's lab, and this is your own file.",
+            "Declare topics and schemas in the project's kafkalab.toml or [tool.kafkalab] of its pyproject.toml.",
+        )
+    return _check_keys(table, path), path
 
 
 def _settings_table(path: Path, table_path: tuple[str, ...]) -> dict[Any, Any] | None:

@@ -2,7 +2,7 @@
 parses its options, calls `Lab`, and hands the result to render.
 
 May import: click, kafkalab.cli.{app,options,render}, kafkalab.errors, kafkalab.lab.modes;
-kafkalab.lab, kafkalab.kafka and kafkalab.settings lazily (inside the commands).
+kafkalab.lab, kafkalab.kafka, kafkalab.declare and kafkalab.settings lazily (inside the commands).
 """
 
 from __future__ import annotations

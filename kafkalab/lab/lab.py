@@ -10,7 +10,7 @@ for readiness in kafkalab.lab.readiness, doctor in kafkalab.lab.doctor (which us
 Lab imports only when doctor() runs).
 
 May import: every module of kafkalab.lab but doctor (lazily), kafkalab.docker, kafkalab.kafka,
-kafkalab.settings and kafkalab.errors.
+kafkalab.settings and kafkalab.errors; kafkalab.declare lazily (up's declaration).
 """
 
 from __future__ import annotations

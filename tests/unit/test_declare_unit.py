@@ -286,3 +286,13 @@ def test_export_toml_reads_back_as_written_and_parses_as_a_declaration(tmp_path:
 
 def test_every_declared_table_has_its_kind() -> None:
     assert tuple(kind.table for kind in plan.KINDS) == DECLARED_TABLES == ("topics", "schemas")
+
+
+def test_your_own_file_declares_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own = tmp_path / "config" / "kafkalab" / "config.toml"
+    own.parent.mkdir(parents=True)
+    own.write_text("[topics.orders]\npartitions = 3\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    with pytest.raises(ConfigError) as caught:
+        resolve({}, env={}, cwd=tmp_path)
+    assert caught.value.message == f"{own}: [topics] declares a project's lab, and this is your own file."
