@@ -24,7 +24,7 @@ def target_cluster(state: CliState, bootstrap_server: str | None, *, registry: b
     """The cluster of apply and export, as the Kafka commands find theirs (-b, the context, the
     setting, the lab), and with registry its Schema Registry as the schema commands find theirs
     (--schema-registry, the context's, the setting, the lab's when it runs one)."""
-    from kafkalab.declare.base import Cluster
+    from kafkalab.declare.base import Cluster, lab_cluster
     from kafkalab.kafka.contexts import resolve_registry
     from kafkalab.settings import resolve
 
@@ -35,12 +35,10 @@ def target_cluster(state: CliState, bootstrap_server: str | None, *, registry: b
     if not registry:
         return Cluster(bootstrap, replication, None, "no Schema Registry was asked for", lab)
     target = resolve_registry(state.flags)
+    if target.lab and lab:
+        return lab_cluster(resolve({k: v for k, v in state.flags.items() if v is not None}).with_record())
     if target.lab:
-        settings = resolve({k: v for k, v in state.flags.items() if v is not None}).with_record()
-        if not lab:
-            return Cluster(bootstrap, replication, None, f"no Schema Registry is given for {bootstrap}", lab)
-        if "schema-registry" not in settings.with_:
-            return Cluster(bootstrap, replication, None, f"the lab {settings.project} runs no Schema Registry", lab)
+        return Cluster(bootstrap, replication, None, f"no Schema Registry is given for {bootstrap}", lab)
     return Cluster(bootstrap, replication, target, "", lab)
 
 

@@ -3,7 +3,7 @@ it), the cluster a plan is made for (Cluster), the steps of a plan (Step) and re
 what a kind of declared object does (Kind). A new kind ([users.NAME], [connectors.NAME]) is a Kind
 with its own Steps, added to kafkalab.declare.plan.KINDS.
 
-May import: kafkalab.errors, kafkalab.kafka.contexts, kafkalab.declare.locate.
+May import: kafkalab.errors, kafkalab.kafka.contexts, kafkalab.lab.modes, kafkalab.declare.locate.
 """
 
 from __future__ import annotations
@@ -11,11 +11,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from kafkalab.declare.locate import locate, toml_key
 from kafkalab.errors import ConfigError
 from kafkalab.kafka.contexts import RegistryTarget
+from kafkalab.lab.modes import MODES
+
+if TYPE_CHECKING:
+    from kafkalab.settings import Settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +86,14 @@ class Cluster:
     registry: RegistryTarget | None = None
     missing_registry: str = "the lab runs no Schema Registry"
     lab: bool = True
+
+
+def lab_cluster(settings: Settings) -> Cluster:
+    """A lab as a declaration's plan sees it: its brokers, its mode's replication, its registry."""
+    registry = RegistryTarget(settings.schema_registry_url, None, lab=True) if "schema-registry" in settings.with_ \
+        else None
+    return Cluster(settings.lab_bootstrap, MODES[settings.mode].replication, registry,
+                   f"the lab {settings.project} runs no Schema Registry")
 
 
 @dataclasses.dataclass(frozen=True)

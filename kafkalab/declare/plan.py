@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kafkalab.declare.base import Cluster, Counted, Kind, Refusal, Step, Where
+from kafkalab.declare.base import Cluster, Counted, Kind, Refusal, Step, Where, lab_cluster
 from kafkalab.declare.locate import toml_key, toml_string
 from kafkalab.declare.schemas import SchemaKind
 from kafkalab.declare.topics import TopicKind
@@ -34,7 +34,7 @@ from kafkalab.settings import DECLARED_TABLES, DeclaredTables, declared_tables
 KINDS: tuple[Kind, ...] = (TopicKind(), SchemaKind())
 assert tuple(k.table for k in KINDS) == DECLARED_TABLES, "a kind's table belongs in settings.DECLARED_TABLES"
 
-__all__ = ["KINDS", "Applied", "Cluster", "Declaration", "Plan", "apply", "export", "load", "make_plan"]
+__all__ = ["KINDS", "Applied", "Cluster", "Declaration", "Plan", "apply", "export", "lab_cluster", "load", "make_plan"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,7 +39,6 @@ from kafkalab.lab.status import LabStatus, ServiceStatus, assemble, service_heal
 from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
-    from kafkalab.declare.base import Cluster
     from kafkalab.declare.plan import Applied, Declaration
     from kafkalab.lab.doctor import Diagnosis
 
@@ -139,9 +138,9 @@ class Lab:
         """
         self._budget(timeout)  # a timeout of 0 or less is refused before anything starts
         if declaration is not None:
-            from kafkalab.declare.plan import check
+            from kafkalab.declare.plan import check, lab_cluster
 
-            check(declaration, self.declared_cluster())
+            check(declaration, lab_cluster(self.settings.with_record()))
         self._left: LeftBehind = "nothing"
         try:
             result = self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
@@ -217,19 +216,9 @@ class Lab:
         """What `up` does of a declaration once the lab answers: create the topics that are missing
         (seeding only those it created, so that no second `up` seeds again), register the schemas;
         what exists and differs is left as it is (Applied.notes; `kafkalab apply` changes it)."""
-        from kafkalab.declare.plan import declare_on_up
+        from kafkalab.declare.plan import declare_on_up, lab_cluster
 
-        return declare_on_up(declaration, self.declared_cluster())
-
-    def declared_cluster(self) -> Cluster:
-        """The lab as a declaration's plan sees it: its brokers, its mode's replication, its registry."""
-        from kafkalab.declare.base import Cluster
-        from kafkalab.kafka.contexts import RegistryTarget
-
-        s = self.settings.with_record()
-        registry = RegistryTarget(s.schema_registry_url, None, lab=True) if "schema-registry" in s.with_ else None
-        return Cluster(s.lab_bootstrap, MODES[s.mode].replication, registry,
-                       f"the lab {s.project} runs no Schema Registry")
+        return declare_on_up(declaration, lab_cluster(self.settings.with_record()))
 
     def pull(
         self, services: list[str] | None = None, *, always: bool | None = None,
