@@ -107,9 +107,9 @@ class Counted:
 
 class Step:
     """One change of a plan, of one declared object. Subclasses are frozen dataclasses with a
-    `kind` and a `name` (the object's), and say what they do (describe), as data (to_dict), and do it
-    (carry_out). `on_up`: `up` carries it out too (making what is missing); the others only
-    `kafkalab apply` does, and `up` notes them."""
+    `kind` and a `name` (the object's), and say what they do (describe), as data (to_dict), whether
+    the cluster would take it (validate), and do it (carry_out). `on_up`: `up` carries it out too
+    (making what is missing); the others only `kafkalab apply` does, and `up` notes them."""
 
     action: ClassVar[str] = ""
     on_up: ClassVar[bool] = False
@@ -125,6 +125,11 @@ class Step:
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action, "kind": self.kind, "name": self.name, **self.details(),
                 "description": self.describe()}
+
+    def validate(self, cluster: Cluster) -> None:
+        """Ask the cluster whether it would take the step, changing nothing (Kafka's validate_only, a
+        registry's compatibility check): every step of a plan is asked before any is carried out."""
+        return None
 
     def carry_out(self, cluster: Cluster) -> list[Counted]:
         raise NotImplementedError

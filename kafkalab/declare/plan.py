@@ -27,7 +27,7 @@ from kafkalab.declare.base import Cluster, Counted, Kind, Refusal, Step, Where, 
 from kafkalab.declare.locate import toml_key, toml_string
 from kafkalab.declare.schemas import SchemaKind
 from kafkalab.declare.topics import TopicKind
-from kafkalab.errors import ConfigError, PlanRefused
+from kafkalab.errors import ConfigError, KafkalabError, PlanRefused
 from kafkalab.settings import DECLARED_TABLES, DeclaredTables, declared_tables
 
 # In the order a plan carries them out: topics before the schemas of their records.
@@ -158,19 +158,22 @@ def refusal_error(plan: Plan) -> PlanRefused:
 
 def apply(plan: Plan, cluster: Cluster, *, only_up: bool = False) -> Applied:
     """Carry out the plan's steps, in order. A plan with refusals is PlanRefused, before any step;
-    only_up (what `up` does): only the steps that make what is missing, the rest left, refusals too."""
+    so is a step the cluster would refuse (each is validated first: its error). only_up (what `up`
+    does): only the steps that make what is missing, the rest left, refusals too."""
     if plan.refused and not only_up:
         raise refusal_error(plan)
-    done: list[Step] = []
+    chosen = [step for step in plan.steps if step.on_up or not only_up]
+    for step in chosen:  # what the cluster would refuse (a config it does not know), before any change
+        try:
+            step.validate(cluster)
+        except KafkalabError as exc:
+            exc.message = f"{exc.message.rstrip('.')}. Nothing of the plan was applied."
+            raise
     counted: list[Counted] = []
-    left: list[Step] = []
-    for step in plan.steps:
-        if only_up and not step.on_up:
-            left.append(step)
-            continue
+    for step in chosen:
         counted += step.carry_out(cluster)
-        done.append(step)
-    return Applied(plan, tuple(done), tuple(counted), tuple(left))
+    left = tuple(step for step in plan.steps if step not in chosen)
+    return Applied(plan, tuple(chosen), tuple(counted), left)
 
 
 def declare_on_up(declaration: Declaration, cluster: Cluster) -> Applied:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys
-from kafkalab.errors import SchemaNotFound
+from kafkalab.errors import SchemaIncompatible, SchemaNotFound
 from kafkalab.schemas.registry import SCHEMA_TYPES, TYPE_OF_FILE, Registry, SchemaType
 
 KEYS = ("file", "schema", "type")
@@ -97,6 +97,17 @@ class RegisterSchema(Step):
 
     def details(self) -> dict[str, Any]:
         return {"type": self.type, "latest_version": self.latest}
+
+    def validate(self, cluster: Cluster) -> None:
+        """A new version must be compatible with the subject's latest, by the subject's rule."""
+        assert cluster.registry is not None  # SchemaKind.check saw to it
+        if self.latest is None:
+            return
+        found = Registry(cluster.registry).check(self.name, self.text, self.type)
+        if not found.compatible:
+            reasons = "; ".join(found.reasons) or "the registry gave no reason"
+            raise SchemaIncompatible(f"The schema of {self.name} is not compatible with its version {self.latest} at "
+                                     f"{cluster.registry.url}: {reasons}.")
 
     def carry_out(self, cluster: Cluster) -> list[Counted]:
         assert cluster.registry is not None  # SchemaKind.check saw to it

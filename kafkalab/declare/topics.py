@@ -130,6 +130,29 @@ class CreateTopic(Step):
         return {"partitions": self.partitions, "replication_factor": None if self.replication < 0 else self.replication,
                 "config": dict(self.config), "records": len(self.records)}
 
+    def validate(self, cluster: Cluster) -> None:
+        from confluent_kafka import KafkaError
+        from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
+
+        from kafkalab.errors import KafkaRequestError
+        from kafkalab.kafka.cluster import command_admin
+        from kafkalab.kafka.requests import REQUEST_TIMEOUT, request_result
+
+        admin = command_admin(cluster.bootstrap)
+        what = f"Could not create topic {self.name}"
+        try:
+            topic = NewTopic(self.name, num_partitions=self.partitions, replication_factor=self.replication,
+                             config=dict(self.config))
+            future = admin.create_topics([topic], request_timeout=REQUEST_TIMEOUT, validate_only=True)[self.name]
+        except ValueError as exc:  # librdkafka's own limits
+            raise KafkaRequestError(f"{what}: {exc}.") from None
+        try:
+            request_result(future, cluster.bootstrap, what, REQUEST_TIMEOUT + 1)
+        except KafkaRequestError:
+            error = future.exception(timeout=0)
+            if error is None or error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # made meanwhile: fine
+                raise
+
     def carry_out(self, cluster: Cluster) -> list[Counted]:
         from kafkalab.kafka import topics
 
@@ -155,17 +178,24 @@ class AddPartitions(Step):
     def details(self) -> dict[str, Any]:
         return {"from": self.have, "to": self.want}
 
+    def validate(self, cluster: Cluster) -> None:
+        self.grow(cluster, validate_only=True)
+
     def carry_out(self, cluster: Cluster) -> list[Counted]:
+        self.grow(cluster)
+        return [Counted(1, "topic", "grown")]
+
+    def grow(self, cluster: Cluster, *, validate_only: bool = False) -> None:
         from confluent_kafka.admin import NewPartitions  # type: ignore[attr-defined]
 
         from kafkalab.kafka.cluster import command_admin
         from kafkalab.kafka.requests import REQUEST_TIMEOUT, request_result
 
         admin = command_admin(cluster.bootstrap)
-        future = admin.create_partitions([NewPartitions(self.name, self.want)], request_timeout=REQUEST_TIMEOUT)
+        future = admin.create_partitions([NewPartitions(self.name, self.want)], request_timeout=REQUEST_TIMEOUT,
+                                         validate_only=validate_only)
         request_result(future[self.name], cluster.bootstrap, f"Could not add partitions to topic {self.name}",
                        REQUEST_TIMEOUT + 1)
-        return [Counted(1, "topic", "grown")]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,6 +213,9 @@ class SetConfig(Step):
 
     def details(self) -> dict[str, Any]:
         return {"config": self.key, "from": self.have, "to": self.want}
+
+    def validate(self, cluster: Cluster) -> None:
+        alter_config(cluster.bootstrap, self.name, self.key, self.want, validate_only=True)
 
     def carry_out(self, cluster: Cluster) -> list[Counted]:
         alter_config(cluster.bootstrap, self.name, self.key, self.want)
@@ -203,12 +236,15 @@ class ResetConfig(Step):
     def details(self) -> dict[str, Any]:
         return {"config": self.key, "from": self.have, "to": None}
 
+    def validate(self, cluster: Cluster) -> None:
+        alter_config(cluster.bootstrap, self.name, self.key, None, validate_only=True)
+
     def carry_out(self, cluster: Cluster) -> list[Counted]:
         alter_config(cluster.bootstrap, self.name, self.key, None)
         return [Counted(1, "config", "reset")]
 
 
-def alter_config(bootstrap: str, topic: str, key: str, value: str | None) -> None:
+def alter_config(bootstrap: str, topic: str, key: str, value: str | None, *, validate_only: bool = False) -> None:
     """Set one config of a topic (None: delete it, back to the broker's default); the others stay."""
     from confluent_kafka.admin import (  # type: ignore[attr-defined]
         AlterConfigOpType,
@@ -224,7 +260,7 @@ def alter_config(bootstrap: str, topic: str, key: str, value: str | None) -> Non
     entry = ConfigEntry(key, value, incremental_operation=op)
     resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry])
     admin = command_admin(bootstrap)  # held until the answer: a client that goes away ends its requests
-    futures = admin.incremental_alter_configs([resource], request_timeout=REQUEST_TIMEOUT)
+    futures = admin.incremental_alter_configs([resource], request_timeout=REQUEST_TIMEOUT, validate_only=validate_only)
     what = f"Could not {'set' if value is not None else 'reset'} config {key} of topic {topic}"
     request_result(next(iter(futures.values())), bootstrap, what, REQUEST_TIMEOUT + 1)
 

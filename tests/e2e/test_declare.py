@@ -92,6 +92,7 @@ def test_up_makes_configures_and_seeds_once_and_apply_changes_the_rest(
     grown = apply_grows_and_configures(lab, tmp_path, made)
     apply_goes_where_the_kafka_commands_go(lab)
     a_shrink_is_refused(lab, tmp_path, grown)
+    a_step_the_broker_refuses_applies_nothing(lab, tmp_path, grown)
 
 
 def up_makes_configures_and_seeds(lab: Any) -> dict[str, Any]:
@@ -262,3 +263,15 @@ def test_export_then_apply_on_a_fresh_lab_gives_the_same_topics(
     assert {k: {**v, "ends": None} for k, v in after.items()} == {k: {**v, "ends": None} for k, v in before.items()}
     again = on(lab, "export")
     assert again.stdout == exported.stdout
+
+
+def a_step_the_broker_refuses_applies_nothing(lab: Any, folder: Path, grown: dict[str, Any]) -> None:
+    """Every step is validated by the broker first: a config it does not know stops the plan, and
+    the partitions declared with it are not added either."""
+    (folder / "kafkalab.toml").write_text(DECLARATION.replace("partitions = 3", "partitions = 6").replace(
+        '"cleanup.policy" = "compact", "retention.ms" = 604800000', '"retention.ms" = 3600000, "no.such.config" = 1'))
+    refused = on(lab, "apply")
+    assert refused.exit_code == 13, refused.output
+    assert refused.stderr.startswith("Error: Could not set config no.such.config of topic orders: ")
+    assert "Nothing of the plan was applied." in refused.stderr
+    assert state(lab, "orders", "events") == grown

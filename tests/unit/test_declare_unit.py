@@ -24,7 +24,7 @@ from kafkalab.declare.topics import (
     SetConfig,
     plan_topic,
 )
-from kafkalab.errors import EXIT_CODES, ConfigError, PlanRefused
+from kafkalab.errors import EXIT_CODES, ConfigError, KafkaRequestError, PlanRefused
 from kafkalab.settings import DECLARED_TABLES, resolve
 
 EXAMPLE = """\
@@ -222,6 +222,21 @@ def test_a_refused_plan_carries_out_no_step() -> None:
     assert done == []
     assert caught.value.exit_code == 29 == EXIT_CODES["PlanRefused"]
     assert caught.value.message == "The plan is refused, nothing of it was applied: topic b: it cannot."
+
+
+@dataclasses.dataclass(frozen=True)
+class Invalid(Recorded):
+    def validate(self, cluster: Cluster) -> None:
+        raise KafkaRequestError(f"Could not do {self.name}: no.")
+
+
+def test_a_step_the_cluster_would_refuse_stops_the_plan_before_any_change() -> None:
+    done: list[str] = []
+    found = plan.Plan(plan.Declaration(None, {}), (Recorded("topic", "a", done), Invalid("topic", "b", done)), ())
+    with pytest.raises(KafkaRequestError) as caught:
+        plan.apply(found, Cluster("localhost:1"))
+    assert done == []
+    assert caught.value.message == "Could not do b: no. Nothing of the plan was applied."
 
 
 def test_up_makes_what_is_missing_and_notes_what_differs() -> None:
