@@ -472,7 +472,15 @@ def _read_user_file() -> tuple[dict[str, Any], Path | None]:
     """The settings of the user's own file, and its path (None: there is no such file)."""
     path = user_config_path()
     table = _settings_table(path, ())
-    return ({}, None) if table is None else (_check_keys(table, path), path)
+    if table is None:
+        return {}, None
+    declared = [name for name in DECLARED_TABLES if name in table]
+    if declared:  # silently unused, it would look like a declaration that `up` ignores
+        raise ConfigError(
+            f"{path}: [{declared[0]}] declares a project's lab, and this is your own file.",
+            "Declare topics and schemas in the project's kafkalab.toml or [tool.kafkalab] of its pyproject.toml.",
+        )
+    return _check_keys(table, path), path
 
 
 def _settings_table(path: Path, table_path: tuple[str, ...]) -> dict[Any, Any] | None:
@@ -518,7 +526,34 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 # --- tables of the config file that are no single setting ----------------------------------------
 
 # [contexts.NAME]: a cluster the Kafka commands may use by name (kafkalab.kafka.contexts reads them).
-_TABLES = ("contexts",)
+# DECLARED_TABLES: what the lab is declared to hold, [topics.NAME] and [schemas."SUBJECT"], which
+# `up`, `kafkalab apply` and the pytest plugin make (kafkalab.declare reads them; its KINDS has one
+# kind of declared object for each of these tables).
+DECLARED_TABLES: tuple[str, ...] = ("topics", "schemas")
+_TABLES = ("contexts", *DECLARED_TABLES)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredTables:
+    """The declaration of the found project file: its DECLARED_TABLES as written, the file, its text
+    (for the lines that errors name) and where in it the kafkalab table is (("tool", "kafkalab") in
+    pyproject.toml, () in kafkalab.toml)."""
+
+    tables: Mapping[str, Any]
+    path: Path | None
+    text: str = ""
+    prefix: tuple[str, ...] = ()
+
+
+def declared_tables(cwd: Path | None = None) -> DeclaredTables:
+    """The [topics] and [schemas] tables (DECLARED_TABLES) of the found project file (not the user's
+    own file: a declaration is a project's), with the file; no file, or none declared: empty tables."""
+    values, path = _read_config_file(cwd or Path.cwd())
+    if path is None:
+        return DeclaredTables({}, None)
+    prefix = next(table for name, table in _CONFIG_FILES if name == path.name)
+    tables = {name: values[name] for name in DECLARED_TABLES if name in values}
+    return DeclaredTables(tables, path, path.read_text(encoding="utf-8") if tables else "", prefix)
 
 
 def contexts_tables(cwd: Path | None = None) -> list[tuple[dict[str, Any], Path, bool]]:
