@@ -198,6 +198,14 @@ class InvalidSchema(KafkalabError):
     hint = "Check the schema file: Avro (.avsc), JSON Schema (.json) or Protobuf (.proto); give --type when in doubt."
 
 
+class PlanRefused(KafkalabError):
+    """`kafkalab apply`'s plan holds a change it never makes (a topic shrunk, its replication factor
+    changed): nothing of the plan was applied."""
+
+    exit_code = 29
+    hint = "Declare what the cluster has there (`kafkalab export` prints it), or change the cluster by hand."
+
+
 class SubnetUnavailable(KafkalabError):
     """Docker found no address range for the lab's network: the subnet setting overlaps one of its
     networks, or every range of its default pools is taken (a VPN's routes, most often)."""
@@ -264,5 +272,6 @@ EXIT_CODES: dict[str, int] = {
         KafkaRequestError, GroupNotFound, Aborted, DockerSocketDenied, Interrupted,
         GroupNotEmpty, InvalidRecord, SubnetUnavailable, ContainerExited,
         AuthenticationFailed, TlsFailed, RegistryUnreachable, SchemaNotFound, SchemaIncompatible, InvalidSchema,
+        PlanRefused,
     )
 }

@@ -370,8 +370,6 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         raise bad(f"is not one of {', '.join(MODES)}")
     if name == "security" and raw not in SECURITY_MODES:
         raise bad(f"is not one of {', '.join(SECURITY_MODES)}")
-    if name == "expose" and raw and not _is_address(raw):
-        raise bad("is not an IP address of this machine's, or 0.0.0.0")
     if name == "advertise" and raw and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*|[0-9A-Fa-f:.]+", raw):
         raise bad("is not a host name or an IP address")
     if name == "pull" and raw not in PULL_POLICIES:
@@ -390,16 +388,6 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
     if name == "schema_registry" and raw and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
         raise bad("is not an http:// or https:// URL")
     return raw
-
-
-def _is_address(raw: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(raw)
-    except ValueError:
-        return False
-    return True
 
 
 def _services(raw: Any, bad: Callable[[str], ConfigError]) -> tuple[str, ...]:
@@ -502,7 +490,15 @@ def _read_user_file() -> tuple[dict[str, Any], Path | None]:
     """The settings of the user's own file, and its path (None: there is no such file)."""
     path = user_config_path()
     table = _settings_table(path, ())
-    return ({}, None) if table is None else (_check_keys(table, path), path)
+    if table is None:
+        return {}, None
+    declared = [name for name in DECLARED_TABLES if name in table]
+    if declared:  # silently unused, it would look like a declaration that `up` ignores
+        raise ConfigError(
+            f"{path}: [{declared[0]}] declares a project's lab, and this is your own file.",
+            "Declare topics and schemas in the project's kafkalab.toml or [tool.kafkalab] of its pyproject.toml.",
+        )
+    return _check_keys(table, path), path
 
 
 def _settings_table(path: Path, table_path: tuple[str, ...]) -> dict[Any, Any] | None:
@@ -548,32 +544,51 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 # --- tables of the config file that are no single setting ----------------------------------------
 
 # [contexts.NAME]: a cluster the Kafka commands may use by name (kafkalab.kafka.contexts reads them).
-_TABLES = ("contexts", "users")
+# DECLARED_TABLES: what the lab is declared to hold, [topics.NAME] and [schemas."SUBJECT"], which
+# `up`, `kafkalab apply` and the pytest plugin make (kafkalab.declare reads them; its KINDS has one
+# kind of declared object for each of these tables).
+DECLARED_TABLES: tuple[str, ...] = ("topics", "schemas")
+# [users.NAME]: a secured lab's users (kafkalab.security.users reads them).
+_TABLES = ("contexts", *DECLARED_TABLES, "users")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredTables:
+    """The declaration of the found project file: its DECLARED_TABLES as written, the file, its text
+    (for the lines that errors name) and where in it the kafkalab table is (("tool", "kafkalab") in
+    pyproject.toml, () in kafkalab.toml)."""
+
+    tables: Mapping[str, Any]
+    path: Path | None
+    text: str = ""
+    prefix: tuple[str, ...] = ()
+
+
+def declared_tables(cwd: Path | None = None) -> DeclaredTables:
+    """The [topics] and [schemas] tables (DECLARED_TABLES) of the found project file (not the user's
+    own file: a declaration is a project's), with the file; no file, or none declared: empty tables."""
+    values, path = _read_config_file(cwd or Path.cwd())
+    if path is None:
+        return DeclaredTables({}, None)
+    prefix = next(table for name, table in _CONFIG_FILES if name == path.name)
+    tables = {name: values[name] for name in DECLARED_TABLES if name in values}
+    return DeclaredTables(tables, path, path.read_text(encoding="utf-8") if tables else "", prefix)
 
 
 def contexts_tables(cwd: Path | None = None) -> list[tuple[dict[str, Any], Path, bool]]:
-    """The [contexts] tables as written, with each file's path and whether it is the user's own:
-    the user's file first, then the found project file (whose contexts win by name)."""
+    """The [contexts] tables as written (config_tables)."""
+    return config_tables("contexts", cwd)
+
+
+def config_tables(name: str, cwd: Path | None = None) -> list[tuple[dict[str, Any], Path, bool]]:
+    """The [NAME] tables ([contexts], [users]) as written, with each file's path and whether it is the
+    user's own: the user's file first, then the found project file (whose tables win by name)."""
     tables = []
     for (values, path), own in ((_read_user_file(), True), (_read_config_file(cwd or Path.cwd()), False)):
         if path is None:
             continue
-        table = values.get("contexts", {})
+        table = values.get(name, {})
         if not isinstance(table, dict):
-            raise ConfigError(f"{path}: contexts must be a table of [contexts.NAME] tables.")
+            raise ConfigError(f"{path}: {name} must be a table of [{name}.NAME] tables.")
         tables.append((table, path, own))
-    return tables
-
-
-def users_tables(cwd: Path | None = None) -> list[tuple[dict[str, Any], Path]]:
-    """The [users] tables as written, with each file's path: the user's file first, then the found
-    project file (whose users win by name). kafkalab.security.users reads them."""
-    tables = []
-    for values, path in (_read_user_file(), _read_config_file(cwd or Path.cwd())):
-        if path is None:
-            continue
-        table = values.get("users", {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: users must be a table of [users.NAME] tables.")
-        tables.append((table, path))
     return tables

@@ -1,6 +1,6 @@
 """The `kafkalab` command: the root group, its global options, and `main()`, the console script.
 
-The commands live in a module per group (lab, topic, records, group, schema, completion) and are added
+The commands live in a module per group (lab, topic, records, group, schema, declare, completion) and are added
 here; errors become output and exit codes in one place, app.KafkalabGroup.invoke.
 
 May import: click, every kafkalab.cli module, kafkalab.settings. Nothing imports this module but
@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from kafkalab.cli import complete, group, lab, records, schema, topic
+from kafkalab.cli import complete, declare, group, lab, records, schema, topic
 from kafkalab.cli.app import CliState, KafkalabGroup
 from kafkalab.cli.completion import completion
 from kafkalab.settings import GLOBAL_FLAGS
@@ -53,7 +53,8 @@ def cli(ctx: click.Context, /, verbose: bool, debug: bool, **flags: Any) -> None
 
 for command in (
     lab.up, lab.pull, lab.status, lab.down, lab.logs, lab.config, lab.connect, lab.doctor,
-    topic.topic, records.produce, records.consume, group.group, schema.schema, completion,
+    topic.topic, records.produce, records.consume, group.group, schema.schema, declare.apply, declare.export,
+    completion,
 ):
     cli.add_command(command)
 

@@ -10,7 +10,7 @@ for readiness in kafkalab.lab.readiness, doctor in kafkalab.lab.doctor (which us
 Lab imports only when doctor() runs).
 
 May import: every module of kafkalab.lab but doctor (lazily), kafkalab.docker, kafkalab.kafka,
-kafkalab.settings and kafkalab.errors.
+kafkalab.settings and kafkalab.errors; kafkalab.declare lazily (up's declaration).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from kafkalab.lab.status import LabStatus, ServiceStatus, assemble, service_heal
 from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
+    from kafkalab.declare.plan import Applied, Declaration
     from kafkalab.lab.doctor import Diagnosis
 
 OnPull = Callable[[PullProgress, ImagePull | None], None]  # the progress so far, and the image just pulled
@@ -67,6 +68,8 @@ class UpResult:
     # The seconds each service that up waited for after the brokers (the Schema Registry; kafka-ui with
     # wait_ui) took to answer, from the start of the wait, by service.
     ready: dict[str, float] = dataclasses.field(default_factory=dict)
+    # What up did of the declaration it was given (kafkalab.declare): None when given none, or not waiting.
+    declared: Applied | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,10 +123,13 @@ class Lab:
     def up(
         self, *, ui: bool = True, wait: bool = True, timeout: float | None = None, wait_ui: bool = False,
         on_phase: Callable[[Phase], None] | None = None, on_pull: OnPull | None = None,
+        declaration: Declaration | None = None,
     ) -> UpResult:
         """Start the stack (unless it runs already) and wait until every broker answers (and, with
         wait_ui, kafka-ui too). Images that are missing are pulled first, as a phase of its own
-        (on_pull sees its progress); the timeout starts after it.
+        (on_pull sees its progress); the timeout starts after it. With a declaration
+        (kafkalab.declare.plan.load()), then make what it declares that is missing (see declare()):
+        what it needs of the lab (a Schema Registry for schemas) is checked before anything starts.
 
         Concurrent calls for one project, from any process, take turns while Compose changes things;
         the later ones find the lab started and only wait for it. Ctrl-C (or SIGTERM, SIGHUP, where
@@ -131,9 +137,19 @@ class Lab:
         so that `except Exception` lets it through.
         """
         self._budget(timeout)  # a timeout of 0 or less is refused before anything starts
+        if declaration is not None:
+            from kafkalab.declare.plan import check, lab_cluster
+
+            check(declaration, lab_cluster(self.settings.with_record()))
         self._left: LeftBehind = "nothing"
         try:
-            return self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
+            result = self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
+            if declaration is None or not wait:
+                return result
+            declared = self.declare(declaration)
+            # What it made is in the lab's status: its topics and partitions.
+            status = self.status() if declared.done else result.status
+            return dataclasses.replace(result, declared=declared, status=status)
         except Interrupted:
             raise
         except KeyboardInterrupt as exc:
@@ -202,6 +218,15 @@ class Lab:
         # What the wait learnt is the status, but for the containers' own state.
         status = self._assemble(tuple(self.compose.containers()), info, None, health)
         return UpResult(already, time.monotonic() - started, status, unpaused, pulled, ready)
+
+    def declare(self, declaration: Declaration) -> Applied:
+        """What `up` does of a declaration once the lab answers: create the topics that are missing
+        (seeding only those it created, so that no second `up` seeds again), register the schemas;
+        what exists and differs is left as it is (Applied.notes; `kafkalab apply` changes it)."""
+        from kafkalab.declare.plan import declare_on_up, lab_cluster
+
+        with clients.client_settings(self.client_settings()):  # a secured lab's user and CA
+            return declare_on_up(declaration, lab_cluster(self.settings.with_record()))
 
     def pull(
         self, services: list[str] | None = None, *, always: bool | None = None,

@@ -37,6 +37,7 @@ _CONFIG_COMMAND = {"zookeeper": "kafka.admin.ConfigCommand"}
 _TOOLS = "org.apache.kafka.tools.ConfigCommand"
 _CLASSPATH = "/opt/kafka/libs/*:/usr/share/java/kafka/*"
 _PASSWORD_VARIABLE = "KAFKALAB_USER_PASSWORD"
+_ADDRESSES = "Give one of this machine's addresses (`ip -brief address` lists them), or 0.0.0.0."
 
 
 def check_exposure(settings: Settings) -> None:
@@ -48,12 +49,15 @@ def check_exposure(settings: Settings) -> None:
             raise ConfigError(f"advertise is {s.advertise}, but the lab is published on 127.0.0.1 only.",
                               "Give --expose ADDRESS too (one of this machine's addresses, or 0.0.0.0).")
         return
+    try:
+        ipaddress.ip_address(s.expose)
+    except ValueError:
+        raise ConfigError(f"expose {s.expose!r} is not an IP address.", _ADDRESSES) from None
     if s.expose == EVERYWHERE and not s.advertise:
         raise ConfigError("--expose 0.0.0.0 publishes the brokers on every address: which one others use is unknown.",
                           "Give --advertise HOST: the name or address other machines reach this one by.")
     if s.expose != EVERYWHERE and not is_local_address(s.expose):
-        raise ConfigError(f"This machine has no address {s.expose} (--expose).",
-                          "Give one of this machine's addresses (`ip -brief address` lists them), or 0.0.0.0.")
+        raise ConfigError(f"This machine has no address {s.expose} (--expose).", _ADDRESSES)
     if s.security == "plaintext" and not s.insecure:
         raise ConfigError(
             f"The lab would be exposed on {s.expose} with no login and no TLS (--security plaintext): refused "

@@ -43,11 +43,11 @@ def declared(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> t
     checked, with every "${VAR}" read from the environment."""
     import os
 
-    from kafkalab.settings import users_tables
+    from kafkalab.settings import config_tables
 
     env = os.environ if env is None else env
     found: dict[str, User] = {}
-    for table, path in users_tables(cwd):
+    for table, path, _own in config_tables("users", cwd):
         for name, body in table.items():
             where = f"{path}: user {name}"
             if not _NAME.fullmatch(str(name)):

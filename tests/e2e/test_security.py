@@ -336,3 +336,18 @@ def test_a_java_client_with_connects_properties(secured: Lab, tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert topic in done.stdout.split()
+
+
+def test_a_declared_topic_is_made_on_a_secured_lab(secured: Lab, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab as code (issue 20) on a secured lab: `up`'s declaration and `kafkalab apply` log in."""
+    from kafkalab.declare.plan import load
+
+    first, second = fresh("declared"), fresh("applied")
+    (tmp_path / "kafkalab.toml").write_text(f"[topics.{first}]\npartitions = 2\n")
+    assert secured.declare(load(tmp_path)).summary() == "1 topic created"
+    (tmp_path / "kafkalab.toml").write_text(f"[topics.{first}]\npartitions = 2\n[topics.{second}]\npartitions = 1\n")
+    monkeypatch.chdir(tmp_path)
+    r = cli_run(secured, "apply")
+    assert r.exit_code == 0, r.output
+    assert {first, second} <= set(secured.admin().list_topics(timeout=10).topics)

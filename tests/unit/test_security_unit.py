@@ -65,7 +65,7 @@ def test_security_and_expose_are_checked_settings(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not one of plaintext, sasl-plain"):
         resolve({"security": "tls"}, env={}, cwd=tmp_path)
     with pytest.raises(ConfigError, match="is not an IP address"):
-        resolve({"expose": "my-laptop"}, env={}, cwd=tmp_path)
+        secured.check_exposure(resolve({"expose": "my-laptop"}, env={}, cwd=tmp_path))
     with pytest.raises(ConfigError, match="is not a host name"):
         resolve({"advertise": "a b"}, env={}, cwd=tmp_path)
 
