@@ -79,11 +79,11 @@ def is_local_address(address: str) -> bool:
 
 def check_advertised(settings: Settings) -> tuple[bool | None, str, str | None]:
     """doctor's check of an exposed lab: the advertised host resolves, and to an address of this
-    machine's, where the brokers are published. (ok or None when not exposed, what was found, the fix.)"""
+    machine's, where the brokers are published. (ok, what was found, the fix.)"""
     from kafkalab.security.listener import advertised_host
 
     if not settings.expose:
-        return None, "not checked: the lab is published on 127.0.0.1 only (no --expose)", None
+        return True, "localhost: the lab is published on 127.0.0.1 only (other machines reach it with --expose)", None
     host = advertised_host(settings)
     try:
         found = sorted({str(a[4][0]) for a in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})

@@ -280,9 +280,9 @@ def test_another_machine_connects_over_sasl_ssl_with_the_ca_connect_names(
     import sys
 
     namespace, address = another_machine
-    lab = Lab(bed.lab_settings(security="sasl-ssl", expose=address))
+    lab = Lab(bed.lab_settings(security="sasl-ssl", expose=address, expose_ui=True))
     try:
-        lab.up(ui=False)
+        lab.up()
         shown = cli_run(lab, "connect", "--format", "json", "--show-secrets")
         assert shown.exit_code == 0, shown.output
         found = json.loads(shown.stdout)
@@ -307,9 +307,10 @@ def test_another_machine_connects_over_sasl_ssl_with_the_ca_connect_names(
         done = from_there({**conf, "ssl.ca.location": str(tmp_path / "ca.pem"), "message.timeout.ms": "5000"})
         assert done.returncode != 0
         assert "not delivered" in done.stderr and "certificate verify failed" in done.stderr, done.stderr
-        # The brokers are published on that address and 127.0.0.1, and nowhere else.
-        ports = {p.split("->")[0] for c in lab.compose.containers() for p in c.ports if "->" in p}
-        assert ports == {f"127.0.0.1:{lab.settings.port}", remote}, ports
+        # The brokers, and with expose_ui kafka-ui, are published on that address and 127.0.0.1 only.
+        ports = {c.service: {p.split("->")[0] for p in c.ports if "->" in p} for c in lab.compose.containers()}
+        assert ports == {"kafka": {f"127.0.0.1:{lab.settings.port}", remote},
+                         "kafka-ui": {f"127.0.0.1:{lab.settings.ui_port}", f"{address}:{lab.settings.ui_port}"}}
     finally:
         bed.teardown_project(lab.settings.project)
 

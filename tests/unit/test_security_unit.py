@@ -161,7 +161,8 @@ def test_a_running_labs_security_settings_must_be_its_records(state_dir: Path) -
 
 
 def test_the_advertised_address_check() -> None:
-    assert secured.check_advertised(Settings())[0] is None
+    assert secured.check_advertised(Settings())[:2] == (True, "localhost: the lab is published on 127.0.0.1 only "
+                                                               "(other machines reach it with --expose)")
     assert secured.check_advertised(Settings(expose="127.0.0.1", security="ssl"))[0] is True
     ok, detail, fix = secured.check_advertised(Settings(expose="0.0.0.0", advertise="192.0.2.254", security="ssl"))
     assert ok is False and "not this machine's" in detail and fix
