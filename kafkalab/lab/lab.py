@@ -199,7 +199,8 @@ class Lab:
                 self._left = "starting"
                 self.compose.up(services, inventory.adopted, layout)
                 self._started = True
-                if security is not None:  # SCRAM's users live in the cluster's metadata: made once it runs
+                if security is not None:  # SCRAM's users, in the cluster's metadata: made once it runs (+1.4-1.7 s:
+                    # docs/performance.md)
                     first = next(c.name for c in self.compose.containers(echo=False)
                                  if c.service == self.compose.spec.brokers[0].name)
                     secured.create_users(self.settings, first, security.users,
