@@ -39,6 +39,7 @@ from kafkalab.lab.status import LabStatus, ServiceStatus, assemble, service_heal
 from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
+    from kafkalab.connectors.client import ConnectorState
     from kafkalab.lab.doctor import Diagnosis
 
 OnPull = Callable[[PullProgress, ImagePull | None], None]  # the progress so far, and the image just pulled
@@ -110,6 +111,13 @@ class Lab:
         return s.schema_registry_url if "schema-registry" in s.with_ else None
 
     @property
+    def connect_url(self) -> str | None:
+        """The lab's Kafka Connect REST API from this machine (http://localhost:8083); None when the lab
+        runs without it (`with` has no connect)."""
+        s = self.settings.with_record()
+        return s.connect_lab_url if "connect" in s.with_ else None
+
+    @property
     def started(self) -> bool:
         """This Lab's up() ran `docker compose up`, rather than finding the lab started (by another
         process, say): what a failed start may take down again."""
@@ -178,6 +186,10 @@ class Lab:
                 pulled = self.pull(services, on_phase=phase, on_pull=on_pull)
                 started = time.monotonic()  # the readiness timeout starts after the pull
                 phase("containers")
+                if "connect" in services:  # the worker's config, which its container mounts
+                    from kafkalab.connectors.worker import write
+
+                    write(self.settings)
                 self._left = "starting"
                 self.compose.up(services, inventory.adopted, layout)
                 self._started = True
@@ -193,7 +205,7 @@ class Lab:
             if service.health_path and service.name in services and service.name not in health:
                 health[service.name] = service_health(service, self.settings, timeout=0.5)
         # What the wait learnt is the status, but for the containers' own state.
-        status = self._assemble(tuple(self.compose.containers()), info, None, health)
+        status = self._assemble(tuple(self.compose.containers()), info, None, health, connectors(health.get("connect")))
         return UpResult(already, time.monotonic() - started, status, unpaused, pulled, ready)
 
     def pull(
@@ -311,15 +323,16 @@ class Lab:
                 one = len(paused) == 1
                 error = (f"The broker container{'' if one else 's'} {', '.join(paused)} "
                          f"{'is' if one else 'are'} paused." if paused else "No broker container is running.")
-            return lab._assemble(containers, info, error, {name: f.result() for name, f in asked.items()})
+            health = {name: f.result() for name, f in asked.items()}
+        return lab._assemble(containers, info, error, health, connectors(health.get("connect")))
 
     def _assemble(
         self, containers: tuple[Container, ...], info: cluster.ClusterInfo | None, error: str | None,
-        health: dict[str, ServiceStatus],
+        health: dict[str, ServiceStatus], connectors: tuple[ConnectorState, ...] | None = None,
     ) -> LabStatus:
         optional = tuple(health[name] for name in OPTIONAL if name in health)
         return assemble(self.compose, containers, info, error, health.get("kafka-ui"), self.network(containers),
-                        optional)
+                        optional, connectors)
 
     def network(self, containers: tuple[Container, ...] | list[Container] = ()) -> LabNetwork:
         """The lab's network (the one its containers are on, if they are) and the brokers' address on it."""
@@ -535,6 +548,19 @@ class Lab:
     def __exit__(self, *exc: object) -> None:
         if self._started and not self.keep:
             self.down(volumes=not self._had_volumes)
+
+
+def connectors(health: ServiceStatus | None) -> tuple[ConnectorState, ...] | None:
+    """The connectors of the lab's Kafka Connect with their states, when it answers; else None (status
+    then says what is wrong with the worker itself)."""
+    if health is None or not health.healthy:
+        return None
+    from kafkalab.connectors.client import Connect, ConnectTarget
+
+    try:
+        return tuple(Connect(ConnectTarget(health.url, lab=True), timeout=2.0).states())
+    except KafkalabError:
+        return None
 
 
 def _no_lines() -> Generator[str, None, None]:

@@ -1,0 +1,86 @@
+"""The worker config of the lab's Kafka Connect (`kafkalab up --with connect`): kafkalab writes it into the
+lab's state folder (kafkalab.lab.state.connect_config) before `up`, and compose/services/connect.yaml
+mounts it read-only. Plain text from the settings; no Docker, no HTTP.
+
+May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.modes, kafkalab.lab.state.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kafkalab.errors import ConfigError
+from kafkalab.lab.modes import MODES, OPTIONAL
+
+if TYPE_CHECKING:
+    from kafkalab.settings import Settings
+
+GROUP_ID = "kafkalab-connect"
+# The worker's own topics, in the lab's Kafka: they hold the connectors, their offsets and their states.
+TOPICS = {"config": "connect-configs", "offset": "connect-offsets", "status": "connect-status"}
+# Where compose/services/connect.yaml links the distribution's FileStream connectors (a plugin folder of
+# their own), and where compose/extra/connect-plugins.yaml mounts the connect_plugins folder.
+DISTRIBUTION_PLUGINS = "/tmp/kafkalab-plugins"
+USER_PLUGINS = "/opt/kafkalab/plugins"
+
+
+def converter_lines(role: str, name: str, settings: Settings) -> list[str]:
+    """The worker's key.converter or value.converter (role "key" or "value") and its settings, from
+    kafkalab's name of it (settings.CONVERTERS) or a class name given as it is."""
+    from kafkalab.settings import CONVERTERS
+
+    lines = [f"{role}.converter={CONVERTERS.get(name, name)}"]
+    if name in ("json", "json-schemas"):
+        lines.append(f"{role}.converter.schemas.enable={'true' if name == 'json-schemas' else 'false'}")
+    if name == "avro":
+        if "schema-registry" not in settings.with_:
+            raise ConfigError(
+                f"{role}_converter is avro, and the lab runs no Schema Registry for it to read.",
+                "Start the lab with --with schema-registry,connect, or choose another converter (json, string, bytes).",
+            )
+        lines.append(f"{role}.converter.schema.registry.url={OPTIONAL['schema-registry'].internal_url}")
+    return lines
+
+
+def worker_config(settings: Settings) -> str:
+    """The connect-distributed.properties of the lab's worker."""
+    spec = MODES[settings.mode]
+    replication = spec.replication
+    plugins = [f"{DISTRIBUTION_PLUGINS}", *([USER_PLUGINS] if settings.connect_plugins else [])]
+    port = OPTIONAL["connect"].container_port
+    lines = [
+        f"# The Kafka Connect worker of the lab {settings.project} ({settings.mode}), written by kafkalab at `up`.",
+        f"bootstrap.servers={spec.internal_bootstrap}",
+        f"group.id={GROUP_ID}",
+        *(f"{kind}.storage.topic={topic}" for kind, topic in TOPICS.items()),
+        *(f"{kind}.storage.replication.factor={replication}" for kind in TOPICS),
+        *converter_lines("key", settings.key_converter, settings),
+        *converter_lines("value", settings.value_converter, settings),
+        f"listeners=http://0.0.0.0:{port}",
+        "rest.advertised.host.name=connect",
+        f"rest.advertised.port={port}",
+        # 10 s, as Kafka's own config/connect-distributed.properties has it (the default is 60 s).
+        "offset.flush.interval.ms=10000",
+        f"plugin.path={','.join(plugins)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write(settings: Settings) -> Path:
+    """Write the worker config where the lab's Connect container mounts it; the worker runs as another
+    user of its image (appuser), so the file is readable by all (it holds no secret)."""
+    from kafkalab.lab import state
+
+    if settings.connect_plugins and not Path(settings.connect_plugins).expanduser().is_dir():
+        raise ConfigError(
+            f"connect_plugins is {settings.connect_plugins}, which is no folder here.",
+            "Give the folder that holds your connector plugins (each in a folder of its own, or a jar).",
+        )
+    path = state.connect_config(settings.project)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(worker_config(settings), encoding="utf-8")
+    temporary.chmod(0o644)
+    os.replace(temporary, path)
+    return path
