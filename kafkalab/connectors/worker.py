@@ -65,6 +65,12 @@ def worker_config(settings: Settings) -> str:
         "offset.flush.interval.ms=10000",
         f"plugin.path={','.join(plugins)}",
     ]
+    if not settings.connect_plugins:
+        # The distribution's plugins all have ServiceLoader manifests (the worker says so itself, in a
+        # warning): found through them only, the worker skips scanning every class of its classpath by
+        # reflection, 9.5 s of its start on a loaded machine. A user's plugins may have no manifests
+        # (older ones): with connect_plugins, the default (hybrid_warn) finds them either way.
+        lines.append("plugin.discovery=service_load")
     return "\n".join(lines) + "\n"
 
 

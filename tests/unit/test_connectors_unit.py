@@ -69,6 +69,7 @@ def test_the_worker_config_of_a_kraft_lab() -> None:
     assert (found["value.converter"], found["value.converter.schemas.enable"]) == (
         "org.apache.kafka.connect.json.JsonConverter", "false")
     assert found["plugin.path"] == "/tmp/kafkalab-plugins"
+    assert found["plugin.discovery"] == "service_load"  # the distribution's plugins all have manifests
     assert (found["listeners"], found["rest.advertised.host.name"]) == ("http://0.0.0.0:8083", "connect")
 
 
@@ -120,6 +121,7 @@ def test_the_worker_config_is_written_readable_by_the_workers_user(state_dir: Pa
     assert path == state_dir / "orders.connect.properties" == state.connect_config("orders")
     assert stat.S_IMODE(path.stat().st_mode) == 0o644  # the image's appuser reads it; it holds no secret
     assert lines(path.read_text())["plugin.path"] == "/tmp/kafkalab-plugins,/opt/kafkalab/plugins"
+    assert "plugin.discovery" not in lines(path.read_text())  # hybrid_warn: a user's plugin may lack manifests
     assert settings.compose_env()["KAFKALAB_CONNECT_CONFIG"] == str(path)
     assert settings.compose_env()["KAFKALAB_CONNECT_PLUGINS"] == str(plugins)
     assert [Path(f).name for f in Compose(settings).files] == ["kraft.yaml", "connect.yaml", "connect-plugins.yaml"]
