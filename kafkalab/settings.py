@@ -213,13 +213,14 @@ class Settings:
         # For the optional services' files (compose/services/), which every mode shares: its mode (the
         # lab's label), and its brokers on the lab's network.
         env.update(KAFKALAB_MODE=self.mode, KAFKALAB_INTERNAL_BOOTSTRAP=MODE_TABLE[self.mode].internal_bootstrap)
-        # The Connect worker's config, which kafkalab writes (kafkalab.connectors.worker) and its file mounts;
-        # and the folder of plugins, which compose/extra/connect-plugins.yaml mounts when it is set.
-        from kafkalab.lab import state
+        if "connect" in self.with_:
+            # The Connect worker's config, which kafkalab writes (kafkalab.connectors.worker) and its file
+            # mounts; and the folder of plugins, which compose/extra/connect-plugins.yaml mounts when set.
+            from kafkalab.lab import state
 
-        env["KAFKALAB_CONNECT_CONFIG"] = str(state.connect_config(self.project))
-        if self.connect_plugins:
-            env["KAFKALAB_CONNECT_PLUGINS"] = str(Path(self.connect_plugins).expanduser())
+            env["KAFKALAB_CONNECT_CONFIG"] = str(state.connect_config(self.project))
+            if self.connect_plugins:
+                env["KAFKALAB_CONNECT_PLUGINS"] = str(Path(self.connect_plugins).expanduser())
         return env
 
     def replace(self, **changes: Any) -> Settings:
