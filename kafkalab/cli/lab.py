@@ -172,7 +172,8 @@ def down(state: CliState, volumes: bool, yes: bool) -> None:
 @click.option("--tail", type=click.IntRange(min=0), metavar="N", help="Only the last N lines of each container.")
 @click.pass_context
 def logs(ctx: click.Context, service: str | None, follow: bool, tail: int | None) -> None:
-    """Print the logs of SERVICE (zookeeper, kafka, kafka-2, kafka-3 or kafka-ui), or of all of them.
+    """Print the logs of SERVICE (zookeeper, kafka, kafka-2, kafka-3, kafka-ui, schema-registry or
+    connect), or of all of them.
     Ctrl-C ends -f quietly (exit 130, as `tail -f`).
 
     \b

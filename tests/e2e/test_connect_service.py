@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from kafka_cli import IMAGES, poll
 
 from kafkalab import Lab
 from kafkalab.cli.main import cli
+from kafkalab.lab.state import state_dir
 
 pytestmark = pytest.mark.e2e
 # Lines a file connector carries as they are: spaces, quotes, backslashes, non-ASCII, JSON-looking text.
@@ -34,8 +36,8 @@ def lab_env(lab: Lab) -> dict[str, str]:
             "KAFKALAB_TIMEOUT": "240"}
 
 
-def run(lab: Lab, *args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), env=lab_env(lab), input=input)
+def run(lab: Lab, *args: str, input: str | None = None, **extra: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env={**lab_env(lab), **extra}, input=input)
 
 
 def ok(lab: Lab, *args: str) -> Result:
@@ -44,8 +46,9 @@ def ok(lab: Lab, *args: str) -> Result:
     return result
 
 
-def up_with_connect(lab: Lab, *args: str) -> Result:
-    up = ok(lab, "up", "--no-ui", *args)
+def up_with_connect(lab: Lab, *args: str, **extra: str) -> Result:
+    up = run(lab, "up", "--no-ui", *args, **extra)
+    assert up.exit_code == 0, up.output
     assert "Kafka Connect ready in " in up.stderr, up.stderr
     return up
 
@@ -158,6 +161,34 @@ def lifetime(lab: Lab) -> None:
     ok(lab, "down", "--volumes", "--yes")
     up_with_connect(lab, "--with", "connect")
     assert connectors(lab) == {}
+
+
+def test_a_plugins_folder_is_mounted_and_the_converters_follow_the_settings(
+    lab_factory: Callable[..., Lab], tmp_path: Path,
+) -> None:
+    """connect_plugins: a folder of plugins (here a copy of the distribution's FileStream jar, in a
+    folder of its own), mounted read-only and on plugin.path; value_converter string: lines as they are."""
+    lab = lab_factory()
+    folder = tmp_path / "plugins" / "file-copy"
+    folder.mkdir(parents=True)
+    jar = subprocess.run(["docker", "run", "--rm", "--entrypoint", "sh", os.environ["KAFKALAB_IMAGE_KAFKA"], "-c",
+                          "cat /opt/kafka/libs/connect-file-*.jar"], capture_output=True, check=True).stdout
+    (folder / "connect-file.jar").write_bytes(jar)
+    settings = {"KAFKALAB_CONNECT_PLUGINS": str(tmp_path / "plugins"), "KAFKALAB_VALUE_CONVERTER": "string"}
+    up_with_connect(lab, "--with", "connect", **settings)
+    mounts = json.loads(docker("inspect", worker(lab), "--format", "{{json .Mounts}}"))
+    assert {(m["Source"], m["Destination"], m["RW"]) for m in mounts if m["Type"] == "bind"} == {
+        (str(tmp_path / "plugins"), "/opt/kafkalab/plugins", False),
+        (str(state_dir() / f"{lab.settings.project}.connect.properties"),
+         "/etc/kafkalab/connect-distributed.properties", False),
+    }
+    logged = "".join(Lab(lab.settings).logs("connect"))
+    assert "Loading plugin from: /opt/kafkalab/plugins/file-copy" in logged
+    docker("exec", "-i", worker(lab), "sh", "-c", "cat > /tmp/in.txt", input="\n".join(LINES[:20]) + "\n")
+    ok(lab, "connector", "create", "raw", "-c", "connector.class=FileStreamSource", "-c", "file=/tmp/in.txt",
+       "-c", "topic=raw")
+    consumed = ok(lab, "consume", "raw", "--from-beginning", "-n", "20").stdout.splitlines()
+    assert consumed == LINES[:20]  # the string converter: each line as it is, no JSON quotes
 
 
 MIRROR_PROXY = r"""
