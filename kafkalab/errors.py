@@ -229,6 +229,12 @@ class ConnectRebalancing(KafkalabError):
 
     exit_code = 47
     hint = "Run it again in a few seconds, once the workers have rebalanced."
+class PlanRefused(KafkalabError):
+    """`kafkalab apply`'s plan holds a change it never makes (a topic shrunk, its replication factor
+    changed): nothing of the plan was applied."""
+
+    exit_code = 29
+    hint = "Declare what the cluster has there (`kafkalab export` prints it), or change the cluster by hand."
 
 
 class SubnetUnavailable(KafkalabError):
@@ -299,5 +305,6 @@ EXIT_CODES: dict[str, int] = {
         GroupNotEmpty, InvalidRecord, SubnetUnavailable, ContainerExited,
         AuthenticationFailed, TlsFailed, RegistryUnreachable, SchemaNotFound, SchemaIncompatible, InvalidSchema,
         ConnectUnreachable, ConnectorNotFound, InvalidConnectorConfig, ConnectRebalancing,
+        PlanRefused,
     )
 }

@@ -14,6 +14,9 @@ until a test asks for one of its fixtures:
   parametrization: ``@pytest.mark.parametrize("kafka_topic", [1, 3], indirect=True)``.
 - ``kafka_producer`` and ``kafka_consumer``: clients bound to the lab, closed after the test. The
   consumer has a consumer group of its own and starts at the earliest offset.
+- The declaration of the project's config file ([topics.NAME], [schemas."SUBJECT"]: kafkalab.declare) is
+  made when ``kafka_lab`` first runs, before the first test that uses the lab: missing topics created
+  (and seeded: only those the session created), schemas registered; one line in the summary says so.
 - ``schema_registry_url`` and ``schema_registry_client`` (session): the lab's Schema Registry
   (http://localhost:8081/apis/ccompat/v7) and a confluent_kafka SchemaRegistryClient for it, when the lab runs it
   (``--kafkalab-with schema-registry``, or ``with = ["schema-registry"]`` in the config); an error
@@ -41,6 +44,7 @@ from kafkalab.lab.modes import MODES as MODE_TABLE
 from kafkalab.settings import MODES
 
 if TYPE_CHECKING:
+    from kafkalab.declare.plan import Applied
     from kafkalab.docker.compose import Container
     from kafkalab.errors import KafkalabError
     from kafkalab.lab.lab import Lab
@@ -49,6 +53,8 @@ if TYPE_CHECKING:
 
 # What the session did with its lab, for the terminal summary: one line, or none when unused.
 _SUMMARY = pytest.StashKey[str]()
+# What it made of the project's declaration (kafkalab.declare), for the lines after that one.
+_DECLARED = pytest.StashKey[str]()
 # Under pytest-xdist, the key of config.workeroutput under which a worker tells the controller
 # about its lab, and what the controller received from its workers.
 _HANDOFF = "kafkalab"
@@ -93,9 +99,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    line = config.stash.get(_SUMMARY, None)
-    if line:
-        terminalreporter.write_line(line)
+    for key in (_SUMMARY, _DECLARED):
+        line = config.stash.get(key, None)
+        if line:
+            terminalreporter.write_line(line)
 
 
 # --- the lab --------------------------------------------------------------------------------
@@ -122,11 +129,26 @@ class _LabSession:
         self.started = started
         self.keep_volumes = keep_volumes
         self.seconds = seconds  # what starting it took
+        self.declared: Applied | None = None  # what it made of the project's declaration
 
     @classmethod
     def open(cls, config: pytest.Config) -> _LabSession:
+        session = cls._open(config)
+        declared = session.declared
+        if declared is not None:  # the declaration's line (and what differs), after the lab's
+            lines = [*declared.notes(), f"declared: {declared.summary()}."]
+            config.stash[_DECLARED] = "\n".join(f"kafkalab: {line}" for line in lines)
+        return session
+
+    @classmethod
+    def _open(cls, config: pytest.Config) -> _LabSession:
+        """The session's lab, attached or started, holding what the project's config file declares
+        (kafkalab.declare: its topics, seeded when this session created them, and its schemas)."""
+        from kafkalab.declare.plan import load
+
         begun = time.monotonic()
         settings = _settings(config)
+        declaration = load(config.rootpath)  # what is wrong in it is said before anything starts
         found = _find_lab(settings)
         lab = found.lab
         if found.containers:
@@ -136,12 +158,16 @@ class _LabSession:
         where = f"the lab {settings.project} at {settings.lab_bootstrap}"
         if found.ready:
             config.stash[_SUMMARY] = f"kafkalab: attached to {where} in {time.monotonic() - begun:.2f} s."
-            return cls(config, lab, started=False, keep_volumes=True)
+            attached = cls(config, lab, started=False, keep_volumes=True)
+            if not declaration.empty:
+                attached.declared = lab.declare(declaration)
+            return attached
         # Data that was there before the session (a lab stopped with `kafkalab down`) is not ours to delete.
         keep_volumes = bool(lab.compose.volumes())
         was_running = any(c.running for c in found.containers)
         try:
-            result = lab.up(ui=not config.getoption("kafkalab_no_ui"))
+            result = lab.up(ui=not config.getoption("kafkalab_no_ui"),
+                            declaration=None if declaration.empty else declaration)
         except BaseException:  # not ready in time, interrupted...: what this session started goes, all the same
             # But not a lab that up() found started meanwhile (by another xdist worker): not ours.
             if lab.started and not was_running and not config.getoption("kafkalab_keep"):
@@ -151,9 +177,12 @@ class _LabSession:
         if result.already_running or was_running:
             # It was starting, or partly running: the user's lab, which stays as up() left it.
             config.stash[_SUMMARY] = f"kafkalab: attached to {where} in {time.monotonic() - begun:.2f} s."
-            return cls(config, lab, started=False, keep_volumes=True)
-        config.stash[_SUMMARY] = f"kafkalab: started {where} in {result.seconds:.1f} s"
-        return cls(config, lab, started=True, keep_volumes=keep_volumes, seconds=result.seconds)
+            session = cls(config, lab, started=False, keep_volumes=True)
+        else:
+            config.stash[_SUMMARY] = f"kafkalab: started {where} in {result.seconds:.1f} s"
+            session = cls(config, lab, started=True, keep_volumes=keep_volumes, seconds=result.seconds)
+        session.declared = result.declared
+        return session
 
     def close(self) -> None:
         if _is_xdist_worker(self.config):

@@ -183,11 +183,6 @@ class Settings:
         return OPTIONAL["schema-registry"].url(self)
 
     @property
-    def connect_lab_url(self) -> str:
-        """The lab's Kafka Connect REST API, from this machine."""
-        return OPTIONAL["connect"].url(self)
-
-    @property
     def lab_network(self) -> str:
         """The name of the lab's network: the network setting, or else the project's name."""
         return self.network or self.project
@@ -213,9 +208,7 @@ class Settings:
         # For the optional services' files (compose/services/), which every mode shares: its mode (the
         # lab's label), and its brokers on the lab's network.
         env.update(KAFKALAB_MODE=self.mode, KAFKALAB_INTERNAL_BOOTSTRAP=MODE_TABLE[self.mode].internal_bootstrap)
-        if "connect" in self.with_:
-            # The Connect worker's config, which kafkalab writes (kafkalab.connectors.worker) and its file
-            # mounts; and the folder of plugins, which compose/extra/connect-plugins.yaml mounts when set.
+        if "connect" in self.with_:  # the worker's config (kafkalab.connectors.worker), its plugins folder
             from kafkalab.lab import state
 
             env["KAFKALAB_CONNECT_CONFIG"] = str(state.connect_config(self.project))
@@ -395,28 +388,14 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         _check_subnet(raw, bad)
     if name in ("schema_registry", "connect_url") and raw and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
         raise bad("is not an http:// or https:// URL")
-    if name in ("key_converter", "value_converter") and not _converter(raw):
-        raise bad(f"is no converter: give one of {', '.join(CONVERTERS)}, or a converter's class name")
+    if name in ("key_converter", "value_converter"):
+        from kafkalab.connectors.worker import CONVERTERS, is_converter
+
+        if not is_converter(raw):
+            raise bad(f"is no converter: give one of {', '.join(CONVERTERS)}, or a converter's class name")
     if name == "connect_plugins" and raw and not Path(raw).expanduser().is_absolute():
         raise bad("is not an absolute path: give the folder of connector plugins from /")
     return raw
-
-
-# The converters of the lab's Connect worker by kafkalab's names (the key_converter and value_converter
-# settings): their classes. avro is Confluent's, which reads the lab's Schema Registry; it is not in the
-# Apache distribution: its jars go in the connect_plugins folder (docs/connect-service.md).
-CONVERTERS = {
-    "json": "org.apache.kafka.connect.json.JsonConverter",  # schemas.enable=false: plain JSON
-    "json-schemas": "org.apache.kafka.connect.json.JsonConverter",  # schemas.enable=true: {"schema", "payload"}
-    "string": "org.apache.kafka.connect.storage.StringConverter",
-    "bytes": "org.apache.kafka.connect.converters.ByteArrayConverter",
-    "avro": "io.confluent.connect.avro.AvroConverter",
-}
-
-
-def _converter(raw: str) -> bool:
-    """A converter's name (CONVERTERS) or a Java class name (a.b.C)."""
-    return raw in CONVERTERS or bool(re.fullmatch(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+", raw))
 
 
 def _services(raw: Any, bad: Callable[[str], ConfigError]) -> tuple[str, ...]:
@@ -519,7 +498,15 @@ def _read_user_file() -> tuple[dict[str, Any], Path | None]:
     """The settings of the user's own file, and its path (None: there is no such file)."""
     path = user_config_path()
     table = _settings_table(path, ())
-    return ({}, None) if table is None else (_check_keys(table, path), path)
+    if table is None:
+        return {}, None
+    declared = [name for name in DECLARED_TABLES if name in table]
+    if declared:  # silently unused, it would look like a declaration that `up` ignores
+        raise ConfigError(
+            f"{path}: [{declared[0]}] declares a project's lab, and this is your own file.",
+            "Declare topics and schemas in the project's kafkalab.toml or [tool.kafkalab] of its pyproject.toml.",
+        )
+    return _check_keys(table, path), path
 
 
 def _settings_table(path: Path, table_path: tuple[str, ...]) -> dict[Any, Any] | None:
@@ -565,7 +552,34 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 # --- tables of the config file that are no single setting ----------------------------------------
 
 # [contexts.NAME]: a cluster the Kafka commands may use by name (kafkalab.kafka.contexts reads them).
-_TABLES = ("contexts",)
+# DECLARED_TABLES: what the lab is declared to hold, [topics.NAME] and [schemas."SUBJECT"], which
+# `up`, `kafkalab apply` and the pytest plugin make (kafkalab.declare reads them; its KINDS has one
+# kind of declared object for each of these tables).
+DECLARED_TABLES: tuple[str, ...] = ("topics", "schemas")
+_TABLES = ("contexts", *DECLARED_TABLES)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredTables:
+    """The declaration of the found project file: its DECLARED_TABLES as written, the file, its text
+    (for the lines that errors name) and where in it the kafkalab table is (("tool", "kafkalab") in
+    pyproject.toml, () in kafkalab.toml)."""
+
+    tables: Mapping[str, Any]
+    path: Path | None
+    text: str = ""
+    prefix: tuple[str, ...] = ()
+
+
+def declared_tables(cwd: Path | None = None) -> DeclaredTables:
+    """The [topics] and [schemas] tables (DECLARED_TABLES) of the found project file (not the user's
+    own file: a declaration is a project's), with the file; no file, or none declared: empty tables."""
+    values, path = _read_config_file(cwd or Path.cwd())
+    if path is None:
+        return DeclaredTables({}, None)
+    prefix = next(table for name, table in _CONFIG_FILES if name == path.name)
+    tables = {name: values[name] for name in DECLARED_TABLES if name in values}
+    return DeclaredTables(tables, path, path.read_text(encoding="utf-8") if tables else "", prefix)
 
 
 def contexts_tables(cwd: Path | None = None) -> list[tuple[dict[str, Any], Path, bool]]:

@@ -2,7 +2,7 @@
 parses its options, calls `Lab`, and hands the result to render.
 
 May import: click, kafkalab.cli.{app,options,render}, kafkalab.errors, kafkalab.lab.modes;
-kafkalab.lab, kafkalab.kafka and kafkalab.settings lazily (inside the commands).
+kafkalab.lab, kafkalab.kafka, kafkalab.declare and kafkalab.settings lazily (inside the commands).
 """
 
 from __future__ import annotations
@@ -58,8 +58,11 @@ def up(
     the containers, wait until the broker answers on localhost:9094, then print the status. kafka-ui
     is shown as starting until it answers; --wait-ui waits for it. --with schema-registry adds a
     Schema Registry (on localhost:8081), --with connect a Kafka Connect worker (its REST API on
-    localhost:8083): `up` waits for each. The timeout starts after the pull.
-    Running it again on a running lab is fine.
+    localhost:8083): `up` waits for each. The timeout starts after the pull. Then it makes the topics
+    (with their configs and seed records) and schemas that the config file declares and the lab
+    lacks, and says so in one line (`Declared: ...`); a declared topic that exists and differs is left
+    alone (`kafkalab apply` changes it). Running it again on a running lab is fine: it seeds only the
+    topics it created.
 
     \b
       kafkalab up
@@ -67,6 +70,9 @@ def up(
       kafkalab up --with schema-registry
       kafkalab up --with connect
     """
+    from kafkalab.declare.plan import load
+
+    declaration = load()  # what is wrong in it is said before anything starts (exit 3)
     lab = state.lab(mode=mode, timeout=timeout, pull=pull, with_=with_ or None,
                     schema_registry_port=schema_registry_port, connect_port=connect_port)
     # The pre-flight overlaps the import of python_on_whales, which is the critical path to
@@ -75,7 +81,7 @@ def up(
         result = lab.up(
             ui=not no_ui, wait=not no_wait, wait_ui=wait_ui,
             on_phase=lambda phase: spinner.show(PHASES[phase], now=phase != "preflight"),
-            on_pull=spinner.pulling,
+            on_pull=spinner.pulling, declaration=None if declaration.empty else declaration,
         )
     for name in result.unpaused:
         render.note(f"Unpaused {name}: it was paused.")
@@ -88,6 +94,13 @@ def up(
         render.note(f"Started in {result.seconds:.1f} s (not waiting until it is ready).")
     else:
         render.note(f"Ready in {result.seconds:.1f} s.")
+    if result.declared is not None:
+        for line in result.declared.notes():  # unwrapped, as they may be long: one line each
+            render.say(line)
+        render.say(f"Declared: {result.declared.summary()}.")
+    elif not declaration.empty:
+        render.say(f"Declared: not applied, as up did not wait for the lab; `kafkalab apply` makes the "
+                    f"{declaration.count()} of {declaration.path}.")
     render.lab_status(result.status)
 
 

@@ -1,7 +1,7 @@
 """The `kafkalab` command: the root group, its global options, and `main()`, the console script.
 
-The commands live in a module per group (lab, topic, records, group, schema, connector, completion) and are added
-here; errors become output and exit codes in one place, app.KafkalabGroup.invoke.
+The commands live in a module per group (lab, topic, records, group, schema, connector, declare, completion)
+and are added here; errors become output and exit codes in one place, app.KafkalabGroup.invoke.
 
 May import: click, every kafkalab.cli module, kafkalab.settings. Nothing imports this module but
 the entry points (kafkalab._console, and tests and docs/generate.py for `cli`).
@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from kafkalab.cli import complete, connector, group, lab, records, schema, topic
+from kafkalab.cli import complete, connector, declare, group, lab, records, schema, topic
 from kafkalab.cli.app import CliState, KafkalabGroup
 from kafkalab.cli.completion import completion
 from kafkalab.settings import GLOBAL_FLAGS
@@ -58,7 +58,8 @@ def cli(ctx: click.Context, /, verbose: bool, debug: bool, **flags: Any) -> None
 
 for command in (
     lab.up, lab.pull, lab.status, lab.down, lab.logs, lab.config, lab.connect, lab.doctor,
-    topic.topic, records.produce, records.consume, group.group, schema.schema, connector.connector, completion,
+    topic.topic, records.produce, records.consume, group.group, schema.schema, connector.connector, declare.apply,
+    declare.export, completion,
 ):
     cli.add_command(command)
 

@@ -237,6 +237,15 @@ class Connect:
         self._call("DELETE", self._path(name), connector=name)
 
 
+def states_at(url: str, timeout: float = 2.0) -> tuple[ConnectorState, ...] | None:
+    """The connectors of the lab's worker at url with their states; None when it does not give them
+    (status then says what is wrong with the worker itself)."""
+    try:
+        return tuple(Connect(ConnectTarget(url, lab=True), timeout).states())
+    except KafkalabError:
+        return None
+
+
 def read_config(items: tuple[str, ...], text: str | None, source: str) -> dict[str, str]:
     """A connector's config from --config k=v items, or from a JSON file's text ({"name", "config": {...}}
     as the REST API's POST takes it, or the config object alone); InvalidConnectorConfig says what is wrong."""

@@ -2,12 +2,14 @@
 lab's state folder (kafkalab.lab.state.connect_config) before `up`, and compose/services/connect.yaml
 mounts it read-only. Plain text from the settings; no Docker, no HTTP.
 
-May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.modes, kafkalab.lab.state.
+May import: kafkalab.errors, kafkalab.lab.modes, kafkalab.lab.state (lazily); kafkalab.settings for its
+types only (settings imports this module, lazily, for CONVERTERS).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,16 @@ from kafkalab.lab.modes import MODES, OPTIONAL
 if TYPE_CHECKING:
     from kafkalab.settings import Settings
 
+# The converters of the lab's worker by kafkalab's names (the key_converter and value_converter settings):
+# their classes. avro is Confluent's, which reads the lab's Schema Registry; it is not in the Apache
+# distribution: its jars go in the connect_plugins folder (docs/connect-service.md).
+CONVERTERS = {
+    "json": "org.apache.kafka.connect.json.JsonConverter",  # schemas.enable=false: plain JSON
+    "json-schemas": "org.apache.kafka.connect.json.JsonConverter",  # schemas.enable=true: {"schema", "payload"}
+    "string": "org.apache.kafka.connect.storage.StringConverter",
+    "bytes": "org.apache.kafka.connect.converters.ByteArrayConverter",
+    "avro": "io.confluent.connect.avro.AvroConverter",
+}
 GROUP_ID = "kafkalab-connect"
 # The worker's own topics, in the lab's Kafka: they hold the connectors, their offsets and their states.
 TOPICS = {"config": "connect-configs", "offset": "connect-offsets", "status": "connect-status"}
@@ -26,11 +38,14 @@ DISTRIBUTION_PLUGINS = "/tmp/kafkalab-plugins"
 USER_PLUGINS = "/opt/kafkalab/plugins"
 
 
+def is_converter(raw: str) -> bool:
+    """A converter's name (CONVERTERS) or a Java class name (a.b.C)."""
+    return raw in CONVERTERS or bool(re.fullmatch(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+", raw))
+
+
 def converter_lines(role: str, name: str, settings: Settings) -> list[str]:
     """The worker's key.converter or value.converter (role "key" or "value") and its settings, from
     kafkalab's name of it (settings.CONVERTERS) or a class name given as it is."""
-    from kafkalab.settings import CONVERTERS
-
     lines = [f"{role}.converter={CONVERTERS.get(name, name)}"]
     if name in ("json", "json-schemas"):
         lines.append(f"{role}.converter.schemas.enable={'true' if name == 'json-schemas' else 'false'}")

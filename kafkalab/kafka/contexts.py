@@ -322,7 +322,7 @@ def resolve_connect(
             return ConnectTarget(url.rstrip("/"), lab=False)
     if settings.connect_url:
         return ConnectTarget(settings.connect_url.rstrip("/"), lab=False)
-    return ConnectTarget(settings.with_record().connect_lab_url, lab=True)
+    return ConnectTarget(OPTIONAL["connect"].url(settings.with_record()), lab=True)
 
 
 def resolve_target(

@@ -10,7 +10,7 @@ for readiness in kafkalab.lab.readiness, doctor in kafkalab.lab.doctor (which us
 Lab imports only when doctor() runs).
 
 May import: every module of kafkalab.lab but doctor (lazily), kafkalab.docker, kafkalab.kafka,
-kafkalab.settings and kafkalab.errors.
+kafkalab.settings and kafkalab.errors; kafkalab.declare lazily (up's declaration).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
     from kafkalab.connectors.client import ConnectorState
+    from kafkalab.declare.plan import Applied, Declaration
     from kafkalab.lab.doctor import Diagnosis
 
 OnPull = Callable[[PullProgress, ImagePull | None], None]  # the progress so far, and the image just pulled
@@ -68,6 +69,8 @@ class UpResult:
     # The seconds each service that up waited for after the brokers (the Schema Registry; kafka-ui with
     # wait_ui) took to answer, from the start of the wait, by service.
     ready: dict[str, float] = dataclasses.field(default_factory=dict)
+    # What up did of the declaration it was given (kafkalab.declare): None when given none, or not waiting.
+    declared: Applied | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +118,7 @@ class Lab:
         """The lab's Kafka Connect REST API from this machine (http://localhost:8083); None when the lab
         runs without it (`with` has no connect)."""
         s = self.settings.with_record()
-        return s.connect_lab_url if "connect" in s.with_ else None
+        return OPTIONAL["connect"].url(s) if "connect" in s.with_ else None
 
     @property
     def started(self) -> bool:
@@ -128,10 +131,13 @@ class Lab:
     def up(
         self, *, ui: bool = True, wait: bool = True, timeout: float | None = None, wait_ui: bool = False,
         on_phase: Callable[[Phase], None] | None = None, on_pull: OnPull | None = None,
+        declaration: Declaration | None = None,
     ) -> UpResult:
         """Start the stack (unless it runs already) and wait until every broker answers (and, with
         wait_ui, kafka-ui too). Images that are missing are pulled first, as a phase of its own
-        (on_pull sees its progress); the timeout starts after it.
+        (on_pull sees its progress); the timeout starts after it. With a declaration
+        (kafkalab.declare.plan.load()), then make what it declares that is missing (see declare()):
+        what it needs of the lab (a Schema Registry for schemas) is checked before anything starts.
 
         Concurrent calls for one project, from any process, take turns while Compose changes things;
         the later ones find the lab started and only wait for it. Ctrl-C (or SIGTERM, SIGHUP, where
@@ -139,9 +145,19 @@ class Lab:
         so that `except Exception` lets it through.
         """
         self._budget(timeout)  # a timeout of 0 or less is refused before anything starts
+        if declaration is not None:
+            from kafkalab.declare.plan import check, lab_cluster
+
+            check(declaration, lab_cluster(self.settings.with_record()))
         self._left: LeftBehind = "nothing"
         try:
-            return self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
+            result = self._up(ui, wait, timeout, wait_ui, on_phase or (lambda _p: None), on_pull)
+            if declaration is None or not wait:
+                return result
+            declared = self.declare(declaration)
+            # What it made is in the lab's status: its topics and partitions.
+            status = self.status() if declared.done else result.status
+            return dataclasses.replace(result, declared=declared, status=status)
         except Interrupted:
             raise
         except KeyboardInterrupt as exc:
@@ -207,6 +223,14 @@ class Lab:
         # What the wait learnt is the status, but for the containers' own state.
         status = self._assemble(tuple(self.compose.containers()), info, None, health, connectors(health.get("connect")))
         return UpResult(already, time.monotonic() - started, status, unpaused, pulled, ready)
+
+    def declare(self, declaration: Declaration) -> Applied:
+        """What `up` does of a declaration once the lab answers: create the topics that are missing
+        (seeding only those it created, so that no second `up` seeds again), register the schemas;
+        what exists and differs is left as it is (Applied.notes; `kafkalab apply` changes it)."""
+        from kafkalab.declare.plan import declare_on_up, lab_cluster
+
+        return declare_on_up(declaration, lab_cluster(self.settings.with_record()))
 
     def pull(
         self, services: list[str] | None = None, *, always: bool | None = None,
@@ -551,16 +575,10 @@ class Lab:
 
 
 def connectors(health: ServiceStatus | None) -> tuple[ConnectorState, ...] | None:
-    """The connectors of the lab's Kafka Connect with their states, when it answers; else None (status
-    then says what is wrong with the worker itself)."""
-    if health is None or not health.healthy:
-        return None
-    from kafkalab.connectors.client import Connect, ConnectTarget
+    """The connectors of the lab's Kafka Connect with their states, when it answers; else None."""
+    from kafkalab.connectors.client import states_at
 
-    try:
-        return tuple(Connect(ConnectTarget(health.url, lab=True), timeout=2.0).states())
-    except KafkalabError:
-        return None
+    return states_at(health.url) if health is not None and health.healthy else None
 
 
 def _no_lines() -> Generator[str, None, None]:

@@ -45,6 +45,8 @@ class Service:
     # The variables `kafkalab connect` prints for it: its URL from this machine, and from the lab's network.
     variables: tuple[str, ...] = ()
     memory_mib: int = 0  # about what it takes, for doctor's memory check
+    # The topics it keeps its own state in, in the lab's Kafka: `kafkalab export` leaves them out.
+    topics: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -127,6 +129,7 @@ OPTIONAL: dict[str, Service] = {
         after_broker=True, api_path="/apis/ccompat/v7", health_path="/apis/ccompat/v7/subjects", waited=True,
         title="Schema Registry",
         variables=("SCHEMA_REGISTRY_URL", "SCHEMA_REGISTRY_INTERNAL_URL"), memory_mib=384,
+        topics=("kafkasql-journal", "kafkasql-snapshots", "registry-events"),  # Apicurio's kafkasql storage
     ),
     # A Kafka Connect worker in distributed mode, from the lab's own Kafka image (apache/kafka holds the
     # whole distribution): its REST API answers GET /connectors once the worker has joined its group.

@@ -1,0 +1,122 @@
+"""The commands of the lab as code: apply (make a cluster hold the declaration of the config file)
+and export (a cluster's topics and schemas as a declaration). On the lab or any cluster (-b, a
+context, --schema-registry), as the Kafka commands.
+
+May import: click, kafkalab.cli.{app,options,render}; kafkalab.declare, kafkalab.kafka and
+kafkalab.settings lazily.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from kafkalab.cli import render
+from kafkalab.cli.app import CliState
+from kafkalab.cli.options import TARGET_REPLICATION, bootstrap_option, bootstrap_servers
+
+if TYPE_CHECKING:
+    from kafkalab.declare.base import Cluster
+
+
+def target_cluster(state: CliState, bootstrap_server: str | None, *, registry: bool) -> Cluster:
+    """The cluster of apply and export, as the Kafka commands find theirs (-b, the context, the
+    setting, the lab), and with registry its Schema Registry as the schema commands find theirs
+    (--schema-registry, the context's, the setting, the lab's when it runs one)."""
+    from kafkalab.declare.base import Cluster, lab_cluster
+    from kafkalab.kafka.contexts import resolve_registry
+    from kafkalab.settings import resolve
+
+    bootstrap = bootstrap_servers(state, bootstrap_server)
+    ctx = click.get_current_context()
+    replication = ctx.meta[TARGET_REPLICATION]
+    lab = replication > 0  # resolve_target gives a replication of its own to the lab's address only
+    if not registry:
+        return Cluster(bootstrap, replication, None, "no Schema Registry was asked for", lab)
+    target = resolve_registry(state.flags)
+    if target.lab and lab:
+        return lab_cluster(resolve({k: v for k, v in state.flags.items() if v is not None}).with_record())
+    if target.lab:
+        return Cluster(bootstrap, replication, None, f"no Schema Registry is given for {bootstrap}", lab)
+    return Cluster(bootstrap, replication, target, "", lab)
+
+
+@click.command(short_help="Make the lab (or a cluster) hold the declared topics and schemas.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan (and what was applied) as JSON.")
+@bootstrap_option
+@click.pass_obj
+def apply(state: CliState, dry_run: bool, as_json: bool, bootstrap_server: str | None) -> None:
+    """Compare the declaration of the config file ([topics.NAME], [schemas."SUBJECT"] in kafkalab.toml
+    or [tool.kafkalab]) with the lab, print the plan, and carry it out: create topics (seeding them),
+    add partitions, set or reset configs, register new schema versions. It never deletes a topic,
+    shrinks one or changes its replication factor: such a plan is refused whole, exit 29, nothing
+    applied. Exit 3 for an error in the declaration. On any cluster with -b or a context.
+
+    \b
+      kafkalab apply --dry-run
+      kafkalab --context dev apply
+    """
+    from kafkalab.declare import plan as declared
+
+    declaration = declared.load()
+    cluster = target_cluster(state, bootstrap_server, registry=bool(declaration.objects.get("schemas")))
+    found = declared.make_plan(declaration, cluster)
+    if declaration.path is None:
+        render.say("No config file declares anything: no kafkalab.toml or [tool.kafkalab] here or above.")
+    if not as_json:
+        show_plan(found, cluster.bootstrap)
+    if found.refused and not dry_run:
+        if as_json:
+            render.print_json({**found.to_dict(), "applied": [], "dry_run": False})
+        raise declared.refusal_error(found)
+    if dry_run:
+        if as_json:
+            render.print_json({**found.to_dict(), "applied": [], "dry_run": True})
+        elif found.steps:
+            render.say("Dry run: nothing was changed.")
+        return
+    applied = declared.apply(found, cluster)
+    if as_json:
+        render.print_json({**applied.to_dict(), "dry_run": False})
+    elif found.steps:
+        render.say(f"Applied: {applied.summary()}.")
+
+
+def show_plan(found: object, bootstrap: str) -> None:
+    from kafkalab.declare.plan import Plan
+
+    assert isinstance(found, Plan)
+    if not found.steps and not found.refused:
+        what = found.declaration.count()
+        render.say(f"Nothing to do: {bootstrap} holds the {what} declared." if what != "nothing" else "Nothing to do.")
+        return
+    refused = f", {len(found.refused)} refused" if found.refused else ""
+    lines = [f"Plan for {bootstrap} ({render.plural(len(found.steps), 'step')}{refused}):"]
+    lines += [f"  {'+' if step.on_up else '~'} {step.describe()}" for step in found.steps]
+    lines += [f"  ! refused: {refusal.describe()}" for refusal in found.refused]
+    click.echo("\n".join(lines))  # the plan is the command's data: stdout
+
+
+@click.command(short_help="Print the lab's topics and schemas as a declaration.")
+@click.option("--format", "fmt", type=click.Choice(["toml", "json"]), default="toml", show_default=True,
+              help="toml: [topics.NAME] and [schemas.\"SUBJECT\"] tables for kafkalab.toml; json: the same as JSON.")
+@bootstrap_option
+@click.pass_obj
+def export(state: CliState, fmt: str, bootstrap_server: str | None) -> None:
+    """Print the topics of the lab (or of a cluster: -b, a context) but Kafka's internal ones, with
+    their partitions, replication factor and the configs that differ from the broker's defaults,
+    and the latest schema of each subject of its Schema Registry: a declaration that `kafkalab apply`
+    takes unchanged.
+
+    \b
+      kafkalab export > kafkalab.toml
+      kafkalab export --format json | jq '.topics | keys'
+    """
+    from kafkalab.declare import plan as declared
+
+    cluster = target_cluster(state, bootstrap_server, registry=True)
+    tables = declared.export(cluster)
+    text = declared.to_json(tables) if fmt == "json" else declared.to_toml(tables)
+    click.echo(text, nl=False)

@@ -1,0 +1,185 @@
+"""What every kind of declared object shares: where it is written (Where, and the errors that name
+it), the cluster a plan is made for (Cluster), the steps of a plan (Step) and refusals (Refusal), and
+what a kind of declared object does (Kind). A new kind ([users.NAME], [connectors.NAME]) is a Kind
+with its own Steps, added to kafkalab.declare.plan.KINDS.
+
+May import: kafkalab.errors, kafkalab.kafka.contexts, kafkalab.lab.modes, kafkalab.declare.locate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from kafkalab.declare.locate import locate, toml_key
+from kafkalab.errors import ConfigError
+from kafkalab.kafka.contexts import RegistryTarget
+from kafkalab.lab.modes import MODES
+
+if TYPE_CHECKING:
+    from kafkalab.settings import Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class Where:
+    """Where a declared object is written: the file, its table's path in the file (("topics",
+    "orders"), after the prefix of [tool.kafkalab] in pyproject.toml), and the file's text."""
+
+    path: Path
+    table: tuple[str, ...]
+    text: str = dataclasses.field(default="", repr=False, compare=False)
+    prefix: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The table as its header writes it: [topics.orders], [schemas."orders-value"]."""
+        return "[" + ".".join(toml_key(part) for part in self.table) + "]"
+
+    def line(self, key: str | None = None) -> int | None:
+        """The line of the table (or of one of its keys, else the table's), or None if not found."""
+        full = self.prefix + self.table
+        found = locate(self.text, (*full, key)) if key is not None else None
+        return found or locate(self.text, full)
+
+    def error(self, what: str, hint: str | None = None, *, key: str | None = None) -> ConfigError:
+        """A declaration error (exit 3) naming the file, the line and the table."""
+        line = self.line(key)
+        at = f"{self.path}, line {line}" if line is not None else str(self.path)
+        return ConfigError(f"{at}, {self.name}: {what}", hint or DECLARATION_HINT)
+
+    def relative(self, written: str) -> Path:
+        """A path written in the declaration: relative to the file's folder."""
+        return (self.path.parent / Path(written).expanduser()).resolve() if written else self.path.parent
+
+
+DECLARATION_HINT = "Fix the declaration at that line; docs/declare.md shows every key."
+
+
+def check_keys(written: Mapping[str, Any], where: Where, known: Sequence[str]) -> None:
+    """An unknown key of a declared object's table is an error naming it, and the known ones."""
+    for key in written:
+        if key not in known:
+            raise where.error(f"unknown key {key!r}.", f"The keys of a {where.table[0]} table: {', '.join(known)}.",
+                              key=key)
+
+
+def whole(written: Mapping[str, Any], key: str, where: Where, *, low: int, high: int) -> int | None:
+    """An integer key's value between low and high, None when not written."""
+    value = written.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise where.error(f"{key} = {value!r} is not a whole number from {low} to {high:,}.", key=key)
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Cluster:
+    """What a plan is made for and carried out on: the brokers (with the client settings of the
+    command in force), a new topic's default replication (the lab mode's; -1, the broker's own,
+    elsewhere), and the Schema Registry (None: there is none, `missing_registry` says why)."""
+
+    bootstrap: str
+    replication: int = -1
+    registry: RegistryTarget | None = None
+    missing_registry: str = "the lab runs no Schema Registry"
+    lab: bool = True
+
+
+def lab_cluster(settings: Settings) -> Cluster:
+    """A lab as a declaration's plan sees it: its brokers, its mode's replication, its registry."""
+    registry = RegistryTarget(settings.schema_registry_url, None, lab=True) if "schema-registry" in settings.with_ \
+        else None
+    return Cluster(settings.lab_bootstrap, MODES[settings.mode].replication, registry,
+                   f"the lab {settings.project} runs no Schema Registry")
+
+
+@dataclasses.dataclass(frozen=True)
+class Counted:
+    """What a step did, for up's one line: `count` `noun`s `verb` (2 topics created)."""
+
+    count: int
+    noun: str
+    verb: str
+
+
+class Step:
+    """One change of a plan, of one declared object. Subclasses are frozen dataclasses with a
+    `kind` and a `name` (the object's), and say what they do (describe), as data (to_dict), whether
+    the cluster would take it (validate), and do it (carry_out). `on_up`: `up` carries it out too
+    (making what is missing); the others only `kafkalab apply` does, and `up` notes them."""
+
+    action: ClassVar[str] = ""
+    on_up: ClassVar[bool] = False
+    kind: str
+    name: str
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def details(self) -> dict[str, Any]:
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "kind": self.kind, "name": self.name, **self.details(),
+                "description": self.describe()}
+
+    def validate(self, cluster: Cluster) -> None:
+        """Ask the cluster whether it would take the step, changing nothing (Kafka's validate_only, a
+        registry's compatibility check): every step of a plan is asked before any is carried out."""
+        return None
+
+    def carry_out(self, cluster: Cluster) -> list[Counted]:
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class Refusal:
+    """A difference no plan may make (a topic shrunk, its replication factor changed): why, by object."""
+
+    kind: str
+    name: str
+    why: str
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.name}: {self.why}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "why": self.why}
+
+
+class Declared(Protocol):
+    """A declared object: its name and where it is written."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def where(self) -> Where: ...
+
+
+class Kind(Protocol):
+    """A kind of declared object, the one place it is known: its table in the config file, how a
+    table of it is read, what it needs of the cluster, the plan for it, and how a cluster's are
+    written back (export)."""
+
+    table: str  # "topics": its [topics.NAME] tables
+    noun: str  # "topic"
+
+    def parse(self, name: str, written: Any, where: Where) -> Declared:
+        """One [TABLE.NAME] table, checked (Where.error for what is wrong)."""
+        ...
+
+    def check(self, declared: Sequence[Any], cluster: Cluster) -> None:
+        """Before anything is asked of the cluster: what the declared objects need of it."""
+        ...
+
+    def plan(self, declared: Sequence[Any], cluster: Cluster) -> tuple[list[Step], list[Refusal]]:
+        """The steps that make the cluster hold the declared objects, and what no step may do."""
+        ...
+
+    def export(self, cluster: Cluster) -> dict[str, dict[str, Any]]:
+        """The cluster's objects of this kind, by name, as tables that `parse` takes back unchanged."""
+        ...
