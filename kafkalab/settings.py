@@ -552,10 +552,10 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 # --- tables of the config file that are no single setting ----------------------------------------
 
 # [contexts.NAME]: a cluster the Kafka commands may use by name (kafkalab.kafka.contexts reads them).
-# DECLARED_TABLES: what the lab is declared to hold, [topics.NAME] and [schemas."SUBJECT"], which
+# DECLARED_TABLES: what the lab is declared to hold, [topics.NAME], [schemas."SUBJECT"], [connectors.NAME], which
 # `up`, `kafkalab apply` and the pytest plugin make (kafkalab.declare reads them; its KINDS has one
 # kind of declared object for each of these tables).
-DECLARED_TABLES: tuple[str, ...] = ("topics", "schemas")
+DECLARED_TABLES: tuple[str, ...] = ("topics", "schemas", "connectors")
 _TABLES = ("contexts", *DECLARED_TABLES)
 
 

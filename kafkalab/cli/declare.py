@@ -20,10 +20,33 @@ if TYPE_CHECKING:
     from kafkalab.declare.base import Cluster
 
 
-def target_cluster(state: CliState, bootstrap_server: str | None, *, registry: bool) -> Cluster:
+def target_cluster(state: CliState, bootstrap_server: str | None, *, registry: bool, connect: bool) -> Cluster:
     """The cluster of apply and export, as the Kafka commands find theirs (-b, the context, the
-    setting, the lab), and with registry its Schema Registry as the schema commands find theirs
-    (--schema-registry, the context's, the setting, the lab's when it runs one)."""
+    setting, the lab), with registry its Schema Registry as the schema commands find theirs
+    (--schema-registry, the context's, the setting, the lab's when it runs one), and with connect its
+    Kafka Connect as the connector commands find theirs (--connect-url, the context's, the lab's)."""
+    import dataclasses
+
+    from kafkalab.kafka.contexts import resolve_connect
+
+    cluster = registry_cluster(state, bootstrap_server, registry=registry)
+    target = resolve_connect(state.flags) if connect else None
+    if target is None:
+        return dataclasses.replace(cluster, connect=None, missing_connect="no Kafka Connect was asked for")
+    if target.lab and not cluster.lab:
+        return dataclasses.replace(cluster, connect=None,
+                                   missing_connect=f"no Kafka Connect is given for {cluster.bootstrap}")
+    if target.lab:  # the lab's worker, when it runs one (lab_cluster's connect, else why not)
+        from kafkalab.declare.base import lab_cluster
+        from kafkalab.settings import resolve
+
+        lab = lab_cluster(resolve({k: v for k, v in state.flags.items() if v is not None}).with_record())
+        return dataclasses.replace(cluster, connect=lab.connect, missing_connect=lab.missing_connect)
+    return dataclasses.replace(cluster, connect=target)
+
+
+def registry_cluster(state: CliState, bootstrap_server: str | None, *, registry: bool) -> Cluster:
+    """target_cluster's brokers and Schema Registry."""
     from kafkalab.declare.base import Cluster, lab_cluster
     from kafkalab.kafka.contexts import resolve_registry
     from kafkalab.settings import resolve
@@ -61,7 +84,8 @@ def apply(state: CliState, dry_run: bool, as_json: bool, bootstrap_server: str |
     from kafkalab.declare import plan as declared
 
     declaration = declared.load()
-    cluster = target_cluster(state, bootstrap_server, registry=bool(declaration.objects.get("schemas")))
+    cluster = target_cluster(state, bootstrap_server, registry=bool(declaration.objects.get("schemas")),
+                             connect=bool(declaration.objects.get("connectors")))
     found = declared.make_plan(declaration, cluster)
     if declaration.path is None:
         render.say("No config file declares anything: no kafkalab.toml or [tool.kafkalab] here or above.")
@@ -116,7 +140,7 @@ def export(state: CliState, fmt: str, bootstrap_server: str | None) -> None:
     """
     from kafkalab.declare import plan as declared
 
-    cluster = target_cluster(state, bootstrap_server, registry=True)
+    cluster = target_cluster(state, bootstrap_server, registry=True, connect=True)
     tables = declared.export(cluster)
     text = declared.to_json(tables) if fmt == "json" else declared.to_toml(tables)
     click.echo(text, nl=False)

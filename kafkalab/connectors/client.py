@@ -217,6 +217,24 @@ class Connect:
                          {str(k): str(v) for k, v in (found.get("config") or {}).items()},
                          tuple(int(t.get("task", 0)) for t in found.get("tasks") or ()))
 
+    def configs(self) -> dict[str, dict[str, str]]:
+        """Every connector's config, by name (GET /connectors?expand=info)."""
+        _status, found = self._call("GET", "/connectors", params={"expand": "info"})
+        return {name: {str(k): str(v) for k, v in ((found[name] or {}).get("info") or {}).get("config", {}).items()}
+                for name in sorted(found or {})}
+
+    def validate(self, name: str, config: Mapping[str, str]) -> list[str]:
+        """What the worker finds wrong with a connector's config, one line each; changes nothing
+        (PUT /connector-plugins/CLASS/config/validate)."""
+        plugin = quote(str(config.get("connector.class", "")), safe="")
+        path = f"/connector-plugins/{plugin}/config/validate"
+        _status, found = self._call("PUT", path, body={**config, "name": name}, connector=name)
+        errors = []
+        for item in (found or {}).get("configs") or ():
+            value = item.get("value") or {}
+            errors += [f"{value.get('name')}: {e}" for e in value.get("errors") or ()]
+        return errors
+
     def put_config(self, name: str, config: Mapping[str, str]) -> bool:
         """Create the connector with this config, or update it (PUT /connectors/NAME/config): True when created."""
         body = {**config, "name": name}
