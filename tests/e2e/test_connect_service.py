@@ -163,19 +163,29 @@ def lifetime(lab: Lab) -> None:
     assert connectors(lab) == {}
 
 
-def test_a_plugins_folder_is_mounted_and_the_converters_follow_the_settings(
-    lab_factory: Callable[..., Lab], tmp_path: Path,
+DECLARED = """\
+[connectors.raw]
+config = { "connector.class" = "FileStreamSource", file = "/tmp/in.txt", topic = "raw" }
+"""
+
+
+def test_plugins_converters_and_declared_connectors(
+    lab_factory: Callable[..., Lab], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """connect_plugins: a folder of plugins (here a copy of the distribution's FileStream jar, in a
-    folder of its own), mounted read-only and on plugin.path; value_converter string: lines as they are."""
+    folder of its own), mounted read-only and on plugin.path; value_converter string: lines as they are;
+    a connector declared in kafkalab.toml: made by `up`, changed by `apply`, read back by `export`."""
     lab = lab_factory()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kafkalab.toml").write_text(DECLARED)
     folder = tmp_path / "plugins" / "file-copy"
     folder.mkdir(parents=True)
     jar = subprocess.run(["docker", "run", "--rm", "--entrypoint", "sh", os.environ["KAFKALAB_IMAGE_KAFKA"], "-c",
                           "cat /opt/kafka/libs/connect-file-*.jar"], capture_output=True, check=True).stdout
     (folder / "connect-file.jar").write_bytes(jar)
     settings = {"KAFKALAB_CONNECT_PLUGINS": str(tmp_path / "plugins"), "KAFKALAB_VALUE_CONVERTER": "string"}
-    up_with_connect(lab, "--with", "connect", **settings)
+    up = up_with_connect(lab, "--with", "connect", **settings)
+    assert "Declared: 1 connector created.\n" in up.stderr, up.stderr
     mounts = json.loads(docker("inspect", worker(lab), "--format", "{{json .Mounts}}"))
     assert {(m["Source"], m["Destination"], m["RW"]) for m in mounts if m["Type"] == "bind"} == {
         (str(tmp_path / "plugins"), "/opt/kafkalab/plugins", False),
@@ -185,10 +195,24 @@ def test_a_plugins_folder_is_mounted_and_the_converters_follow_the_settings(
     logged = "".join(Lab(lab.settings).logs("connect"))
     assert "Loading plugin from: /opt/kafkalab/plugins/file-copy" in logged
     docker("exec", "-i", worker(lab), "sh", "-c", "cat > /tmp/in.txt", input="\n".join(LINES[:20]) + "\n")
-    ok(lab, "connector", "create", "raw", "-c", "connector.class=FileStreamSource", "-c", "file=/tmp/in.txt",
-       "-c", "topic=raw")
-    consumed = ok(lab, "consume", "raw", "--from-beginning", "-n", "20").stdout.splitlines()
-    assert consumed == LINES[:20]  # the string converter: each line as it is, no JSON quotes
+
+    def consumed() -> list[str] | None:  # the topic is made by the connector's first record
+        result = run(lab, "consume", "raw", "--from-beginning", "-n", "20", "--timeout", "5")
+        return result.stdout.splitlines() if result.exit_code == 0 else None
+
+    assert poll(consumed, 60, "the declared connector's records") == LINES[:20]  # string: the lines as they are
+
+    # The declaration changed: `apply` shows the plan, validates it with the worker and carries it out.
+    (tmp_path / "kafkalab.toml").write_text(DECLARED.replace('topic = "raw"', 'topic = "raw-2", "tasks.max" = 1'))
+    dry = ok(lab, "apply", "--dry-run")
+    assert "  + update connector raw (FileStreamSource)\n" in dry.stdout, dry.stdout
+    assert ok(lab, "apply").stderr.endswith("Applied: 1 connector updated.\n")
+    config = json.loads(ok(lab, "connector", "describe", "raw", "--json").stdout)["config"]
+    assert (config["topic"], config["tasks.max"]) == ("raw-2", "1")
+    assert "Nothing to do" in ok(lab, "apply").stderr
+    exported = json.loads(ok(lab, "export", "--format", "json").stdout)["connectors"]
+    assert exported == {"raw": {"config": {"connector.class": "FileStreamSource", "file": "/tmp/in.txt",
+                                           "topic": "raw-2", "tasks.max": "1"}}}
 
 
 MIRROR_PROXY = r"""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import stat
 import threading
+import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -320,3 +321,93 @@ def test_a_failed_task_makes_the_lab_degraded_naming_the_connector() -> None:
     healthy = assemble(compose, containers, info, None, None, network, (), (good,))  # type: ignore[arg-type]
     assert (healthy.state, healthy.to_dict()["connectors"][0]["name"]) == ("healthy", "fine")
     assert assemble(compose, containers, info, None, None, network).to_dict()["connectors"] is None  # type: ignore[arg-type]
+
+
+# --- [connectors.NAME]: connectors declared beside topics ----------------------------------------------
+
+DECLARED = """\
+[connectors.lines-in]
+config = { "connector.class" = "FileStreamSource", file = "/tmp/in.txt", topic = "lines", "tasks.max" = 1 }
+
+[connectors.lines-out.config]
+"connector.class" = "FileStreamSink"
+topics = "lines"
+file = "/tmp/out.txt"
+
+[connectors.same]
+config = { "connector.class" = "FileStreamSink", topics = "lines" }
+"""
+
+
+def test_declared_connectors_are_parsed_with_their_lines(tmp_path: Path) -> None:
+    from kafkalab.declare import plan
+
+    (tmp_path / "kafkalab.toml").write_text(DECLARED)
+    found = plan.load(tmp_path).objects["connectors"]
+    assert [c.name for c in found] == ["lines-in", "lines-out", "same"]
+    assert found[0].settings == {"connector.class": "FileStreamSource", "file": "/tmp/in.txt", "topic": "lines",
+                                 "tasks.max": "1"}
+    assert plan.load(tmp_path).count() == "3 connectors"
+    for body, why in [
+        ('[connectors.x]\nconfig = { file = "/tmp/a" }\n', "line 2, [connectors.x]: config has no connector.class"),
+        ("[connectors.x]\nconfig = {}\n", "line 2, [connectors.x]: config must be a table of the connector's settings"),
+        ('[connectors.x]\nclass = "a"\n', "line 2, [connectors.x]: unknown key 'class'."),
+        ('[connectors.x]\nconfig = { "connector.class" = "A", tags = ["a"] }\n',
+         "line 2, [connectors.x]: config 'tags' = ['a'] is no setting's value"),
+    ]:
+        (tmp_path / "kafkalab.toml").write_text(body)
+        with pytest.raises(ConfigError) as caught:
+            plan.load(tmp_path)
+        assert caught.value.message.startswith(f"{tmp_path / 'kafkalab.toml'}, {why}"), caught.value.message
+
+
+def test_the_plan_creates_updates_and_leaves_alone(canned: tuple[str, type[_Canned]], tmp_path: Path) -> None:
+    from kafkalab.declare import plan
+    from kafkalab.declare.base import Cluster
+    from kafkalab.declare.connectors import ConnectorKind
+
+    url, handler = canned
+    (tmp_path / "kafkalab.toml").write_text(DECLARED)
+    existing = {"lines-out": {"info": {"config": {"connector.class": "FileStreamSink", "topics": "lines",
+                                                  "file": "/tmp/old.txt", "name": "lines-out"}}},
+                "same": {"info": {"config": {"connector.class": "FileStreamSink", "topics": "lines", "name": "same"}}},
+                "other": {"info": {"config": {"connector.class": "X", "name": "other"}}}}
+    handler.answers = {
+        ("GET", "/connectors?expand=info"): (200, json.dumps(existing).encode()),
+        ("PUT", "/connector-plugins/FileStreamSource/config/validate"): (200, b'{"error_count": 0, "configs": []}'),
+        ("PUT", "/connector-plugins/FileStreamSink/config/validate"): (200, json.dumps({"error_count": 1, "configs": [
+            {"value": {"name": "file", "errors": ["Not writable"]}}]}).encode()),
+        ("PUT", "/connectors/lines-in/config"): (201, b"{}"),
+        ("PUT", "/connectors/lines-out/config"): (200, b"{}"),
+    }
+    cluster = Cluster("localhost:9094", 1, connect=ConnectTarget(url, lab=True))
+    found = plan.make_plan(plan.load(tmp_path), cluster)
+    assert [s.describe() for s in found.steps] == ["create connector lines-in (FileStreamSource)",
+                                                   "update connector lines-out (FileStreamSink)"]
+    with pytest.raises(InvalidConnectorConfig) as caught:  # validated first: nothing is carried out
+        plan.apply(found, cluster)
+    assert caught.value.message == (f"Kafka Connect at {url} refused the config of connector lines-out: file: Not "
+                                    "writable. Nothing of the plan was applied.")
+    assert not [s for s in handler.seen if s[1].startswith("/connectors/")]
+    handler.answers[("PUT", "/connector-plugins/FileStreamSink/config/validate")] = (200, b'{"error_count": 0}')
+    applied = plan.declare_on_up(plan.load(tmp_path), cluster)  # up does both, a connector's config being the worker's
+    assert applied.summary() == "1 connector created, 1 connector updated"
+    assert json.loads(handler.seen[-1][2]) == {"connector.class": "FileStreamSink", "topics": "lines",
+                                                "file": "/tmp/out.txt", "name": "lines-out"}
+    exported = ConnectorKind().export(cluster)  # plan.export asks the brokers too
+    assert exported["other"] == {"config": {"connector.class": "X"}}
+    assert tomllib.loads(plan.to_toml({"connectors": exported})) == {"connectors": exported}
+
+
+def test_declared_connectors_need_a_connect(tmp_path: Path) -> None:
+    from kafkalab.declare import plan
+    from kafkalab.declare.base import lab_cluster
+
+    (tmp_path / "kafkalab.toml").write_text(DECLARED)
+    with pytest.raises(ConfigError) as caught:
+        plan.check(plan.load(tmp_path), lab_cluster(Settings(project="orders")))
+    assert caught.value.message == (f"{tmp_path / 'kafkalab.toml'}, line 1, [connectors.lines-in]: connectors are "
+                                    "declared, and the lab orders runs no Kafka Connect.")
+    assert "`kafkalab up --with connect`" in (caught.value.hint or "")
+    assert lab_cluster(Settings(with_=("connect",), connect_port=18083)).connect == ConnectTarget(
+        "http://localhost:18083", lab=True)
