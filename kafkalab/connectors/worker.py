@@ -30,8 +30,9 @@ CONVERTERS = {
     "avro": "io.confluent.connect.avro.AvroConverter",
 }
 GROUP_ID = "kafkalab-connect"
-# The worker's own topics, in the lab's Kafka: they hold the connectors, their offsets and their states.
-TOPICS = {"config": "connect-configs", "offset": "connect-offsets", "status": "connect-status"}
+# The worker's own topics, in the lab's Kafka (modes.OPTIONAL's, which export leaves out): they hold the
+# connectors, their offsets and their states.
+TOPICS = dict(zip(("config", "offset", "status"), OPTIONAL["connect"].topics, strict=True))
 # Where compose/services/connect.yaml links the distribution's FileStream connectors (a plugin folder of
 # their own), and where compose/extra/connect-plugins.yaml mounts the connect_plugins folder.
 DISTRIBUTION_PLUGINS = "/tmp/kafkalab-plugins"

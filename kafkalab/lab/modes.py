@@ -137,6 +137,7 @@ OPTIONAL: dict[str, Service] = {
         "connect", image="image_kafka", port="connect_port", container_port=8083, after_broker=True,
         health_path="/connectors", waited=True, title="Kafka Connect",
         variables=("KAFKA_CONNECT_URL", "KAFKA_CONNECT_INTERNAL_URL"), memory_mib=512,
+        topics=("connect-configs", "connect-offsets", "connect-status"),  # the worker's config, offset, status
     ),
 }
 
