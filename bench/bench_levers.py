@@ -1,4 +1,4 @@
-"""Issue 23's levers, one at a time: what each does to produce's and consume's speed at 10⁶ × 100 B.
+"""Issue 23's levers, one at a time: what each does to produce's and consume's speed at 10⁶ x 100 B.
 
     python bench/bench_levers.py [--messages 1000000] [--size 100] [--rounds 3] [--only produce|consume]
 
