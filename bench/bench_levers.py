@@ -8,8 +8,8 @@ other round), and the figures are medians: messages per wall second, and CPU sec
 system, os.wait4) per 10⁶ messages, which the load of other processes on the machine moves less.
 
 produce (each run to a fresh topic of one partition, whose end offset is checked against the count):
-- `kafkalab produce` as shipped, and with one client setting changed by -X (linger.ms, batch.size,
-  batch.num.messages, compression.type): the settings lever.
+- `kafkalab produce` as shipped, and with one client setting changed by -X (compression.type,
+  linger.ms, batch.num.messages, enable.sparse.connections): the settings lever.
 - A bare loop of confluent-kafka calls, for the levers the CLI has no switch for:
   blocks        input read 256 KiB at a time, split in C, produce() called from map(), a delivery
                 report for failures only (delivery.report.only.error): kafkalab's loop;
@@ -21,6 +21,10 @@ consume (each run reads the same topic of --messages messages to a file, whose s
 - `kafkalab consume` as shipped, and with -X settings (fetch sizes);
 - bare loops: consume(num_messages=N) batches of 100, 1,000 and 10,000 written with one write()
   each, and poll() per message written with one write() each.
+small (`echo x | kafkalab produce T`, --small rounds): as shipped, kcat, and with -X settings undone.
+With --baseline DIR (a tree holding another version's kafkalab package, such as
+`git archive main kafkalab | tar -x -C DIR`) that version is one more variant of each.
+The broker's CPU seconds during each run are printed too where the machine shows them (cgroup v1).
 
 It runs its own lab (as bench_kcat.py does) and always takes it down. Not a test: it prints figures.
 """
@@ -28,6 +32,7 @@ It runs its own lab (as bench_kcat.py does) and always takes it down. Not a test
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -35,7 +40,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_kcat import KAFKALAB, KCAT, Run, free_port, load_images_env, make_input
+from bench_kcat import KAFKALAB, KCAT, Run, find_broker_cpu, free_port, load_images_env, make_input
 
 # The bare loops: argv is MODE TOPIC BOOTSTRAP; stdin the input (produce) and stdout the output (consume).
 _PRODUCE = r"""
@@ -130,25 +135,34 @@ c.close()
 """
 
 
-def median_rows(
-    label: str, rounds: int, messages: int, variants: dict[str, Callable[[int], Run]],
-) -> dict[str, tuple[float, float]]:
-    """Alternate the variants; per variant its median msgs/s and median CPU s per 10⁶ messages."""
+@dataclasses.dataclass
+class Row:
+    rate: float  # median msgs/s (wall)
+    cpu: float  # median CPU s per 10^6 messages
+    broker_cpu: float | None  # median broker CPU s per 10^6 messages
+
+
+def median_rows(label: str, rounds: int, messages: int, variants: dict[str, Callable[[int], Run]]) -> dict[str, Row]:
+    """Alternate the variants `rounds` times, after one warm-up each; the medians per variant."""
     runs: dict[str, list[Run]] = {name: [] for name in variants}
     names = list(variants)
     for name in names:
         variants[name](-1)
+    per_million = 1e6 / messages
     for round_no in range(rounds):
         for name in names if round_no % 2 == 0 else reversed(names):
             run = variants[name](round_no)
             runs[name].append(run)
-            print(f"  {label} round {round_no + 1} {name:34s} {messages / run.seconds:>10,.0f} msgs/s  "
-                  f"cpu {run.cpu * 1e6 / messages:5.2f} s/10^6", flush=True)
-    return {
-        name: (statistics.median(messages / r.seconds for r in found),
-               statistics.median(r.cpu for r in found) * 1e6 / messages)
-        for name, found in runs.items()
-    }
+            broker = f"  broker {run.broker_cpu * per_million:5.2f} s" if run.broker_cpu is not None else ""
+            print(f"  {label} round {round_no + 1} {name:44s} {messages / run.seconds:>10,.0f} msgs/s  "
+                  f"cpu {run.cpu * per_million:5.2f} s/10^6{broker}", flush=True)
+    rows = {}
+    for name, found in runs.items():
+        brokers = [r.broker_cpu for r in found if r.broker_cpu is not None]
+        rows[name] = Row(statistics.median(messages / r.seconds for r in found),
+                         statistics.median(r.cpu for r in found) * per_million,
+                         statistics.median(brokers) * per_million if brokers else None)
+    return rows
 
 
 def main() -> None:
@@ -156,102 +170,149 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--size", type=int, default=100, help="bytes per message")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=["produce", "consume"])
+    parser.add_argument("--only", choices=["produce", "consume", "small"])
     parser.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
-                        help="a produce variant of `kafkalab -X KEY=VALUE produce` (repeatable); "
-                             "several in one with commas")
+                        help="a variant `kafkalab produce -X KEY=VALUE` (repeatable; several in one with commas)")
     parser.add_argument("--loops", default="blocks,lines,dr-all,no-dr,batch", help="the bare produce loops to run")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="a tree with another version's kafkalab package: one more variant")
+    parser.add_argument("--small", type=int, default=12, help="runs of each small-input variant")
     args = parser.parse_args()
-    n = args.messages
 
     load_images_env()
     from kafkalab import Lab
-    from kafkalab.kafka import topics
     from kafkalab.settings import resolve
 
     settings = resolve({"project": f"klbench-levers-{os.getpid()}", "port": free_port(), "ui_port": free_port()})
     lab = Lab(settings)
     print(f"Starting the lab {settings.project} on {settings.bootstrap_servers} ...", flush=True)
-    results: dict[str, dict[str, tuple[float, float]]] = {}
+    results: dict[str, dict[str, Row]] = {}
     try:
         lab.up(ui=False)
-        bootstrap = lab.bootstrap_servers
+        Run.broker = find_broker_cpu(settings.project)
         with tempfile.TemporaryDirectory(prefix="bench-levers-") as tmp:
-            work = Path(tmp)
-            source, sink, empty = work / "input.txt", work / "output.txt", work / "empty"
-            make_input(source, n, args.size)
-            empty.write_bytes(b"")
-            made = [0]
-
-            def fresh_topic() -> str:
-                made[0] += 1
-                name = f"lever-{made[0]}"
-                topics.create_topic(bootstrap, name)
-                return name
-
-            def holds(topic: str) -> int:
-                return topics.describe_topic(bootstrap, topic).partitions[0].end_offset
-
-            def produced(cmd: Callable[[str], list[str]]) -> Callable[[int], Run]:
-                def run(_round: int) -> Run:
-                    topic = fresh_topic()
-                    done = Run(cmd(topic), source, sink)
-                    assert holds(topic) == n, f"{topic} holds {holds(topic)}, not {n}"
-                    return done
-                return run
-
-            if args.only != "consume":
-                settings_variants = args.setting or [
-                    "linger.ms=0", "linger.ms=50", "batch.num.messages=100000", "compression.type=lz4",
-                ]
-                variants: dict[str, Callable[[int], Run]] = {
-                    "kafkalab produce": produced(lambda t: [*KAFKALAB, "produce", t, "-b", bootstrap]),
-                    "kcat -P": produced(lambda t: [KCAT, "-b", bootstrap, "-X", "broker.address.family=v4",
-                                                   "-P", "-t", t]),
-                }
-                for given in settings_variants:
-                    xs = [x for kv in given.split(",") for x in ("-X", kv)]
-                    variants[f"kafkalab -X {given}"] = produced(
-                        lambda t, xs=xs: [*KAFKALAB, "produce", t, "-b", bootstrap, *xs])
-                for mode in filter(None, args.loops.split(",")):
-                    variants[f"loop {mode}"] = produced(
-                        lambda t, mode=mode: [sys.executable, "-c", _PRODUCE, mode, t, bootstrap])
-                results["produce"] = median_rows("produce", args.rounds, n, variants)
-
-            if args.only != "produce":
-                topic = "consume-source"
-                topics.create_topic(bootstrap, topic)
-                Run([KCAT, "-b", bootstrap, "-X", "broker.address.family=v4", "-P", "-t", topic], source, sink)
-                assert holds(topic) == n
-
-                def checked(cmd: list[str]) -> Callable[[int], Run]:
-                    def run(_round: int) -> Run:
-                        done = Run(cmd, empty, sink)
-                        assert sink.stat().st_size == n * (args.size + 1), f"{cmd} wrote {sink.stat().st_size} B"
-                        return done
-                    return run
-
-                kcat_c = [KCAT, "-b", bootstrap, "-X", "broker.address.family=v4", "-C", "-t", topic,
-                          "-o", "beginning", "-e", "-q"]
-                cvariants = {
-                    "kafkalab consume": checked([*KAFKALAB, "consume", topic, "--from-beginning", "-b", bootstrap]),
-                    "kcat -C -e": checked(kcat_c),
-                }
-                for mode in ("consume-100", "consume-1000", "consume-10000", "poll"):
-                    cvariants[f"loop {mode}"] = checked([sys.executable, "-c", _CONSUME, mode, topic, bootstrap,
-                                                         str(n)])
-                results["consume"] = median_rows("consume", args.rounds, n, cvariants)
+            bench = Levers(lab.bootstrap_servers, Path(tmp), args)
+            for part in ("produce", "consume", "small"):
+                if args.only in (None, part):
+                    results[part] = getattr(bench, part)()
     finally:
         print(f"Taking the lab {settings.project} down ...", flush=True)
         lab.down(volumes=True)
+    report(args, results)
 
-    print(f"\n{n:,} messages of {args.size} B, {args.rounds} rounds each, medians:")
+
+class Levers:
+    def __init__(self, bootstrap: str, work: Path, args: argparse.Namespace) -> None:
+        from kafkalab.kafka import topics
+
+        self.topics = topics
+        self.bootstrap, self.args, self.n = bootstrap, args, args.messages
+        self.source, self.sink, self.empty = work / "input.txt", work / "output.txt", work / "empty"
+        make_input(self.source, self.n, args.size)
+        self.empty.write_bytes(b"")
+        self.made = 0
+        self.kcat = [KCAT, "-b", bootstrap, "-X", "broker.address.family=v4"]
+        self.baseline_env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())} if args.baseline else None
+
+    def fresh_topic(self) -> str:
+        self.made += 1
+        name = f"lever-{self.made}"
+        self.topics.create_topic(self.bootstrap, name)
+        return name
+
+    def holds(self, topic: str) -> int:
+        return sum(p.end_offset for p in self.topics.describe_topic(self.bootstrap, topic).partitions)
+
+    def produced(self, cmd: Callable[[str], list[str]], env: dict[str, str] | None = None) -> Callable[[int], Run]:
+        def run(_round: int) -> Run:
+            topic = self.fresh_topic()
+            done = Run(cmd(topic), self.source, self.sink, env)
+            assert self.holds(topic) == self.n, f"{topic} holds {self.holds(topic)}, not {self.n}"
+            return done
+        return run
+
+    def produce(self) -> dict[str, Row]:
+        b = self.bootstrap
+        variants: dict[str, Callable[[int], Run]] = {
+            "kafkalab produce": self.produced(lambda t: [*KAFKALAB, "produce", t, "-b", b]),
+            "kcat -P": self.produced(lambda t: [*self.kcat, "-P", "-t", t]),
+        }
+        if self.baseline_env is not None:
+            variants["kafkalab produce (baseline)"] = self.produced(
+                lambda t: [sys.executable, "-m", "kafkalab", "produce", t, "-b", b], self.baseline_env)
+        for given in self.args.setting or ["compression.type=none", "linger.ms=0", "linger.ms=50",
+                                           "batch.num.messages=100000", "enable.sparse.connections=true"]:
+            xs = [x for kv in given.split(",") for x in ("-X", kv)]
+            variants[f"kafkalab -X {given}"] = self.produced(lambda t, xs=xs: [*KAFKALAB, "produce", t, "-b", b, *xs])
+        for mode in filter(None, self.args.loops.split(",")):
+            variants[f"loop {mode}"] = self.produced(lambda t, mode=mode: [sys.executable, "-c", _PRODUCE, mode, t, b])
+        return median_rows("produce", self.args.rounds, self.n, variants)
+
+    def consume(self) -> dict[str, Row]:
+        b, n = self.bootstrap, self.n
+        topic = "consume-source"
+        self.topics.create_topic(b, topic)
+        Run([*self.kcat, "-P", "-t", topic], self.source, self.sink)
+        assert self.holds(topic) == n
+
+        def checked(cmd: list[str], env: dict[str, str] | None = None) -> Callable[[int], Run]:
+            def run(_round: int) -> Run:
+                done = Run(cmd, self.empty, self.sink, env)
+                assert self.sink.stat().st_size == n * (self.args.size + 1), f"{cmd} wrote {self.sink.stat().st_size}"
+                return done
+            return run
+
+        mine = [*KAFKALAB, "consume", topic, "--from-beginning", "-b", b]
+        variants = {
+            "kafkalab consume": checked(mine),
+            "kcat -C -e": checked([*self.kcat, "-C", "-t", topic, "-o", "beginning", "-e", "-q"]),
+            "kafkalab -X enable.sparse.connections=true": checked([*mine, "-X", "enable.sparse.connections=true"]),
+        }
+        if self.baseline_env is not None:
+            variants["kafkalab consume (baseline)"] = checked(
+                [sys.executable, "-m", "kafkalab", "consume", topic, "--from-beginning", "-b", b], self.baseline_env)
+        for mode in ("consume-100", "consume-1000", "consume-10000", "poll"):
+            variants[f"loop {mode}"] = checked([sys.executable, "-c", _CONSUME, mode, topic, b, str(n)])
+        return median_rows("consume", self.args.rounds, n, variants)
+
+    def small(self) -> dict[str, Row]:
+        """`echo x | kafkalab produce T`: a rate of one message, so that the table can hold it."""
+        b = self.bootstrap
+        one = self.sink.with_name("one")
+        one.write_bytes(b"x\n")
+        topic = "small-input"
+        self.topics.create_topic(b, topic)
+        mine = [*KAFKALAB, "produce", topic, "-b", b]
+        commands: dict[str, tuple[list[str], dict[str, str] | None]] = {
+            "kafkalab produce": (mine, None),
+            "kcat -P": ([*self.kcat, "-P", "-t", topic], None),
+            "kafkalab -X enable.sparse.connections=true": ([*mine, "-X", "enable.sparse.connections=true"], None),
+            "kafkalab -X compression.type=none": ([*mine, "-X", "compression.type=none"], None),
+        }
+        if self.baseline_env is not None:
+            commands["kafkalab produce (baseline)"] = (
+                [sys.executable, "-m", "kafkalab", "produce", topic, "-b", b], self.baseline_env)
+        variants = {name: (lambda _r, c=cmd, e=env: Run(c, one, self.sink, e)) for name, (cmd, env) in commands.items()}
+        return median_rows("small", self.args.small, 1, variants)
+
+
+def report(args: argparse.Namespace, results: dict[str, dict[str, Row]]) -> None:
+    print(f"\n{args.messages:,} messages of {args.size} B, {args.rounds} rounds each, medians "
+          f"(small input: one message, {args.small} rounds):")
     for label, rows in results.items():
-        base = rows[f"kafkalab {label}"]
-        kcat = rows["kcat -P" if label == "produce" else "kcat -C -e"]
-        print(f"  {label:<38s} {'msgs/s':>10s} {'x kcat':>7s} {'x kafkalab':>10s} {'CPU s/10^6':>10s}")
-        for name, (rate, cpu) in rows.items():
-            print(f"  {name:<38s} {rate:>10,.0f} {rate / kcat[0]:>7.2f} {rate / base[0]:>10.2f} {cpu:>10.2f}")
+        base = rows["kafkalab produce" if label == "small" else f"kafkalab {label}"]
+        kcat = rows["kcat -C -e" if label == "consume" else "kcat -P"]
+        if label == "small":
+            print(f"  {'echo x | ...':<44s} {'wall s':>10s} {'CPU s':>10s} {'broker CPU s':>12s}")
+            for name, row in rows.items():
+                broker = f"{row.broker_cpu / 1e6:12.3f}" if row.broker_cpu is not None else ""
+                print(f"  {name:<44s} {1 / row.rate:>10.3f} {row.cpu / 1e6:>10.3f} {broker}")
+            continue
+        print(f"  {label:<44s} {'msgs/s':>10s} {'x kcat':>7s} {'x shipped':>9s} {'CPU s/10^6':>10s} {'broker':>7s}")
+        for name, row in rows.items():
+            broker = f"{row.broker_cpu:7.2f}" if row.broker_cpu is not None else ""
+            print(f"  {name:<44s} {row.rate:>10,.0f} {row.rate / kcat.rate:>7.2f} {row.rate / base.rate:>9.2f} "
+                  f"{row.cpu:>10.2f} {broker}")
 
 
 if __name__ == "__main__":
