@@ -45,6 +45,8 @@ IMAGES_ENV = ROOT / "tests" / "bed" / "images.env"
 KCAT = shutil.which("kcat") or "/usr/bin/kcat"
 _SCRIPT = Path(sys.executable).parent / "kafkalab"
 KAFKALAB = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "kafkalab"]
+# --baseline's kafkalab, from its PYTHONPATH: -P, or `-m` would put the working directory (this tree) first.
+BASELINE = [sys.executable, "-P", "-m", "kafkalab"]
 TARGETS = {"produce": 0.8, "consume": 1.0}
 
 
@@ -295,7 +297,7 @@ def measure(
     }
     if args.baseline is not None:
         env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
-        tools["baseline"] = lambda: Run([sys.executable, "-m", "kafkalab", "produce", small_topic, "-b", bootstrap],
+        tools["baseline"] = lambda: Run([*BASELINE, "produce", small_topic, "-b", bootstrap],
                                         one, sink, env)
     small = small_inputs(args.small, tools)
     assert holds(small_topic) == (args.small + 1) * len(tools), "a small input was not delivered"

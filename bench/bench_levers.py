@@ -40,7 +40,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_kcat import KAFKALAB, KCAT, Run, find_broker_cpu, free_port, load_images_env, make_input
+from bench_kcat import BASELINE, KAFKALAB, KCAT, Run, find_broker_cpu, free_port, load_images_env, make_input
 
 # The bare loops: argv is MODE TOPIC BOOTSTRAP; stdin the input (produce) and stdout the output (consume).
 _PRODUCE = r"""
@@ -239,7 +239,7 @@ class Levers:
         }
         if self.baseline_env is not None:
             variants["kafkalab produce (baseline)"] = self.produced(
-                lambda t: [sys.executable, "-m", "kafkalab", "produce", t, "-b", b], self.baseline_env)
+                lambda t: [*BASELINE, "produce", t, "-b", b], self.baseline_env)
         for given in self.args.setting or ["compression.type=none", "linger.ms=0", "linger.ms=50",
                                            "batch.num.messages=100000", "enable.sparse.connections=true"]:
             xs = [x for kv in given.split(",") for x in ("-X", kv)]
@@ -270,7 +270,7 @@ class Levers:
         }
         if self.baseline_env is not None:
             variants["kafkalab consume (baseline)"] = checked(
-                [sys.executable, "-m", "kafkalab", "consume", topic, "--from-beginning", "-b", b], self.baseline_env)
+                [*BASELINE, "consume", topic, "--from-beginning", "-b", b], self.baseline_env)
         for mode in ("consume-100", "consume-1000", "consume-10000", "poll"):
             variants[f"loop {mode}"] = checked([sys.executable, "-c", _CONSUME, mode, topic, b, str(n)])
         return median_rows("consume", self.args.rounds, n, variants)
@@ -291,7 +291,7 @@ class Levers:
         }
         if self.baseline_env is not None:
             commands["kafkalab produce (baseline)"] = (
-                [sys.executable, "-m", "kafkalab", "produce", topic, "-b", b], self.baseline_env)
+                [*BASELINE, "produce", topic, "-b", b], self.baseline_env)
         variants = {name: (lambda _r, c=cmd, e=env: Run(c, one, self.sink, e)) for name, (cmd, env) in commands.items()}
         return median_rows("small", self.args.small, 1, variants)
 
