@@ -36,9 +36,11 @@ PULL_POLICIES: tuple[PullPolicy, ...] = ("missing", "never", "always")
 # The settings the `kafkalab` command takes before a command's name (`kafkalab -p NAME --port N up`):
 # which lab, and which context, every command acts on. The CLI's root group has an option for each
 # (kafkalab.cli.main); the pytest plugin a --kafkalab-NAME option for each that names a lab (all but
-# context, which names a cluster for the Kafka commands, and schema_registry, a registry for the schema commands).
+# context, which names a cluster for the Kafka commands, schema_registry, a registry for the schema commands, and
+# connect_url, a Connect cluster for the connector commands).
 GLOBAL_FLAGS: tuple[str, ...] = (
-    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "context", "schema_registry",
+    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "connect_port", "context",
+    "schema_registry", "connect_url",
 )
 
 # Public images, pinned. Test beds swap them through the KAFKALAB_IMAGE_* settings.
@@ -69,6 +71,7 @@ class Settings:
     ui_port: int = 8080
     zookeeper_port: int = 2181
     schema_registry_port: int = 8081
+    connect_port: int = 8083  # the Kafka Connect worker's REST API (`--with connect`)
     # The optional services the lab runs beside the mode's (kafkalab.lab.modes.OPTIONAL), by name:
     # `with` in the config file, KAFKALAB_WITH (comma-separated), --with (repeatable, or comma-separated).
     with_: tuple[str, ...] = ()
@@ -103,6 +106,15 @@ class Settings:
     # The Schema Registry of `kafkalab schema` and of produce/consume --value-format (its URL, such as
     # http://localhost:8081/apis/ccompat/v7); "" is the context's, or the lab's.
     schema_registry: str = ""
+    # The Kafka Connect REST API of `kafkalab connector` (such as http://localhost:8083); "" is the context's,
+    # or the lab's.
+    connect_url: str = ""
+    # The lab's Connect worker (`--with connect`): its key.converter and value.converter (json: JSON without
+    # embedded schemas; json-schemas, string, bytes, avro, or a converter's class name), and a folder of
+    # connector plugins (Debezium, JDBC, ...) mounted read-only and added to its plugin.path ("" is none).
+    key_converter: str = "json"
+    value_converter: str = "json"
+    connect_plugins: str = ""
     # Where each value came from: "flag", "env KAFKALAB_X", the config file's full path, "default".
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
@@ -196,6 +208,12 @@ class Settings:
         # For the optional services' files (compose/services/), which every mode shares: its mode (the
         # lab's label), and its brokers on the lab's network.
         env.update(KAFKALAB_MODE=self.mode, KAFKALAB_INTERNAL_BOOTSTRAP=MODE_TABLE[self.mode].internal_bootstrap)
+        if "connect" in self.with_:  # the worker's config (kafkalab.connectors.worker), its plugins folder
+            from kafkalab.lab import state
+
+            env["KAFKALAB_CONNECT_CONFIG"] = str(state.connect_config(self.project))
+            if self.connect_plugins:
+                env["KAFKALAB_CONNECT_PLUGINS"] = str(Path(self.connect_plugins).expanduser())
         return env
 
     def replace(self, **changes: Any) -> Settings:
@@ -225,8 +243,8 @@ def _text(value: Any) -> str:
 
 # What the record of a lab gives the commands that act on it, unless given on purpose: what makes it
 # that lab (images and the pull policy are how to start one, not which one it is).
-RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "schema_registry_port", "with_", "cluster_name", "network",
-            "subnet")
+RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "schema_registry_port", "connect_port", "with_",
+            "cluster_name", "network", "subnet")
 RECORD_SOURCE = "the lab's record"
 
 
@@ -245,7 +263,8 @@ def _derived(mode: str) -> str:
 
 
 _COMPOSE_VARS = {
-    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "cluster_name", "pull", "network",
+    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "connect_port", "cluster_name", "pull",
+    "network",
     "image_kafka", "image_kafka_zk", "image_zookeeper", "image_ui", "image_schema_registry", "ui_dynamic_config",
     "kafka_heap", "cluster_id", "kafka_jvm_opts", "kafka_jmx_opts",
 }
@@ -256,7 +275,7 @@ _EMPTY_IS_A_VALUE = {"kafka_jvm_opts", "kafka_jmx_opts"}
 # The numeric settings, and what a good value is, for the error messages.
 _NUMBERS = {
     "port": "a port number", "ui_port": "a port number", "zookeeper_port": "a port number",
-    "schema_registry_port": "a port number",
+    "schema_registry_port": "a port number", "connect_port": "a port number",
     "timeout": "a number of seconds", "start_window": "a number of seconds",
 }
 # The true-or-false settings: TOML's true/false, or the text of _TRUE and _FALSE (flags, environment).
@@ -330,7 +349,7 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
 
     if name == "with_":
         return _services(raw, bad)
-    if name in ("port", "ui_port", "zookeeper_port", "schema_registry_port"):
+    if name in ("port", "ui_port", "zookeeper_port", "schema_registry_port", "connect_port"):
         port = _as_int(raw)
         if port is None:
             raise bad("is not a port number")
@@ -367,8 +386,15 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise bad("is one of Docker's own networks: the lab needs one of its own")
     if name == "subnet" and raw:
         _check_subnet(raw, bad)
-    if name == "schema_registry" and raw and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
+    if name in ("schema_registry", "connect_url") and raw and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
         raise bad("is not an http:// or https:// URL")
+    if name in ("key_converter", "value_converter"):
+        from kafkalab.connectors.worker import CONVERTERS, is_converter
+
+        if not is_converter(raw):
+            raise bad(f"is no converter: give one of {', '.join(CONVERTERS)}, or a converter's class name")
+    if name == "connect_plugins" and raw and not Path(raw).expanduser().is_absolute():
+        raise bad("is not an absolute path: give the folder of connector plugins from /")
     return raw
 
 
@@ -526,10 +552,10 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 # --- tables of the config file that are no single setting ----------------------------------------
 
 # [contexts.NAME]: a cluster the Kafka commands may use by name (kafkalab.kafka.contexts reads them).
-# DECLARED_TABLES: what the lab is declared to hold, [topics.NAME] and [schemas."SUBJECT"], which
+# DECLARED_TABLES: what the lab is declared to hold, [topics.NAME], [schemas."SUBJECT"], [connectors.NAME], which
 # `up`, `kafkalab apply` and the pytest plugin make (kafkalab.declare reads them; its KINDS has one
 # kind of declared object for each of these tables).
-DECLARED_TABLES: tuple[str, ...] = ("topics", "schemas")
+DECLARED_TABLES: tuple[str, ...] = ("topics", "schemas", "connectors")
 _TABLES = ("contexts", *DECLARED_TABLES)
 
 

@@ -39,6 +39,7 @@ from kafkalab.lab.status import LabStatus, ServiceStatus, assemble, service_heal
 from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
+    from kafkalab.connectors.client import ConnectorState
     from kafkalab.declare.plan import Applied, Declaration
     from kafkalab.lab.doctor import Diagnosis
 
@@ -111,6 +112,13 @@ class Lab:
         schema-registry)."""
         s = self.settings.with_record()
         return s.schema_registry_url if "schema-registry" in s.with_ else None
+
+    @property
+    def connect_url(self) -> str | None:
+        """The lab's Kafka Connect REST API from this machine (http://localhost:8083); None when the lab
+        runs without it (`with` has no connect)."""
+        s = self.settings.with_record()
+        return OPTIONAL["connect"].url(s) if "connect" in s.with_ else None
 
     @property
     def started(self) -> bool:
@@ -194,6 +202,10 @@ class Lab:
                 pulled = self.pull(services, on_phase=phase, on_pull=on_pull)
                 started = time.monotonic()  # the readiness timeout starts after the pull
                 phase("containers")
+                if "connect" in services:  # the worker's config, which its container mounts
+                    from kafkalab.connectors.worker import write
+
+                    write(self.settings)
                 self._left = "starting"
                 self.compose.up(services, inventory.adopted, layout)
                 self._started = True
@@ -209,7 +221,7 @@ class Lab:
             if service.health_path and service.name in services and service.name not in health:
                 health[service.name] = service_health(service, self.settings, timeout=0.5)
         # What the wait learnt is the status, but for the containers' own state.
-        status = self._assemble(tuple(self.compose.containers()), info, None, health)
+        status = self._assemble(tuple(self.compose.containers()), info, None, health, connectors(health.get("connect")))
         return UpResult(already, time.monotonic() - started, status, unpaused, pulled, ready)
 
     def declare(self, declaration: Declaration) -> Applied:
@@ -335,15 +347,16 @@ class Lab:
                 one = len(paused) == 1
                 error = (f"The broker container{'' if one else 's'} {', '.join(paused)} "
                          f"{'is' if one else 'are'} paused." if paused else "No broker container is running.")
-            return lab._assemble(containers, info, error, {name: f.result() for name, f in asked.items()})
+            health = {name: f.result() for name, f in asked.items()}
+        return lab._assemble(containers, info, error, health, connectors(health.get("connect")))
 
     def _assemble(
         self, containers: tuple[Container, ...], info: cluster.ClusterInfo | None, error: str | None,
-        health: dict[str, ServiceStatus],
+        health: dict[str, ServiceStatus], connectors: tuple[ConnectorState, ...] | None = None,
     ) -> LabStatus:
         optional = tuple(health[name] for name in OPTIONAL if name in health)
         return assemble(self.compose, containers, info, error, health.get("kafka-ui"), self.network(containers),
-                        optional)
+                        optional, connectors)
 
     def network(self, containers: tuple[Container, ...] | list[Container] = ()) -> LabNetwork:
         """The lab's network (the one its containers are on, if they are) and the brokers' address on it."""
@@ -559,6 +572,13 @@ class Lab:
     def __exit__(self, *exc: object) -> None:
         if self._started and not self.keep:
             self.down(volumes=not self._had_volumes)
+
+
+def connectors(health: ServiceStatus | None) -> tuple[ConnectorState, ...] | None:
+    """The connectors of the lab's Kafka Connect with their states, when it answers; else None."""
+    from kafkalab.connectors.client import states_at
+
+    return states_at(health.url) if health is not None and health.healthy else None
 
 
 def _no_lines() -> Generator[str, None, None]:
