@@ -1,16 +1,22 @@
 """`kafkalab produce` and `kafkalab consume` against kcat, on the same broker, in the same run.
 
-    python bench/bench_kcat.py [--messages 1000000] [--size 100] [--rounds 3]
+    python bench/bench_kcat.py [--messages 1000000] [--size 100] [--rounds 3] [--small 15] [--baseline DIR]
 
 1. `kafkalab produce T < FILE` against `kcat -P -t T < FILE`                        target >= 0.8x kcat's msgs/s
-2. `kafkalab consume T --from-beginning` against `kcat -C -t T -o beginning -e`      target >= 0.8x kcat's msgs/s
+2. `kafkalab consume T --from-beginning` against `kcat -C -t T -o beginning -e`      target >= 1.0x kcat's msgs/s
+3. `echo x | kafkalab produce T`, --small times, against kcat and (with --baseline DIR, a tree holding
+   another version's kafkalab package, such as `git archive main kafkalab | tar -x -C DIR`) that
+   version, in turns: the small input must not get slower.
 
-FILE holds --messages lines of --size bytes. Each produce run writes to a fresh topic of one partition;
-every consume run reads the same topic of exactly --messages messages to a file, whose size is
-checked. A figure is the whole process, start to exit, as a user sees it: messages / wall seconds.
-After one warm-up run each (not counted: the broker's JIT compiler, the page cache), the tools
-take turns, --rounds times each, in alternating order; the figures are the medians. Peak
-RSS is the largest VmHWM of a tool's runs. kcat runs with its defaults, like kafkalab.
+FILE holds --messages lines of --size bytes. Each produce run writes to a fresh topic of one partition,
+whose end offset must be --messages, and kafkalab's summary must say so; every consume run reads the
+same topic of exactly --messages messages to a file, whose size is checked. A figure is the whole
+process, start to exit, as a user sees it: messages / wall seconds, and CPU seconds (user + system,
+os.wait4) per 10^6 messages, which the load of other processes moves less than wall time; and the
+broker's CPU seconds during the run (its container's cgroup), where the machine shows them. After
+one warm-up run each (not counted: the broker's JIT compiler, the page cache), the tools take turns,
+--rounds times each, in alternating order; the figures are the medians. Peak RSS is the largest
+VmHWM of a tool's runs. kcat runs with its defaults.
 
 It runs its own lab (a project name of its own, free ports, no UI; the test bed's images from
 tests/bed/images.env unless KAFKALAB_IMAGE_* are set) and always takes it down. Not a test: it
@@ -20,6 +26,7 @@ prints figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import shutil
@@ -38,7 +45,9 @@ IMAGES_ENV = ROOT / "tests" / "bed" / "images.env"
 KCAT = shutil.which("kcat") or "/usr/bin/kcat"
 _SCRIPT = Path(sys.executable).parent / "kafkalab"
 KAFKALAB = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "kafkalab"]
-TARGET = 0.8
+# --baseline's kafkalab, from its PYTHONPATH: -P, or `-m` would put the working directory (this tree) first.
+BASELINE = [sys.executable, "-P", "-m", "kafkalab"]
+TARGETS = {"produce": 0.8, "consume": 1.0}
 
 
 def free_port() -> int:
@@ -61,10 +70,13 @@ class Run:
     would include the memory of this (larger) Python process, which the child is forked from.
     """
 
-    def __init__(self, cmd: list[str], stdin: Path, stdout: Path) -> None:
+    broker: Path | None = None  # the broker container's cpuacct.usage (ns), when the machine shows it
+
+    def __init__(self, cmd: list[str], stdin: Path, stdout: Path, env: dict[str, str] | None = None) -> None:
+        broker_before = _broker_ns()
         with stdin.open("rb") as src, stdout.open("wb") as dst:
             started = time.perf_counter()
-            process = subprocess.Popen(cmd, stdin=src, stdout=dst, stderr=subprocess.PIPE)
+            process = subprocess.Popen(cmd, stdin=src, stdout=dst, stderr=subprocess.PIPE, env=env)
             peak = [0]
             watcher = threading.Thread(target=_watch_hwm, args=(process.pid, peak), daemon=True)
             watcher.start()
@@ -78,6 +90,27 @@ class Run:
             sys.exit(f"{' '.join(cmd)} failed ({process.returncode}): {errors.decode()[-500:]}")
         self.cpu = usage.ru_utime + usage.ru_stime
         self.rss_kib = peak[0]
+        self.stderr = errors.decode()
+        broker_after = _broker_ns()
+        self.broker_cpu = (broker_after - broker_before) / 1e9 if broker_before is not None and broker_after else None
+
+
+def _broker_ns() -> int | None:
+    if Run.broker is None:
+        return None
+    try:
+        return int(Run.broker.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def find_broker_cpu(project: str) -> Path | None:
+    """The CPU counter of the lab's broker container: cgroup v1's cpuacct.usage, or None."""
+    done = subprocess.run(["docker", "ps", "-q", "--no-trunc", "-f", f"name={project}-kafka-1"],
+                          capture_output=True, text=True, check=False)
+    cid = done.stdout.strip()
+    found = Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage")
+    return found if cid and found.is_file() else None
 
 
 def _watch_hwm(pid: int, peak: list[int]) -> None:
@@ -129,27 +162,53 @@ def produce_calls_alone(source: Path) -> float:
     return float(done.stdout.split()[0])
 
 
-def compare(
-    label: str, rounds: int, messages: int, tools: dict[str, Callable[[int], Run]],
-) -> dict[str, tuple[float, int, list[float], float]]:
-    """Alternate the tools `rounds` times; per tool: median msgs/s, peak RSS, all rates, median CPU s."""
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    """One tool's medians over its rounds."""
+
+    rate: float  # msgs/s over wall time
+    rates: list[float]
+    cpu: float  # CPU s per 10^6 messages
+    broker_cpu: float | None  # the broker's CPU s per 10^6 messages during the runs
+    rss_kib: int  # the largest peak RSS
+
+
+def compare(label: str, rounds: int, messages: int, tools: dict[str, Callable[[int], Run]]) -> dict[str, Figures]:
+    """Alternate the tools `rounds` times, after one warm-up each; the medians per tool."""
     runs: dict[str, list[Run]] = {name: [] for name in tools}
     names = list(tools)
     for name in names:  # one warm-up each, not counted: the broker's JIT and the page cache
         tools[name](-1)
+    per_million = 1e6 / messages
     for round_no in range(rounds):
         for name in names if round_no % 2 == 0 else reversed(names):
             run = tools[name](round_no)
             runs[name].append(run)
+            broker = f"  broker cpu {run.broker_cpu * per_million:5.2f} s" if run.broker_cpu is not None else ""
             print(f"  {label} round {round_no + 1} {name:9s} {messages / run.seconds:>12,.0f} msgs/s  "
-                  f"{run.seconds:6.2f} s  cpu {run.cpu:5.2f} s  rss {run.rss_kib / 1024:6.1f} MiB", flush=True)
-    return {
-        name: (
-            statistics.median(messages / r.seconds for r in found), max(r.rss_kib for r in found),
-            [messages / r.seconds for r in found], statistics.median(r.cpu for r in found),
+                  f"{run.seconds:6.2f} s  cpu {run.cpu * per_million:5.2f} s/10^6{broker}  "
+                  f"rss {run.rss_kib / 1024:6.1f} MiB", flush=True)
+    figures = {}
+    for name, found in runs.items():
+        brokers = [r.broker_cpu for r in found if r.broker_cpu is not None]
+        figures[name] = Figures(
+            statistics.median(messages / r.seconds for r in found), [messages / r.seconds for r in found],
+            statistics.median(r.cpu for r in found) * per_million,
+            statistics.median(brokers) * per_million if brokers else None, max(r.rss_kib for r in found),
         )
-        for name, found in runs.items()
-    }
+    return figures
+
+
+def small_inputs(runs: int, tools: dict[str, Callable[[], Run]]) -> dict[str, tuple[float, float]]:
+    """`echo x | TOOL`, `runs` times each in turns: median wall and CPU seconds per tool."""
+    found: dict[str, list[Run]] = {name: [] for name in tools}
+    for round_no in range(runs + 1):
+        for name in tools if round_no % 2 == 0 else reversed(list(tools)):
+            run = tools[name]()
+            if round_no:  # the first is a warm-up
+                found[name].append(run)
+    return {name: (statistics.median(r.seconds for r in rs), statistics.median(r.cpu for r in rs))
+            for name, rs in found.items()}
 
 
 def main() -> None:
@@ -157,12 +216,13 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--size", type=int, default=100, help="bytes per message")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--small", type=int, default=15, help="runs of `echo x | kafkalab produce T` each")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="a tree with another version's kafkalab package, to run the small input against")
     args = parser.parse_args()
-    n = args.messages
 
     load_images_env()
     from kafkalab import Lab
-    from kafkalab.kafka import topics
     from kafkalab.settings import resolve
 
     settings = resolve({"project": f"klbench-kcat-{os.getpid()}", "port": free_port(), "ui_port": free_port()})
@@ -170,56 +230,107 @@ def main() -> None:
     print(f"Starting the lab {settings.project} on {settings.bootstrap_servers} ...", flush=True)
     try:
         lab.up(ui=False)
-        bootstrap = lab.bootstrap_servers
+        Run.broker = find_broker_cpu(settings.project)
         with tempfile.TemporaryDirectory(prefix="bench-kcat-") as tmp:
-            work = Path(tmp)
-            source, sink, empty = work / "input.txt", work / "output.txt", work / "empty"
-            make_input(source, n, args.size)
-            empty.write_bytes(b"")
-            kcat = [KCAT, "-b", bootstrap, "-X", "broker.address.family=v4"]
-
-            def fresh_topic(tool: str, round_no: int) -> str:
-                name = f"produce-{tool}-{round_no + 1}"
-                topics.create_topic(bootstrap, name)
-                return name
-
-            produce = compare("produce", args.rounds, n, {
-                "kcat": lambda r: Run([*kcat, "-P", "-t", fresh_topic("kcat", r)], source, sink),
-                "kafkalab": lambda r: Run([*KAFKALAB, "produce", fresh_topic("kafkalab", r), "-b", bootstrap],
-                                          source, sink),
-            })
-
-            topic = "consume-source"
-            topics.create_topic(bootstrap, topic)
-            Run([*kcat, "-P", "-t", topic], source, sink)
-            stored = topics.describe_topic(bootstrap, topic).partitions[0].end_offset
-            assert stored == n, f"{topic} holds {stored} messages, not {n}"
-
-            def checked(cmd: list[str]) -> Run:
-                run = Run(cmd, empty, sink)
-                assert sink.stat().st_size == n * (args.size + 1), f"{cmd[0]} wrote {sink.stat().st_size} bytes"
-                return run
-
-            consume = compare("consume", args.rounds, n, {
-                "kcat": lambda r: checked([*kcat, "-C", "-t", topic, "-o", "beginning", "-e", "-q"]),
-                "kafkalab": lambda r: checked([*KAFKALAB, "consume", topic, "--from-beginning", "-b", bootstrap]),
-            })
-            calls = statistics.median(produce_calls_alone(source) for _ in range(args.rounds))
+            produce, consume, small, calls = measure(lab.bootstrap_servers, Path(tmp), args)
     finally:
         print(f"Taking the lab {settings.project} down ...", flush=True)
         lab.down(volumes=True)
+    report(args, produce, consume, small, calls)
 
-    print(f"\n{n:,} messages of {args.size} bytes, {args.rounds} rounds each, medians (msgs/s over wall time):")
+
+def measure(
+    bootstrap: str, work: Path, args: argparse.Namespace,
+) -> tuple[dict[str, Figures], dict[str, Figures], dict[str, tuple[float, float]], float]:
+    from kafkalab.kafka import topics
+
+    n = args.messages
+    source, sink, empty, one = work / "input.txt", work / "output.txt", work / "empty", work / "one"
+    make_input(source, n, args.size)
+    empty.write_bytes(b"")
+    one.write_bytes(b"x\n")
+    kcat = [KCAT, "-b", bootstrap, "-X", "broker.address.family=v4"]
+
+    def holds(topic: str) -> int:
+        return sum(p.end_offset for p in topics.describe_topic(bootstrap, topic).partitions)
+
+    def produced(tool: str, cmd: list[str]) -> Callable[[int], Run]:
+        def run(round_no: int) -> Run:
+            topic = f"produce-{tool}-{round_no + 1}"
+            topics.create_topic(bootstrap, topic)
+            done = Run([*cmd, topic], source, sink)
+            assert holds(topic) == n, f"{topic} holds {holds(topic)} messages, not {n}"
+            if tool == "kafkalab":
+                assert done.stderr.startswith(f"Produced {n:,} messages to {topic} "), done.stderr
+            return done
+        return run
+
+    produce = compare("produce", args.rounds, n, {
+        "kcat": produced("kcat", [*kcat, "-P", "-t"]),
+        "kafkalab": produced("kafkalab", [*KAFKALAB, "produce", "-b", bootstrap]),
+    })
+
+    topic = "consume-source"
+    topics.create_topic(bootstrap, topic)
+    Run([*kcat, "-P", "-t", topic], source, sink)
+    assert holds(topic) == n, f"{topic} holds {holds(topic)} messages, not {n}"
+
+    def consumed(tool: str, cmd: list[str]) -> Callable[[int], Run]:
+        def run(_round: int) -> Run:
+            done = Run(cmd, empty, sink)
+            assert sink.stat().st_size == n * (args.size + 1), f"{cmd[0]} wrote {sink.stat().st_size} bytes"
+            if tool == "kafkalab":
+                assert done.stderr.startswith(f"Consumed {n:,} messages from {topic} "), done.stderr
+            return done
+        return run
+
+    consume = compare("consume", args.rounds, n, {
+        "kcat": consumed("kcat", [*kcat, "-C", "-t", topic, "-o", "beginning", "-e", "-q"]),
+        "kafkalab": consumed("kafkalab", [*KAFKALAB, "consume", topic, "--from-beginning", "-b", bootstrap]),
+    })
+
+    small_topic = "small-input"
+    topics.create_topic(bootstrap, small_topic)
+    tools: dict[str, Callable[[], Run]] = {
+        "kafkalab": lambda: Run([*KAFKALAB, "produce", small_topic, "-b", bootstrap], one, sink),
+        "kcat": lambda: Run([*kcat, "-P", "-t", small_topic], one, sink),
+    }
+    if args.baseline is not None:
+        env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
+        tools["baseline"] = lambda: Run([*BASELINE, "produce", small_topic, "-b", bootstrap],
+                                        one, sink, env)
+    small = small_inputs(args.small, tools)
+    assert holds(small_topic) == (args.small + 1) * len(tools), "a small input was not delivered"
+    calls = statistics.median(produce_calls_alone(source) for _ in range(args.rounds))
+    return produce, consume, small, calls
+
+
+def report(
+    args: argparse.Namespace, produce: dict[str, Figures], consume: dict[str, Figures],
+    small: dict[str, tuple[float, float]], calls: float,
+) -> None:
+    n = args.messages
+    print(f"\n{n:,} messages of {args.size} bytes, {args.rounds} rounds each, medians (msgs/s over wall time; "
+          f"CPU s per 10^6 messages):")
     for label, found, kcat_cmd in (("produce", produce, "kcat -P"), ("consume", consume, "kcat -C -e")):
-        (ours, our_rss, _, our_cpu), (theirs, their_rss, _, their_cpu) = found["kafkalab"], found["kcat"]
-        ratio = ours / theirs
-        verdict = "meets" if ratio >= TARGET else "misses"
-        print(f"  kafkalab {label:8s} {ours:>12,.0f} msgs/s  cpu {our_cpu:5.2f} s  peak RSS {our_rss / 1024:6.1f} MiB")
-        print(f"  {kcat_cmd:17s} {theirs:>12,.0f} msgs/s  cpu {their_cpu:5.2f} s  peak RSS {their_rss / 1024:6.1f} MiB")
-        print(f"  ratio {ratio:.2f} ({verdict} the target of {TARGET})")
+        for name, shown in (("kafkalab", f"kafkalab {label}"), ("kcat", kcat_cmd)):
+            f = found[name]
+            broker = f"  broker cpu {f.broker_cpu:5.2f} s" if f.broker_cpu is not None else ""
+            print(f"  {shown:17s} {f.rate:>12,.0f} msgs/s  cpu {f.cpu:5.2f} s{broker}  "
+                  f"peak RSS {f.rss_kib / 1024:6.1f} MiB")
+        ratio = found["kafkalab"].rate / found["kcat"].rate
+        target = TARGETS[label]
+        verdict = "meets" if ratio >= target else "misses"
+        print(f"  ratio {ratio:.2f} ({verdict} the target of {target}); exact counts: {n:,} each run")
         if label == "produce":
-            print(f"  of kafkalab's {our_cpu:.2f} CPU s, confluent-kafka's produce() calls alone (no broker, no "
-                  f"delivery) take {calls:.2f}: {calls / their_cpu:.2f}x all of kcat's {their_cpu:.2f} CPU s")
+            print(f"  of kafkalab's {found['kafkalab'].cpu:.2f} CPU s, confluent-kafka's produce() calls alone (no "
+                  f"broker, no delivery) take {calls * 1e6 / n:.2f}")
+    print(f"\n`echo x | TOOL produce`, {args.small} runs each in turns, medians:")
+    for name, (wall, cpu) in small.items():
+        print(f"  {name:9s} {wall:6.3f} s  cpu {cpu:5.3f} s")
+    if "baseline" in small:
+        change = small["kafkalab"][0] - small["baseline"][0]
+        print(f"  kafkalab against the baseline: {change:+.3f} s ({'no slower' if change <= 0 else 'slower'})")
 
 
 if __name__ == "__main__":

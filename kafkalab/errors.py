@@ -198,6 +198,37 @@ class InvalidSchema(KafkalabError):
     hint = "Check the schema file: Avro (.avsc), JSON Schema (.json) or Protobuf (.proto); give --type when in doubt."
 
 
+class ConnectUnreachable(KafkalabError):
+    """No Kafka Connect REST API answers at the address (or what answers there is none)."""
+
+    exit_code = 44
+    hint = "Start the lab with `kafkalab up --with connect`, or point at a Connect cluster with --connect-url URL."
+    # When the address is not the lab's (--connect-url, a context's connect_url): the lab is no fix.
+    hint_elsewhere = (
+        "Check the URL, and that a Kafka Connect worker runs there; `kafkalab config` shows where it came from."
+    )
+
+
+class ConnectorNotFound(KafkalabError):
+    """The Connect cluster has no connector of that name (its REST API's 404)."""
+
+    exit_code = 45
+    hint = "List the connectors with `kafkalab connector list`."
+
+
+class InvalidConnectorConfig(KafkalabError):
+    """Kafka Connect refused a connector's config (its REST API's 400, with its message), or kafkalab could
+    not read the one given (--config, --file)."""
+
+    exit_code = 46
+    hint = "Fix the config as the message says; `kafkalab connector plugins` lists the worker's connector classes."
+
+
+class ConnectRebalancing(KafkalabError):
+    """The Connect cluster's workers are rebalancing (its REST API's 409): the request works once they are done."""
+
+    exit_code = 47
+    hint = "Run it again in a few seconds, once the workers have rebalanced."
 class PlanRefused(KafkalabError):
     """`kafkalab apply`'s plan holds a change it never makes (a topic shrunk, its replication factor
     changed): nothing of the plan was applied."""
@@ -261,7 +292,8 @@ STATUS_STARTING = 28
 # in the order doctor runs them (kafkalab.lab.doctor.CHECKS).
 DOCTOR_EXIT_CODES: dict[str, int] = {
     "docker": 30, "daemon": 31, "compose": 32, "socket": 33, "ports": 34, "resources": 35, "images": 36,
-    "lab": 37, "host": 38, "network": 39, "ui": 40, "schema-registry": 41, "advertise": 43,
+    "lab": 37, "host": 38, "network": 39, "ui": 40, "schema-registry": 41,
+    "connect": 42, "advertise": 43,
 }
 
 EXIT_CODES: dict[str, int] = {
@@ -272,6 +304,7 @@ EXIT_CODES: dict[str, int] = {
         KafkaRequestError, GroupNotFound, Aborted, DockerSocketDenied, Interrupted,
         GroupNotEmpty, InvalidRecord, SubnetUnavailable, ContainerExited,
         AuthenticationFailed, TlsFailed, RegistryUnreachable, SchemaNotFound, SchemaIncompatible, InvalidSchema,
+        ConnectUnreachable, ConnectorNotFound, InvalidConnectorConfig, ConnectRebalancing,
         PlanRefused,
     )
 }

@@ -80,8 +80,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Host port of ZooKeeper, in zookeeper mode [KAFKALAB_ZOOKEEPER_PORT; default 2181].")
     group.addoption("--kafkalab-schema-registry-port", type=int, metavar="PORT",
                     help="Host port of the Schema Registry [KAFKALAB_SCHEMA_REGISTRY_PORT; default 8081].")
+    group.addoption("--kafkalab-connect-port", type=int, metavar="PORT",
+                    help="Host port of Kafka Connect's REST API [KAFKALAB_CONNECT_PORT; default 8083].")
     group.addoption("--kafkalab-with", action="append", metavar="SERVICE",
-                    help="An optional service for the lab the session starts, such as schema-registry "
+                    help="An optional service for the lab the session starts, such as schema-registry or connect "
                          "(repeatable, or comma-separated) [KAFKALAB_WITH].")
     group.addoption("--kafkalab-keep", action="store_true",
                     help="Leave a lab that this session started running at its end.")
@@ -258,9 +260,9 @@ def _settings(config: pytest.Config) -> Settings:
     """The CLI's resolution (KAFKALAB_*, [tool.kafkalab], defaults), with the plugin's options as flags."""
     from kafkalab.settings import GLOBAL_FLAGS, resolve
 
-    # The CLI's global flags that name a lab (settings.GLOBAL_FLAGS: all but context and schema_registry),
-    # and --kafkalab-mode.
-    names = ("mode", *(name for name in GLOBAL_FLAGS if name not in ("context", "schema_registry")))
+    # The CLI's global flags that name a lab (settings.GLOBAL_FLAGS: all but context, schema_registry and
+    # connect_url), and --kafkalab-mode.
+    names = ("mode", *(name for name in GLOBAL_FLAGS if name not in ("context", "schema_registry", "connect_url")))
     flags = {name: config.getoption(f"kafkalab_{name}") for name in names}
     flags["with_"] = config.getoption("kafkalab_with")
     sources = {name: "option --kafkalab-" + name.strip("_").replace("_", "-") for name in flags}

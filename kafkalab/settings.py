@@ -27,21 +27,21 @@ from typing import Any, Literal, cast
 from kafkalab.errors import ConfigError
 from kafkalab.lab.modes import MODE_NAMES, OPTIONAL, Mode, ModeSpec
 from kafkalab.lab.modes import MODES as MODE_TABLE
+from kafkalab.security.listener import SECURITY_MODES, Security, listener_env
 
 MODES: tuple[Mode, ...] = MODE_NAMES
 
 PullPolicy = Literal["missing", "never", "always"]
 PULL_POLICIES: tuple[PullPolicy, ...] = ("missing", "never", "always")
-# The security modes of the brokers' EXTERNAL listener (kafkalab.security.lab has what each means).
-Security = Literal["plaintext", "sasl-plain", "sasl-scram", "ssl", "sasl-ssl", "mtls"]
-SECURITY_MODES: tuple[Security, ...] = ("plaintext", "sasl-plain", "sasl-scram", "ssl", "sasl-ssl", "mtls")
 
 # The settings the `kafkalab` command takes before a command's name (`kafkalab -p NAME --port N up`):
 # which lab, and which context, every command acts on. The CLI's root group has an option for each
 # (kafkalab.cli.main); the pytest plugin a --kafkalab-NAME option for each that names a lab (all but
-# context, which names a cluster for the Kafka commands, and schema_registry, a registry for the schema commands).
+# context, which names a cluster for the Kafka commands, schema_registry, a registry for the schema commands, and
+# connect_url, a Connect cluster for the connector commands).
 GLOBAL_FLAGS: tuple[str, ...] = (
-    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "context", "schema_registry",
+    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "connect_port", "context",
+    "schema_registry", "connect_url",
 )
 
 # Public images, pinned. Test beds swap them through the KAFKALAB_IMAGE_* settings.
@@ -72,6 +72,7 @@ class Settings:
     ui_port: int = 8080
     zookeeper_port: int = 2181
     schema_registry_port: int = 8081
+    connect_port: int = 8083  # the Kafka Connect worker's REST API (`--with connect`)
     # The optional services the lab runs beside the mode's (kafkalab.lab.modes.OPTIONAL), by name:
     # `with` in the config file, KAFKALAB_WITH (comma-separated), --with (repeatable, or comma-separated).
     with_: tuple[str, ...] = ()
@@ -84,9 +85,7 @@ class Settings:
     # no login, so any local user, or a web page by DNS rebinding, could point it at other clusters
     # with what it holds: off unless asked for.
     ui_dynamic_config: bool = False
-    # The EXTERNAL listener's security mode; the address the brokers' ports are published on besides
-    # 127.0.0.1 ("" none; 0.0.0.0 every one), the name others reach them by ("" that address), consent
-    # to exposing a plaintext lab, and kafka-ui's and the Schema Registry's ports exposed too.
+    # The EXTERNAL listener's security mode, and its reach from other machines (kafkalab.security.listener).
     security: Security = "plaintext"
     expose: str = ""
     advertise: str = ""
@@ -114,6 +113,15 @@ class Settings:
     # The Schema Registry of `kafkalab schema` and of produce/consume --value-format (its URL, such as
     # http://localhost:8081/apis/ccompat/v7); "" is the context's, or the lab's.
     schema_registry: str = ""
+    # The Kafka Connect REST API of `kafkalab connector` (such as http://localhost:8083); "" is the context's,
+    # or the lab's.
+    connect_url: str = ""
+    # The lab's Connect worker (`--with connect`): its key.converter and value.converter (json: JSON without
+    # embedded schemas; json-schemas, string, bytes, avro, or a converter's class name), and a folder of
+    # connector plugins (Debezium, JDBC, ...) mounted read-only and added to its plugin.path ("" is none).
+    key_converter: str = "json"
+    value_converter: str = "json"
+    connect_plugins: str = ""
     # Where each value came from: "flag", "env KAFKALAB_X", the config file's full path, "default".
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
@@ -207,8 +215,12 @@ class Settings:
         # For the optional services' files (compose/services/), which every mode shares: its mode (the
         # lab's label), and its brokers on the lab's network.
         env.update(KAFKALAB_MODE=self.mode, KAFKALAB_INTERNAL_BOOTSTRAP=MODE_TABLE[self.mode].internal_bootstrap)
-        from kafkalab.security.listener import listener_env
+        if "connect" in self.with_:  # the worker's config (kafkalab.connectors.worker), its plugins folder
+            from kafkalab.lab import state
 
+            env["KAFKALAB_CONNECT_CONFIG"] = str(state.connect_config(self.project))
+            if self.connect_plugins:
+                env["KAFKALAB_CONNECT_PLUGINS"] = str(Path(self.connect_plugins).expanduser())
         env.update(listener_env(self))
         return env
 
@@ -239,8 +251,8 @@ def _text(value: Any) -> str:
 
 # What the record of a lab gives the commands that act on it, unless given on purpose: what makes it
 # that lab (images and the pull policy are how to start one, not which one it is).
-RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "schema_registry_port", "with_", "cluster_name", "network",
-            "subnet", "security", "expose", "advertise", "insecure", "expose_ui")
+RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "schema_registry_port", "connect_port", "with_",
+            "cluster_name", "network", "subnet", "security", "expose", "advertise", "insecure", "expose_ui")
 RECORD_SOURCE = "the lab's record"
 
 
@@ -259,7 +271,8 @@ def _derived(mode: str) -> str:
 
 
 _COMPOSE_VARS = {
-    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "cluster_name", "pull", "network",
+    "project", "port", "ui_port", "zookeeper_port", "schema_registry_port", "connect_port", "cluster_name", "pull",
+    "network",
     "image_kafka", "image_kafka_zk", "image_zookeeper", "image_ui", "image_schema_registry", "ui_dynamic_config",
     "kafka_heap", "cluster_id", "kafka_jvm_opts", "kafka_jmx_opts",
 }
@@ -270,7 +283,7 @@ _EMPTY_IS_A_VALUE = {"kafka_jvm_opts", "kafka_jmx_opts"}
 # The numeric settings, and what a good value is, for the error messages.
 _NUMBERS = {
     "port": "a port number", "ui_port": "a port number", "zookeeper_port": "a port number",
-    "schema_registry_port": "a port number",
+    "schema_registry_port": "a port number", "connect_port": "a port number",
     "timeout": "a number of seconds", "start_window": "a number of seconds",
 }
 # The true-or-false settings: TOML's true/false, or the text of _TRUE and _FALSE (flags, environment).
@@ -344,7 +357,7 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
 
     if name == "with_":
         return _services(raw, bad)
-    if name in ("port", "ui_port", "zookeeper_port", "schema_registry_port"):
+    if name in ("port", "ui_port", "zookeeper_port", "schema_registry_port", "connect_port"):
         port = _as_int(raw)
         if port is None:
             raise bad("is not a port number")
@@ -366,14 +379,9 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         raise bad("is not true or false")
     if not isinstance(raw, str):
         raise bad("is not a string")
-    if name == "mode" and raw not in MODES:
-        raise bad(f"is not one of {', '.join(MODES)}")
-    if name == "security" and raw not in SECURITY_MODES:
-        raise bad(f"is not one of {', '.join(SECURITY_MODES)}")
-    if name == "advertise" and raw and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*|[0-9A-Fa-f:.]+", raw):
-        raise bad("is not a host name or an IP address")
-    if name == "pull" and raw not in PULL_POLICIES:
-        raise bad(f"is not one of {', '.join(PULL_POLICIES)}")
+    choices: dict[str, tuple[str, ...]] = {"mode": MODES, "security": SECURITY_MODES, "pull": PULL_POLICIES}
+    if name in choices and raw not in choices[name]:
+        raise bad(f"is not one of {', '.join(choices[name])}")
     if name == "project" and not _valid_project(raw):
         raise bad("is not a compose project name (lowercase letters, digits, '-' and '_')")
     if name.startswith("image_") and (not raw or any(c.isspace() for c in raw)):
@@ -385,8 +393,15 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise bad("is one of Docker's own networks: the lab needs one of its own")
     if name == "subnet" and raw:
         _check_subnet(raw, bad)
-    if name == "schema_registry" and raw and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
+    if name in ("schema_registry", "connect_url") and raw and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
         raise bad("is not an http:// or https:// URL")
+    if name in ("key_converter", "value_converter"):
+        from kafkalab.connectors.worker import CONVERTERS, is_converter
+
+        if not is_converter(raw):
+            raise bad(f"is no converter: give one of {', '.join(CONVERTERS)}, or a converter's class name")
+    if name == "connect_plugins" and raw and not Path(raw).expanduser().is_absolute():
+        raise bad("is not an absolute path: give the folder of connector plugins from /")
     return raw
 
 
@@ -544,11 +559,10 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 # --- tables of the config file that are no single setting ----------------------------------------
 
 # [contexts.NAME]: a cluster the Kafka commands may use by name (kafkalab.kafka.contexts reads them).
-# DECLARED_TABLES: what the lab is declared to hold, [topics.NAME] and [schemas."SUBJECT"], which
+# DECLARED_TABLES: what the lab is declared to hold, [topics.NAME], [schemas."SUBJECT"], [connectors.NAME], which
 # `up`, `kafkalab apply` and the pytest plugin make (kafkalab.declare reads them; its KINDS has one
 # kind of declared object for each of these tables).
-DECLARED_TABLES: tuple[str, ...] = ("topics", "schemas")
-# [users.NAME]: a secured lab's users (kafkalab.security.users reads them).
+DECLARED_TABLES: tuple[str, ...] = ("topics", "schemas", "connectors")
 _TABLES = ("contexts", *DECLARED_TABLES, "users")
 
 
@@ -575,20 +589,12 @@ def declared_tables(cwd: Path | None = None) -> DeclaredTables:
     return DeclaredTables(tables, path, path.read_text(encoding="utf-8") if tables else "", prefix)
 
 
-def contexts_tables(cwd: Path | None = None) -> list[tuple[dict[str, Any], Path, bool]]:
-    """The [contexts] tables as written (config_tables)."""
-    return config_tables("contexts", cwd)
-
-
 def config_tables(name: str, cwd: Path | None = None) -> list[tuple[dict[str, Any], Path, bool]]:
     """The [NAME] tables ([contexts], [users]) as written, with each file's path and whether it is the
     user's own: the user's file first, then the found project file (whose tables win by name)."""
-    tables = []
-    for (values, path), own in ((_read_user_file(), True), (_read_config_file(cwd or Path.cwd()), False)):
-        if path is None:
-            continue
-        table = values.get(name, {})
+    files = ((_read_user_file(), True), (_read_config_file(cwd or Path.cwd()), False))
+    tables = [(values.get(name, {}), path, own) for (values, path), own in files if path is not None]
+    for table, path, _own in tables:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: {name} must be a table of [{name}.NAME] tables.")
-        tables.append((table, path, own))
     return tables

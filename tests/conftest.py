@@ -67,7 +67,8 @@ def lab_settings(**changes: Any) -> Any:
     from kafkalab.settings import resolve
 
     base = {"project": project_name(), "port": free_port(), "ui_port": free_port(),
-            "zookeeper_port": free_port(), "schema_registry_port": free_port(), "timeout": 120.0}
+            "zookeeper_port": free_port(), "schema_registry_port": free_port(), "connect_port": free_port(),
+            "timeout": 120.0}
     return resolve({**base, **changes}, cwd=ROOT / "tests")
 
 

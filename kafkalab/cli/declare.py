@@ -1,6 +1,6 @@
 """The commands of the lab as code: apply (make a cluster hold the declaration of the config file)
-and export (a cluster's topics and schemas as a declaration). On the lab or any cluster (-b, a
-context, --schema-registry), as the Kafka commands.
+and export (a cluster's topics, schemas and connectors as a declaration). On the lab or any cluster
+(-b, a context, --schema-registry, --connect-url), as the Kafka commands.
 
 May import: click, kafkalab.cli.{app,options,render}; kafkalab.declare, kafkalab.kafka and
 kafkalab.settings lazily.
@@ -20,10 +20,33 @@ if TYPE_CHECKING:
     from kafkalab.declare.base import Cluster
 
 
-def target_cluster(state: CliState, bootstrap_server: str | None, *, registry: bool) -> Cluster:
+def target_cluster(state: CliState, bootstrap_server: str | None, *, registry: bool, connect: bool) -> Cluster:
     """The cluster of apply and export, as the Kafka commands find theirs (-b, the context, the
-    setting, the lab), and with registry its Schema Registry as the schema commands find theirs
-    (--schema-registry, the context's, the setting, the lab's when it runs one)."""
+    setting, the lab), with registry its Schema Registry as the schema commands find theirs
+    (--schema-registry, the context's, the setting, the lab's when it runs one), and with connect its
+    Kafka Connect as the connector commands find theirs (--connect-url, the context's, the lab's)."""
+    import dataclasses
+
+    from kafkalab.kafka.contexts import resolve_connect
+
+    cluster = registry_cluster(state, bootstrap_server, registry=registry)
+    target = resolve_connect(state.flags) if connect else None
+    if target is None:
+        return dataclasses.replace(cluster, connect=None, missing_connect="no Kafka Connect was asked for")
+    if target.lab and not cluster.lab:
+        return dataclasses.replace(cluster, connect=None,
+                                   missing_connect=f"no Kafka Connect is given for {cluster.bootstrap}")
+    if target.lab:  # the lab's worker, when it runs one (lab_cluster's connect, else why not)
+        from kafkalab.declare.base import lab_cluster
+        from kafkalab.settings import resolve
+
+        lab = lab_cluster(resolve({k: v for k, v in state.flags.items() if v is not None}).with_record())
+        return dataclasses.replace(cluster, connect=lab.connect, missing_connect=lab.missing_connect)
+    return dataclasses.replace(cluster, connect=target)
+
+
+def registry_cluster(state: CliState, bootstrap_server: str | None, *, registry: bool) -> Cluster:
+    """target_cluster's brokers and Schema Registry."""
     from kafkalab.declare.base import Cluster, lab_cluster
     from kafkalab.kafka.contexts import resolve_registry
     from kafkalab.settings import resolve
@@ -42,15 +65,16 @@ def target_cluster(state: CliState, bootstrap_server: str | None, *, registry: b
     return Cluster(bootstrap, replication, target, "", lab)
 
 
-@click.command(short_help="Make the lab (or a cluster) hold the declared topics and schemas.")
+@click.command(short_help="Make the lab (or a cluster) hold the declared topics, schemas and connectors.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan (and what was applied) as JSON.")
 @bootstrap_option
 @click.pass_obj
 def apply(state: CliState, dry_run: bool, as_json: bool, bootstrap_server: str | None) -> None:
-    """Compare the declaration of the config file ([topics.NAME], [schemas."SUBJECT"] in kafkalab.toml
-    or [tool.kafkalab]) with the lab, print the plan, and carry it out: create topics (seeding them),
-    add partitions, set or reset configs, register new schema versions. It never deletes a topic,
+    """Compare the declaration of the config file ([topics.NAME], [schemas."SUBJECT"], [connectors.NAME]
+    in kafkalab.toml or [tool.kafkalab]) with the lab, print the plan, and carry it out: create topics
+    (seeding them), add partitions, set or reset configs, register new schema versions, create or
+    update connectors (on the lab's Kafka Connect, or --connect-url). It never deletes a topic,
     shrinks one or changes its replication factor: such a plan is refused whole, exit 29, nothing
     applied. Exit 3 for an error in the declaration. On any cluster with -b or a context.
 
@@ -61,7 +85,8 @@ def apply(state: CliState, dry_run: bool, as_json: bool, bootstrap_server: str |
     from kafkalab.declare import plan as declared
 
     declaration = declared.load()
-    cluster = target_cluster(state, bootstrap_server, registry=bool(declaration.objects.get("schemas")))
+    cluster = target_cluster(state, bootstrap_server, registry=bool(declaration.objects.get("schemas")),
+                             connect=bool(declaration.objects.get("connectors")))
     found = declared.make_plan(declaration, cluster)
     if declaration.path is None:
         render.say("No config file declares anything: no kafkalab.toml or [tool.kafkalab] here or above.")
@@ -99,16 +124,17 @@ def show_plan(found: object, bootstrap: str) -> None:
     click.echo("\n".join(lines))  # the plan is the command's data: stdout
 
 
-@click.command(short_help="Print the lab's topics and schemas as a declaration.")
+@click.command(short_help="Print the lab's topics, schemas and connectors as a declaration.")
 @click.option("--format", "fmt", type=click.Choice(["toml", "json"]), default="toml", show_default=True,
-              help="toml: [topics.NAME] and [schemas.\"SUBJECT\"] tables for kafkalab.toml; json: the same as JSON.")
+              help="toml: [topics.NAME], [schemas.\"SUBJECT\"] and [connectors.NAME] tables for kafkalab.toml; "
+                   "json: the same as JSON.")
 @bootstrap_option
 @click.pass_obj
 def export(state: CliState, fmt: str, bootstrap_server: str | None) -> None:
     """Print the topics of the lab (or of a cluster: -b, a context) but Kafka's internal ones, with
     their partitions, replication factor and the configs that differ from the broker's defaults,
-    and the latest schema of each subject of its Schema Registry: a declaration that `kafkalab apply`
-    takes unchanged.
+    the latest schema of each subject of its Schema Registry, and the config of each connector of its
+    Kafka Connect: a declaration that `kafkalab apply` takes unchanged.
 
     \b
       kafkalab export > kafkalab.toml
@@ -116,7 +142,7 @@ def export(state: CliState, fmt: str, bootstrap_server: str | None) -> None:
     """
     from kafkalab.declare import plan as declared
 
-    cluster = target_cluster(state, bootstrap_server, registry=True)
+    cluster = target_cluster(state, bootstrap_server, registry=True, connect=True)
     tables = declared.export(cluster)
     text = declared.to_json(tables) if fmt == "json" else declared.to_toml(tables)
     click.echo(text, nl=False)

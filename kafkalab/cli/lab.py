@@ -30,6 +30,7 @@ PHASES: dict[Phase, str] = {
     "broker": "Waiting for the broker to answer",
     "ui": "Waiting for kafka-ui to answer",
     "schema-registry": "Waiting for the Schema Registry to answer",
+    "connect": "Waiting for Kafka Connect to answer",
 }
 
 
@@ -46,6 +47,8 @@ PHASES: dict[Phase, str] = {
                    "default: the lab's last `up`'s; '' for none).")
 @click.option("--schema-registry-port", type=int,
               help="Host port of the Schema Registry [KAFKALAB_SCHEMA_REGISTRY_PORT; default 8081].")
+@click.option("--connect-port", type=int,
+              help="Host port of Kafka Connect's REST API [KAFKALAB_CONNECT_PORT; default 8083].")
 @click.option("--security", type=SECURITY,
               help="The brokers' host listener: plaintext (default), sasl-plain, sasl-scram, ssl, sasl-ssl or mtls "
                    "[KAFKALAB_SECURITY].")
@@ -61,30 +64,33 @@ PHASES: dict[Phase, str] = {
 @click.pass_obj
 def up(
     state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pull: str | None, no_wait: bool,
-    wait_ui: bool, with_: tuple[str, ...], schema_registry_port: int | None, security: str | None,
+    wait_ui: bool, with_: tuple[str, ...], schema_registry_port: int | None, connect_port: int | None,
+    security: str | None,
     expose: str | None, advertise: str | None, insecure: bool | None, expose_ui: bool | None,
 ) -> None:
     """Start the lab with Docker Compose: pull the images that are missing (with progress), start
     the containers, wait until the broker answers on localhost:9094, then print the status. kafka-ui
     is shown as starting until it answers; --wait-ui waits for it. --with schema-registry adds a
-    Schema Registry (on localhost:8081), which `up` waits for too. The timeout starts after the pull.
-    Then it makes the topics (with their configs and seed records) and schemas that the config file
-    declares and the lab lacks, and says so in one line (`Declared: ...`); a declared topic that
-    exists and differs is left alone (`kafkalab apply` changes it). Running it again on a running lab
-    is fine: it seeds only the topics it created.
+    Schema Registry (on localhost:8081), --with connect a Kafka Connect worker (its REST API on
+    localhost:8083): `up` waits for each. The timeout starts after the pull. Then it makes the topics
+    (with their configs and seed records) and schemas that the config file declares and the lab
+    lacks, and says so in one line (`Declared: ...`); a declared topic that exists and differs is left
+    alone (`kafkalab apply` changes it). Running it again on a running lab is fine: it seeds only the
+    topics it created.
 
     \b
       kafkalab up
       kafkalab up --mode zookeeper --timeout 60 --wait-ui
       kafkalab up --with schema-registry
+      kafkalab up --with connect
       kafkalab up --security sasl-ssl --expose 192.168.1.20
     """
     from kafkalab.declare.plan import load
 
     declaration = load()  # what is wrong in it is said before anything starts (exit 3)
     lab = state.lab(mode=mode, timeout=timeout, pull=pull, with_=with_ or None,
-                    schema_registry_port=schema_registry_port, security=security, expose=expose,
-                    advertise=advertise, insecure=insecure, expose_ui=expose_ui)
+                    schema_registry_port=schema_registry_port, connect_port=connect_port, security=security,
+                    expose=expose, advertise=advertise, insecure=insecure, expose_ui=expose_ui)
     # The pre-flight overlaps the import of python_on_whales, which is the critical path to
     # `docker compose up`: the spinner only shows for it when it is slow (a daemon that hangs).
     with render.progress(PHASES["preflight"], delay=1.0) as spinner:
@@ -195,7 +201,8 @@ def down(state: CliState, volumes: bool, yes: bool) -> None:
 @click.option("--tail", type=click.IntRange(min=0), metavar="N", help="Only the last N lines of each container.")
 @click.pass_context
 def logs(ctx: click.Context, service: str | None, follow: bool, tail: int | None) -> None:
-    """Print the logs of SERVICE (zookeeper, kafka, kafka-2, kafka-3 or kafka-ui), or of all of them.
+    """Print the logs of SERVICE (zookeeper, kafka, kafka-2, kafka-3, kafka-ui, schema-registry or
+    connect), or of all of them.
     Ctrl-C ends -f quietly (exit 130, as `tail -f`).
 
     \b
@@ -287,9 +294,9 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check, one row each: the docker CLI, the daemon and its version, Compose v2, access to the
     socket, the lab's ports, Docker's disk and memory, the images, the lab, the broker from this
     machine and from inside the lab's network, kafka-ui, the Schema Registry (with --with
-    schema-registry), and for a lab exposed to other machines (--expose) that its advertised address
-    resolves to this machine; with a fix for each that fails. Exit 0 when all pass, else the code of
-    the first that failed (30 to 41, 43). Done within 15 s, always.
+    schema-registry), Kafka Connect (with --with connect), and for a lab exposed to other machines
+    (--expose) that its advertised address resolves to this machine; with a fix for each that fails.
+    Exit 0 when all pass, else the code of the first that failed (30 to 43). Done within 15 s, always.
 
     \b
       kafkalab doctor

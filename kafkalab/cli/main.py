@@ -1,7 +1,7 @@
 """The `kafkalab` command: the root group, its global options, and `main()`, the console script.
 
-The commands live in a module per group (lab, topic, records, group, schema, declare, completion) and are added
-here; errors become output and exit codes in one place, app.KafkalabGroup.invoke.
+The commands live in a module per group (lab, topic, records, group, schema, connector, declare, completion)
+and are added here; errors become output and exit codes in one place, app.KafkalabGroup.invoke.
 
 May import: click, every kafkalab.cli module, kafkalab.settings. Nothing imports this module but
 the entry points (kafkalab._console, and tests and docs/generate.py for `cli`).
@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from kafkalab.cli import complete, declare, group, lab, records, schema, topic
+from kafkalab.cli import complete, connector, declare, group, lab, records, schema, topic
 from kafkalab.cli.app import CliState, KafkalabGroup
 from kafkalab.cli.completion import completion
 from kafkalab.settings import GLOBAL_FLAGS
@@ -31,11 +31,16 @@ from kafkalab.settings import GLOBAL_FLAGS
 @click.option("--schema-registry-port", type=int,
               help="Host port of the Schema Registry, with --with schema-registry [KAFKALAB_SCHEMA_REGISTRY_PORT; "
                    "default 8081].")
+@click.option("--connect-port", type=int,
+              help="Host port of Kafka Connect's REST API, with --with connect [KAFKALAB_CONNECT_PORT; default 8083].")
 @click.option("--context", metavar="NAME", shell_complete=complete.contexts,
               help="The cluster of [contexts.NAME] in the config file, for the Kafka commands [KAFKALAB_CONTEXT].")
 @click.option("--schema-registry", metavar="URL",
               help="The Schema Registry of the schema commands and of --value-format [KAFKALAB_SCHEMA_REGISTRY; "
                    "default: the context's, or the lab's].")
+@click.option("--connect-url", metavar="URL",
+              help="The Kafka Connect REST API of the connector commands [KAFKALAB_CONNECT_URL; default: the "
+                   "context's, or the lab's].")
 @click.option("-v", "--verbose", is_flag=True, help="Show each docker command as it runs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
@@ -53,8 +58,8 @@ def cli(ctx: click.Context, /, verbose: bool, debug: bool, **flags: Any) -> None
 
 for command in (
     lab.up, lab.pull, lab.status, lab.down, lab.logs, lab.config, lab.connect, lab.doctor,
-    topic.topic, records.produce, records.consume, group.group, schema.schema, declare.apply, declare.export,
-    completion,
+    topic.topic, records.produce, records.consume, group.group, schema.schema, connector.connector, declare.apply,
+    declare.export, completion,
 ):
     cli.add_command(command)
 

@@ -290,6 +290,8 @@ def lab_status(status: LabStatus) -> None:
         table(None, ("service", "url", "on the lab's network", "state"), [
             (OPTIONAL[x.service].title, x.url, x.internal_url, _health_text(x)) for x in status.optional
         ])
+    if status.connectors:
+        connectors(status.connectors)
     for problem in status.problems:
         console.print(f"[red]✘[/red] {literal(problem)}", highlight=False)
     if status.hint:
@@ -341,6 +343,7 @@ def diagnosis(found: Diagnosis) -> None:
 # --- topics, produce, consume, groups ----------------------------------------------------------
 
 if TYPE_CHECKING:
+    from kafkalab.connectors.client import Connector, ConnectorState, Plugin
     from kafkalab.kafka.consume import ConsumeResult
     from kafkalab.kafka.contexts import Context
     from kafkalab.kafka.groups import GroupDescription, GroupSummary, ResetPlan
@@ -469,3 +472,35 @@ def schema_version(found: SchemaVersion) -> None:
     from rich.text import Text
 
     out().print(Text(found.schema), soft_wrap=True)
+
+
+def connect_plugins(found: Sequence[Plugin]) -> None:
+    table(None, ("class", "type", "version"), [(p.cls, p.type, p.version) for p in found])
+
+
+def _tasks(found: ConnectorState) -> str:
+    return ", ".join(f"{t.id} {t.state}" for t in found.tasks) or "-"
+
+
+def connectors(found: Sequence[ConnectorState]) -> None:
+    if not found:
+        say("No connectors.")
+        return
+    table(None, ("connector", "type", "state", "tasks"), [(c.name, c.type, c.state, _tasks(c)) for c in found])
+
+
+def connector_state(found: ConnectorState) -> None:
+    table(None, ("connector", "type", "state", "worker"), [(found.name, found.type, found.state, found.worker)])
+    if found.tasks:
+        table(None, ("task", "state", "worker"), [(t.id, t.state, t.worker) for t in found.tasks])
+    from rich.text import Text
+
+    for what, trace in ((f"Connector {found.name}", found.trace),
+                        *((f"Task {t.id}", t.trace) for t in found.tasks if t.trace)):
+        if trace:
+            out().print(Text(f"{what} failed:\n{trace.rstrip()}"), soft_wrap=True)
+
+
+def connector_description(found: Connector) -> None:
+    table(None, ("connector", "type", "tasks"), [(found.name, found.type, ", ".join(map(str, found.tasks)) or "-")])
+    table(None, ("setting", "value"), sorted(found.config.items()))

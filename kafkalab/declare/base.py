@@ -3,7 +3,8 @@ it), the cluster a plan is made for (Cluster), the steps of a plan (Step) and re
 what a kind of declared object does (Kind). A new kind ([users.NAME], [connectors.NAME]) is a Kind
 with its own Steps, added to kafkalab.declare.plan.KINDS.
 
-May import: kafkalab.errors, kafkalab.kafka.contexts, kafkalab.lab.modes, kafkalab.declare.locate.
+May import: kafkalab.errors, kafkalab.kafka.contexts, kafkalab.connectors.client, kafkalab.lab.modes,
+kafkalab.declare.locate.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from kafkalab.connectors.client import ConnectTarget
 from kafkalab.declare.locate import locate, toml_key
 from kafkalab.errors import ConfigError
 from kafkalab.kafka.contexts import RegistryTarget
-from kafkalab.lab.modes import MODES
+from kafkalab.lab.modes import MODES, OPTIONAL
 
 if TYPE_CHECKING:
     from kafkalab.settings import Settings
@@ -79,21 +81,26 @@ def whole(written: Mapping[str, Any], key: str, where: Where, *, low: int, high:
 class Cluster:
     """What a plan is made for and carried out on: the brokers (with the client settings of the
     command in force), a new topic's default replication (the lab mode's; -1, the broker's own,
-    elsewhere), and the Schema Registry (None: there is none, `missing_registry` says why)."""
+    elsewhere), the Schema Registry (None: there is none, `missing_registry` says why), and the Kafka
+    Connect REST API (None: there is none, `missing_connect` says why)."""
 
     bootstrap: str
     replication: int = -1
     registry: RegistryTarget | None = None
     missing_registry: str = "the lab runs no Schema Registry"
     lab: bool = True
+    connect: ConnectTarget | None = None
+    missing_connect: str = "the lab runs no Kafka Connect"
 
 
 def lab_cluster(settings: Settings) -> Cluster:
-    """A lab as a declaration's plan sees it: its brokers, its mode's replication, its registry."""
+    """A lab as a declaration's plan sees it: its brokers, its mode's replication, its registry, its Connect."""
     registry = RegistryTarget(settings.schema_registry_url, None, lab=True) if "schema-registry" in settings.with_ \
         else None
+    connect = ConnectTarget(OPTIONAL["connect"].url(settings), lab=True) if "connect" in settings.with_ else None
     return Cluster(settings.lab_bootstrap, MODES[settings.mode].replication, registry,
-                   f"the lab {settings.project} runs no Schema Registry")
+                   f"the lab {settings.project} runs no Schema Registry", connect=connect,
+                   missing_connect=f"the lab {settings.project} runs no Kafka Connect")
 
 
 @dataclasses.dataclass(frozen=True)

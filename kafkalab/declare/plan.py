@@ -24,14 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from kafkalab.declare.base import Cluster, Counted, Kind, Refusal, Step, Where, lab_cluster
+from kafkalab.declare.connectors import ConnectorKind
 from kafkalab.declare.locate import toml_key, toml_string
 from kafkalab.declare.schemas import SchemaKind
 from kafkalab.declare.topics import TopicKind
 from kafkalab.errors import ConfigError, KafkalabError, PlanRefused
 from kafkalab.settings import DECLARED_TABLES, DeclaredTables, declared_tables
 
-# In the order a plan carries them out: topics before the schemas of their records.
-KINDS: tuple[Kind, ...] = (TopicKind(), SchemaKind())
+# In the order a plan carries them out: topics before the schemas of their records, and both before the
+# connectors that read and write them.
+KINDS: tuple[Kind, ...] = (TopicKind(), SchemaKind(), ConnectorKind())
 assert tuple(k.table for k in KINDS) == DECLARED_TABLES, "a kind's table belongs in settings.DECLARED_TABLES"
 
 __all__ = ["KINDS", "Applied", "Cluster", "Declaration", "Plan", "apply", "export", "lab_cluster", "load", "make_plan"]

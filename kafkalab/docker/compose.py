@@ -114,6 +114,8 @@ class Compose:
         # Each optional service has a file of its own, for every mode; the subnet of the lab's network
         # is an addition of its own too: Compose has no "unset" for it.
         self.files: list[str | Path] = [self.file, *(compose_dir() / "services" / f"{n}.yaml" for n in settings.with_)]
+        if "connect" in settings.with_ and settings.connect_plugins:  # the user's connector plugins, mounted
+            self.files.append(compose_dir() / "extra" / "connect-plugins.yaml")
         if settings.subnet:
             self.files.append(compose_dir() / "extra" / "subnet.yaml")
         if settings.security != "plaintext":  # the EXTERNAL listener's SASL and TLS (kafkalab.security)

@@ -112,8 +112,9 @@ def check_reachable(bootstrap: str, timeout: float = 1.0) -> None:
     raise unreachable(f"No Kafka broker answered at {bootstrap}: {reasons[0].lower()}.")
 
 
-def command_admin(bootstrap: str) -> Any:
-    """The admin client of a Kafka command, once check_reachable() found a broker to talk to."""
+def command_admin(bootstrap: str, conf: Mapping[str, Any] | None = None) -> Any:
+    """The admin client of a Kafka command, once check_reachable() found a broker to talk to;
+    `conf`: more of kafkalab's settings for it (clients.CONNECT_AT_ONCE)."""
     check_reachable(bootstrap)
     # A metadata request for one topic would create it on a broker with auto.create.topics.enable.
-    return command_client("admin", bootstrap, {"allow.auto.create.topics": False})
+    return command_client("admin", bootstrap, {"allow.auto.create.topics": False, **(conf or {})})

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO, Literal
 
 from kafkalab.errors import TopicNotFound, signal_of
-from kafkalab.kafka.clients import command_client
+from kafkalab.kafka.clients import CONNECT_AT_ONCE, command_client
 from kafkalab.kafka.cluster import check_reachable
 from kafkalab.kafka.records import Format, fewer_collections, renderer, start_offset
 from kafkalab.kafka.requests import REQUEST_TIMEOUT, request_failed, topic_metadata
@@ -71,6 +71,7 @@ def consume_to(
         raise ValueError("from_time is a start of its own: not with offset or from_beginning")
     check_reachable(bootstrap)
     consumer = command_client("consumer", bootstrap, {
+        **CONNECT_AT_ONCE,
         "group.id": group or NO_GROUP,
         "auto.offset.reset": "earliest" if from_beginning else "latest",
         "allow.auto.create.topics": False,

@@ -11,6 +11,8 @@
     # the Schema Registry of `kafkalab schema` and produce/consume --value-format (optional)
     schema_registry = "https://registry.example.com"
     schema_registry_auth = "orders-svc:${ORDERS_REGISTRY_PASSWORD}"
+    # the Kafka Connect REST API of `kafkalab connector` (optional)
+    connect_url = "https://connect.example.com:8083"
 
 The keys are librdkafka's property names, as kcat's -X takes them. A "${VAR}" in a value is read
 from the environment when the context is used, so that no secret need sit in a file in git.
@@ -20,8 +22,9 @@ project file, whose contexts win by name. Settings that load code or run command
 are taken only from -X and the user's own file: a found file may be a cloned repository's.
 Standard library only: `kafkalab config` reads the contexts without loading confluent_kafka.
 
-May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.{modes,secured}, kafkalab.kafka.bootstrap (never
-the modules that make clients: clients.py imports this one, for masked()).
+May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.{modes,secured}, kafkalab.kafka.bootstrap,
+kafkalab.connectors.client (its ConnectTarget, lazily) (never the modules that make clients: clients.py
+imports this one, for masked()).
 """
 
 from __future__ import annotations
@@ -31,11 +34,14 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafkalab.errors import ConfigError
 from kafkalab.kafka.bootstrap import parse_bootstrap
 from kafkalab.lab.modes import MODES, OPTIONAL
+
+if TYPE_CHECKING:
+    from kafkalab.connectors.client import ConnectTarget
 
 # What makes a client setting's value a secret, in one place: `kafkalab config` and every error
 # that names settings show such values as MASK. A key is secret when it holds one of SECRET_WORDS
@@ -69,7 +75,7 @@ CODE_SETTINGS = {
     "ssl.providers": "loads OpenSSL provider modules into kafkalab",
 }
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_CONTEXT_KEYS = ("bootstrap_server", "client", "schema_registry", "schema_registry_auth")
+_CONTEXT_KEYS = ("bootstrap_server", "client", "schema_registry", "schema_registry_auth", "connect_url")
 
 
 def parse_settings(items: Iterable[str]) -> dict[str, str]:
@@ -116,6 +122,7 @@ class Context:
     source: Path | None  # the config file
     schema_registry: str | None = None  # the registry's URL, as written
     schema_registry_auth: str | None = None  # "user:password" for its basic auth, as written (a secret)
+    connect_url: str | None = None  # the Kafka Connect REST API's URL, as written
 
     def resolved(self, env: Mapping[str, str] | None = None) -> tuple[str | None, dict[str, str]]:
         """(bootstrap_server, client settings) with every "${VAR}" read from the environment."""
@@ -147,6 +154,8 @@ class Context:
             found["schema_registry"] = self.schema_registry
         if self.schema_registry_auth is not None:
             found["schema_registry_auth"] = masked_auth(self.schema_registry_auth)
+        if self.connect_url is not None:
+            found["connect_url"] = self.connect_url
         return found
 
 
@@ -173,10 +182,10 @@ def expand(value: str, key: str, where: str, env: Mapping[str, str]) -> str:
 def load_contexts(cwd: Path | None = None) -> dict[str, Context]:
     """The [contexts.NAME] tables of the user's file and of the found project file (which wins by
     name), checked: bootstrap_server and a client table, and no CODE_SETTINGS in a found file."""
-    from kafkalab.settings import contexts_tables, user_config_path
+    from kafkalab.settings import config_tables, user_config_path
 
     contexts = {}
-    for table, path, own in contexts_tables(cwd):
+    for table, path, own in config_tables("contexts", cwd):
         for name, written in table.items():
             context = _checked(str(name), written, path)
             if not own:
@@ -195,7 +204,7 @@ def _checked(name: str, written: Any, path: Path) -> Context:
         raise ConfigError(
             f"{where} has an unknown key {unknown[0]!r}.",
             f"A context has bootstrap_server, a [contexts.{name}.client] table of librdkafka settings, "
-            "schema_registry and schema_registry_auth.",
+            "schema_registry, schema_registry_auth and connect_url.",
         )
     bootstrap = body.get("bootstrap_server")
     if bootstrap is not None and not isinstance(bootstrap, str):
@@ -211,12 +220,13 @@ def _checked(name: str, written: Any, path: Path) -> Context:
             raise ConfigError(f"{where}: {key} is not a client setting here: {RESERVED[key]}.")
         settings[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
     registry: dict[str, str | None] = {}
-    for key in ("schema_registry", "schema_registry_auth"):
+    for key in ("schema_registry", "schema_registry_auth", "connect_url"):
         value = body.get(key)
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}: {key} is not a string.")
         registry[key] = value
-    return Context(name, bootstrap, settings, path, registry["schema_registry"], registry["schema_registry_auth"])
+    return Context(name, bootstrap, settings, path, registry["schema_registry"], registry["schema_registry_auth"],
+                   registry["connect_url"])
 
 
 def _refuse_code(context: Context, own_file: Path) -> None:
@@ -291,6 +301,28 @@ def resolve_registry(
         return RegistryTarget(settings.schema_registry.rstrip("/"), None, lab=False)
     return RegistryTarget(settings.with_record().schema_registry_url, None, lab=True)
 
+
+
+def resolve_connect(
+    flags: Mapping[str, Any], cwd: Path | None = None, env: Mapping[str, str] | None = None,
+) -> ConnectTarget:
+    """The Connect cluster of a connector command, as resolve_registry finds a registry: --connect-url; else
+    the context's connect_url; else the connect_url setting (KAFKALAB_CONNECT_URL, the file); else the lab's
+    worker (`up --with connect`). `flags` are the global options (None: not given)."""
+    from kafkalab.connectors.client import ConnectTarget
+    from kafkalab.settings import resolve
+
+    settings = resolve({k: v for k, v in flags.items() if v is not None}, env=env, cwd=cwd)
+    if settings.context and settings.sources.get("connect_url") != "flag":
+        source = settings.sources.get("context", "flag")
+        chosen = select(settings.context, "--context" if source == "flag" else source.removeprefix("env "), cwd)
+        if chosen.connect_url is not None:
+            url = expand(chosen.connect_url, "connect_url", f"context {chosen.name} in {chosen.source}",
+                         os.environ if env is None else env)
+            return ConnectTarget(url.rstrip("/"), lab=False)
+    if settings.connect_url:
+        return ConnectTarget(settings.connect_url.rstrip("/"), lab=False)
+    return ConnectTarget(OPTIONAL["connect"].url(settings.with_record()), lab=True)
 
 
 def resolve_target(

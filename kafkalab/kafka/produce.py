@@ -9,6 +9,8 @@ What makes the loop fast (bench/bench_kcat.py measures it against kcat on the sa
 is read in large chunks and split into lines in C; without keys or headers the produce() calls
 are made from C too (map). No message has a callback of its own: the one delivery callback is
 only called for failures (delivery.report.only.error), so a successful delivery never runs Python code.
+Batches go lz4-compressed (a third less of the broker's CPU, which it shares with this process), and
+the producer connects while the first lines are read. docs/performance.md has each lever's figures.
 
 May import: kafkalab.errors, kafkalab.kafka.{clients,cluster,requests,topics,records,produce_target};
 confluent_kafka inside functions only.
@@ -28,11 +30,11 @@ from types import FrameType
 from typing import Any, BinaryIO, Literal
 
 from kafkalab.errors import InvalidRecord, signal_of
-from kafkalab.kafka.clients import command_client, user_settings
+from kafkalab.kafka.clients import CONNECT_AT_ONCE, command_client, user_settings
 from kafkalab.kafka.cluster import check_reachable
 from kafkalab.kafka.produce_target import produce_target
 from kafkalab.kafka.records import Record, fewer_collections, keyed, parse_record, split_lines
-from kafkalab.kafka.requests import REQUEST_TIMEOUT, topic_metadata
+from kafkalab.kafka.requests import REQUEST_TIMEOUT
 from kafkalab.kafka.topics import check_partition
 
 Input = Literal["line", "json"]
@@ -294,9 +296,14 @@ def _produce(
         given_max = user_settings().get("message.max.bytes", "")  # -X wins over kafkalab's
         failures = _Failures(topic, target.max_message_bytes, int(given_max) if given_max.isdigit() else client_max)
         producer = command_client("producer", bootstrap, {
+            **CONNECT_AT_ONCE,  # it connects while the first lines are read and handed to it
             # Not idempotent, like kcat: idempotence measured a third slower here. A retried request
             # may then store a message twice; none is lost.
             "acks": acks,
+            # A tenth of the bytes for the broker to take in and write: its CPU time, which it
+            # shares with this process, fell by a third at 10^6 x 100 B (docs/performance.md).
+            # The broker's max.message.bytes then counts a batch's compressed bytes.
+            "compression.type": "lz4",
             "allow.auto.create.topics": False,
             "queue.buffering.max.messages": QUEUE_MAX + PRODUCE_BATCH,
             # The client refuses messages over its own message.max.bytes (1,000,000) before sending:
@@ -306,11 +313,11 @@ def _produce(
             "delivery.report.only.error": True,
             "on_delivery": failures,
         })
-        partitions = topic_metadata(producer, bootstrap, topic, timeout).partitions
     except KeyboardInterrupt as exc:  # before the first message: at most the topic was asked for
         return ProduceResult(topic, 0, 0, (), time.monotonic() - started, True, signum=signal_of(exc))
+    # The producer asks for the topic's metadata itself, while the first messages wait in its queue.
     if partition is not None:
-        check_partition(topic, partition, len(partitions))
+        check_partition(topic, partition, target.partitions)
     sender = _JsonSender if fmt == "json" else _Sender
     send = sender(
         producer, topic, partition=partition, key_separator=key_separator, headers=list(headers), failures=failures,

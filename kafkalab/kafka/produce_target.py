@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from kafkalab.errors import KafkaRequestError, TopicNotFound
-from kafkalab.kafka.clients import command_client
+from kafkalab.kafka.clients import CONNECT_AT_ONCE, command_client
 from kafkalab.kafka.cluster import command_admin
 from kafkalab.kafka.requests import REQUEST_TIMEOUT, list_metadata, request_result, topic_metadata
 from kafkalab.kafka.topics import wait_for_topic
@@ -33,7 +33,7 @@ def produce_target(bootstrap: str, topic: str, timeout: float = REQUEST_TIMEOUT)
     TopicNotFound when it is false. A cluster that does not say (no right to read its configs) is
     asked all the same, and TopicNotFound follows when no topic appears within 2 s.
     """
-    admin = command_admin(bootstrap)
+    admin = command_admin(bootstrap, CONNECT_AT_ONCE)
     try:
         meta = topic_metadata(admin, bootstrap, topic, timeout)
         return ProduceTarget(topic, len(meta.partitions), False, _max_message_bytes(admin, bootstrap, topic, timeout))

@@ -68,6 +68,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("network", "broker from the lab's network"),
     ("ui", "kafka-ui"),
     ("schema-registry", "Schema Registry"),
+    ("connect", "Kafka Connect"),
     ("advertise", "advertised address"),
 )
 TITLES = dict(CHECKS)
@@ -252,7 +253,8 @@ class _Doctor:
         inside = self.pool.submit(self.inside, lab, containers) if running & set(brokers) else None
         ui = self.pool.submit(self.answers, "ui", "kafka-ui", lab.settings, containers)
         registry = self.pool.submit(self.answers, "schema-registry", "schema-registry", lab.settings, containers)
-        for check in (host, inside, ui, registry):
+        worker = self.pool.submit(self.answers, "connect", "connect", lab.settings, containers)
+        for check in (host, inside, ui, registry, worker):
             if check is not None:
                 _outcome(check, self.deadline + 0.5)  # each bounds itself below the deadline
         if inside is None:

@@ -6,8 +6,8 @@
         p = lab.producer(); p.produce("orders", b"hello"); p.flush()
 
 The facade: what a status holds and how it is put together live in kafkalab.lab.status, the waits
-for readiness in kafkalab.lab.readiness, doctor in kafkalab.lab.doctor (which uses Lab, and which
-Lab imports only when doctor() runs).
+for readiness in kafkalab.lab.readiness, its clients in kafkalab.lab.clients (a base class), doctor in
+kafkalab.lab.doctor (which uses Lab, and which Lab imports only when doctor() runs).
 
 May import: every module of kafkalab.lab but doctor (lazily), kafkalab.docker, kafkalab.kafka,
 kafkalab.settings and kafkalab.errors; kafkalab.declare lazily (up's declaration).
@@ -30,8 +30,9 @@ from kafkalab.errors import (
     KafkalabError,
     signal_of,
 )
-from kafkalab.kafka import clients, cluster, topics
+from kafkalab.kafka import clients, cluster
 from kafkalab.lab import secured, state
+from kafkalab.lab.clients import LabClients
 from kafkalab.lab.connection import Connection, LabNetwork, connection, internal_bootstrap
 from kafkalab.lab.modes import LEGACY_DATA, MODES, OPTIONAL, Mode, legacy_mode, mode_of_services
 from kafkalab.lab.readiness import Phase, wait_for_lab
@@ -39,6 +40,7 @@ from kafkalab.lab.status import LabStatus, ServiceStatus, assemble, service_heal
 from kafkalab.settings import RECORD_SOURCE, Settings, resolve
 
 if TYPE_CHECKING:
+    from kafkalab.connectors.client import ConnectorState
     from kafkalab.declare.plan import Applied, Declaration
     from kafkalab.lab.doctor import Diagnosis
 
@@ -81,7 +83,7 @@ class DownResult:
     kept_networks: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-class Lab:
+class Lab(LabClients):
     """A local Kafka lab: one compose project, in one of the modes of kafkalab.lab.modes."""
 
     def __init__(
@@ -99,18 +101,19 @@ class Lab:
         self._had_volumes = False
 
     @property
-    def bootstrap_servers(self) -> str:
-        """Where the lab's clients connect: every broker of the lab, never --bootstrap-server (which is
-        for the CLI's Kafka commands), so that tests and scripts only ever touch the lab."""
-        return self.settings.with_record().lab_bootstrap
-
-    @property
     def schema_registry_url(self) -> str | None:
         """The lab's Schema Registry from this machine, as its clients take it (its Confluent-compatible
         API, http://localhost:8081/apis/ccompat/v7); None when the lab runs without it (`with` has no
         schema-registry)."""
         s = self.settings.with_record()
         return s.schema_registry_url if "schema-registry" in s.with_ else None
+
+    @property
+    def connect_url(self) -> str | None:
+        """The lab's Kafka Connect REST API from this machine (http://localhost:8083); None when the lab
+        runs without it (`with` has no connect)."""
+        s = self.settings.with_record()
+        return OPTIONAL["connect"].url(s) if "connect" in s.with_ else None
 
     @property
     def started(self) -> bool:
@@ -196,6 +199,10 @@ class Lab:
                 started = time.monotonic()  # the readiness timeout starts after the pull
                 phase("containers")
                 security = secured.prepare(self.settings)
+                if "connect" in services:  # the worker's config, which its container mounts
+                    from kafkalab.connectors.worker import write
+
+                    write(self.settings)
                 self._left = "starting"
                 self.compose.up(services, inventory.adopted, layout)
                 self._started = True
@@ -217,7 +224,7 @@ class Lab:
             if service.health_path and service.name in services and service.name not in health:
                 health[service.name] = service_health(service, self.settings, timeout=0.5)
         # What the wait learnt is the status, but for the containers' own state.
-        status = self._assemble(tuple(self.compose.containers()), info, None, health)
+        status = self._assemble(tuple(self.compose.containers()), info, None, health, connectors(health.get("connect")))
         return UpResult(already, time.monotonic() - started, status, unpaused, pulled, ready)
 
     def declare(self, declaration: Declaration) -> Applied:
@@ -344,15 +351,16 @@ class Lab:
                 one = len(paused) == 1
                 error = (f"The broker container{'' if one else 's'} {', '.join(paused)} "
                          f"{'is' if one else 'are'} paused." if paused else "No broker container is running.")
-            return lab._assemble(containers, info, error, {name: f.result() for name, f in asked.items()})
+            health = {name: f.result() for name, f in asked.items()}
+        return lab._assemble(containers, info, error, health, connectors(health.get("connect")))
 
     def _assemble(
         self, containers: tuple[Container, ...], info: cluster.ClusterInfo | None, error: str | None,
-        health: dict[str, ServiceStatus],
+        health: dict[str, ServiceStatus], connectors: tuple[ConnectorState, ...] | None = None,
     ) -> LabStatus:
         optional = tuple(health[name] for name in OPTIONAL if name in health)
         found = assemble(self.compose, containers, info, error, health.get("kafka-ui"), self.network(containers),
-                         optional)
+                         optional, connectors)
         return dataclasses.replace(found, security=self.settings.security,
                                    advertised=connection(self.settings).advertised)
 
@@ -517,48 +525,6 @@ class Lab:
         spec = self.compose.spec
         return sorted({getattr(self.settings, spec.service(name).image) for name in services})
 
-    # --- clients -----------------------------------------------------------------------------
-
-    def admin(self, **conf: Any) -> Any:
-        """A confluent_kafka AdminClient bound to the lab."""
-        return clients.admin_client(self.bootstrap_servers, **self.client_settings(), **conf)
-
-    def producer(self, **conf: Any) -> Any:
-        """A confluent_kafka Producer bound to the lab; keys like linger_ms mean linger.ms."""
-        return clients.producer(self.bootstrap_servers, **self.client_settings(), **conf)
-
-    def consumer(self, group: str, **conf: Any) -> Any:
-        """A confluent_kafka Consumer in `group`, reading from the earliest offset by default."""
-        return clients.consumer(self.bootstrap_servers, group, **self.client_settings(), **conf)
-
-    def client_settings(self) -> dict[str, str]:
-        """librdkafka's settings for the lab's listener: its security mode's, with its first user and its
-        CA (kafkalab.security); empty for a plaintext lab. Every client of this Lab has them."""
-        return secured.client_settings(self.settings.with_record())
-
-    def create_topic(
-        self, name: str, partitions: int = 1, replication: int | None = None, config: dict[str, str] | None = None,
-        if_not_exists: bool = False,
-    ) -> bool:
-        """Create a topic on the lab; by default replicated as the lab's mode replicates (3 in cluster mode)."""
-        if replication is None:
-            replication = MODES[self.settings.with_record().mode].replication
-        with clients.client_settings(self.client_settings()):
-            return topics.create_topic(
-                self.bootstrap_servers, name, partitions, replication, config, if_not_exists=if_not_exists,
-            )
-
-    def delete_topic(self, name: str, *, missing_ok: bool = False) -> None:
-        """Delete a topic; TopicNotFound when there is none, unless missing_ok."""
-        from kafkalab.errors import TopicNotFound
-
-        try:
-            with clients.client_settings(self.client_settings()):
-                topics.delete_topic(self.bootstrap_servers, name)
-        except TopicNotFound:
-            if not missing_ok:
-                raise
-
     # --- context manager ---------------------------------------------------------------------
 
     def __enter__(self) -> Lab:
@@ -578,6 +544,13 @@ class Lab:
     def __exit__(self, *exc: object) -> None:
         if self._started and not self.keep:
             self.down(volumes=not self._had_volumes)
+
+
+def connectors(health: ServiceStatus | None) -> tuple[ConnectorState, ...] | None:
+    """The connectors of the lab's Kafka Connect with their states, when it answers; else None."""
+    from kafkalab.connectors.client import states_at
+
+    return states_at(health.url) if health is not None and health.healthy else None
 
 
 def _no_lines() -> Generator[str, None, None]:

@@ -131,6 +131,14 @@ OPTIONAL: dict[str, Service] = {
         variables=("SCHEMA_REGISTRY_URL", "SCHEMA_REGISTRY_INTERNAL_URL"), memory_mib=384,
         topics=("kafkasql-journal", "kafkasql-snapshots", "registry-events"),  # Apicurio's kafkasql storage
     ),
+    # A Kafka Connect worker in distributed mode, from the lab's own Kafka image (apache/kafka holds the
+    # whole distribution): its REST API answers GET /connectors once the worker has joined its group.
+    "connect": Service(
+        "connect", image="image_kafka", port="connect_port", container_port=8083, after_broker=True,
+        health_path="/connectors", waited=True, title="Kafka Connect",
+        variables=("KAFKA_CONNECT_URL", "KAFKA_CONNECT_INTERNAL_URL"), memory_mib=512,
+        topics=("connect-configs", "connect-offsets", "connect-status"),  # the worker's config, offset, status
+    ),
 }
 
 

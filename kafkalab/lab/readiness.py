@@ -1,5 +1,5 @@
 """Waiting for a lab to be ready: every broker answering, then the optional services that `up` waits
-for (the Schema Registry), then (when asked) kafka-ui; and the exit watch, which ends the wait at once
+for (the Schema Registry, Kafka Connect), then (when asked) kafka-ui; and the exit watch, which ends the wait at once
 when one of the lab's containers has exited.
 
 May import: kafkalab.errors, kafkalab.kafka.cluster, kafkalab.lab.{secured,status}, and kafkalab.docker.compose
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from kafkalab.errors import ContainerExited, ReadinessTimeout
 from kafkalab.kafka import cluster
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from kafkalab.docker.compose import Compose
 
 # The phases of `up`, as its on_phase callback sees them; the last two are the waits of this module.
-Phase = Literal["preflight", "lock", "pull", "containers", "broker", "ui", "schema-registry"]
+Phase = Literal["preflight", "lock", "pull", "containers", "broker", "ui", "schema-registry", "connect"]
 LOG_TAIL_LINES = 30
 UI_POLL_EVERY = 0.2  # seconds between two health requests to kafka-ui while it starts
 
@@ -60,7 +60,7 @@ def wait_for_lab(
     for service in waited:
         health = service_health(service, settings)
         if not health.healthy:
-            phase("ui" if service.name == "kafka-ui" else "schema-registry")
+            phase("ui" if service.name == "kafka-ui" else cast(Phase, service.name))
         while not health.healthy and time.monotonic() < deadline:
             watch.check()
             time.sleep(UI_POLL_EVERY)  # between HTTP polls of a starting JVM

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import re
 import socket
 import subprocess
 import time
@@ -44,6 +45,9 @@ def check_exposure(settings: Settings) -> None:
     """Before anything starts (ConfigError, exit 3): the expose address is this machine's (or
     0.0.0.0, which then needs advertise), and a plaintext lab is exposed only with insecure."""
     s = settings
+    if s.advertise and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*|[0-9A-Fa-f:.]+", s.advertise):
+        raise ConfigError(f"advertise {s.advertise!r} is not a host name or an IP address.",
+                          "Give the name or address other machines reach this one by.")
     if not s.expose:
         if s.advertise:
             raise ConfigError(f"advertise is {s.advertise}, but the lab is published on 127.0.0.1 only.",

@@ -8,6 +8,9 @@
   the later record lists the volumes it adopted. It is written whole or not at all (a temporary
   file renamed over it), and forgotten with the lab's data (`down --volumes`).
 - ``<project>.security/``: a secured lab's users, CA and certificates (kafkalab.security.store).
+- ``<project>.connect.properties``: the worker config of the lab's Kafka Connect (`--with connect`), which
+  kafkalab writes before `up` (kafkalab.connectors.worker) and the worker's container mounts read-only.
+  Forgotten with the record.
 - ``<project>.lock``: held while a process changes the lab (`up`, `down`), so that concurrent runs
   (pytest-xdist workers, two terminals, `make -j`) take turns instead of racing Compose. Removed,
   by its holder, with the record.
@@ -92,6 +95,11 @@ def env_file(project: str) -> Path:
     return state_dir() / f"{project}.env"
 
 
+def connect_config(project: str) -> Path:
+    """The worker config of the lab's Kafka Connect, which its container mounts."""
+    return state_dir() / f"{project}.connect.properties"
+
+
 def write(project: str, values: Mapping[str, str]) -> Path:
     """Replace the record whole: a reader (another kafkalab) sees the old one or the new one, never
     a part, and a crash leaves the old one."""
@@ -165,6 +173,7 @@ def forget(project: str) -> None:
 
     shutil.rmtree(security_dir(project), ignore_errors=True)
     env_file(project).unlink(missing_ok=True)
+    connect_config(project).unlink(missing_ok=True)
     _lock_file(project).unlink(missing_ok=True)
 
 

@@ -16,6 +16,7 @@ from kafkalab.lab.connection import LabNetwork
 from kafkalab.lab.modes import MODES, OPTIONAL, Service
 
 if TYPE_CHECKING:
+    from kafkalab.connectors.client import ConnectorState
     from kafkalab.docker.compose import Compose, Container
     from kafkalab.kafka.cluster import ClusterInfo
 
@@ -67,6 +68,9 @@ class LabStatus:
     hint: str | None = None  # what to do about it
     network: LabNetwork | None = None  # the network containers join, and the brokers' address on it
     optional: tuple[ServiceStatus, ...] = ()  # the health of each optional service the lab runs
+    # The connectors of the lab's Kafka Connect and their tasks' states; None when it runs none, or it
+    # did not answer.
+    connectors: tuple[ConnectorState, ...] | None = None
     security: str = "plaintext"  # the EXTERNAL listener's security mode
     advertised: str = ""  # other machines' bootstrap when the lab is exposed (--expose); "" when not
 
@@ -97,15 +101,18 @@ class LabStatus:
             "security": self.security,
             "advertised_bootstrap": self.advertised or None,
             **{o.key: (found.to_dict() if (found := self.service(name)) else None) for name, o in OPTIONAL.items()},
+            "connectors": None if self.connectors is None else [c.to_dict() for c in self.connectors],
         }
 
 
 def assemble(
     compose: Compose, containers: tuple[Container, ...], info: ClusterInfo | None, error: str | None,
     ui: ServiceStatus | None, network: LabNetwork, optional: tuple[ServiceStatus, ...] = (),
+    connectors: tuple[ConnectorState, ...] | None = None,
 ) -> LabStatus:
     """The status of the lab of compose's settings, from its containers, the brokers' answer (or
-    why there is none) and the health of kafka-ui and of the optional services."""
+    why there is none), the health of kafka-ui and of the optional services, and the states of the
+    connectors of its Kafka Connect (a failed connector or task makes the lab degraded, naming it)."""
     s = compose.settings
     brokers = len(compose.spec.brokers)
     problems = [f"{c.service} is {c.state} ({c.status})." for c in containers if not c.running]
@@ -123,9 +130,15 @@ def assemble(
     if ui is not None:
         ui, *answering = answering
     optional = tuple(answering)
+    broken = [c for c in connectors or () if c.failed]
+    problems += [f"connector {c.name}: {'; '.join(c.failed)}." for c in broken]
     late = {x.name for x in compose.spec.services if x.after_broker}
     paused = [c.name for c in containers if c.state == "paused"]
-    if paused:
+    if broken and len(problems) == len(broken):
+        name = broken[0].name
+        hint = (f"`kafkalab connector status {name}` shows the whole trace; once the cause is fixed, "
+                f"`kafkalab connector restart {name} --include-tasks` restarts it.")
+    elif paused:
         hint = f"Unpause: `docker unpause {' '.join(paused)}` (`kafkalab up` does it too)."
     elif problems and faulty <= late:
         # The brokers are fine: `up` would change nothing for a service that runs and does not
@@ -147,7 +160,8 @@ def assemble(
         state = "starting"
         error = f"Starting: a broker's container started {young:.0f} s ago. {error or ''}".strip()
         hint = "`kafkalab up` waits until every broker answers (`kafkalab logs kafka` shows how far it is)."
-    return LabStatus(s.project, s.mode, state, containers, info, error, ui, tuple(problems), hint, network, optional)
+    return LabStatus(s.project, s.mode, state, containers, info, error, ui, tuple(problems), hint, network, optional,
+                     connectors)
 
 
 def _brokers_starting(compose: Compose, containers: tuple[Container, ...]) -> float | None:

@@ -10,16 +10,20 @@ a client certificate, the host it advertises and the addresses its port is publi
     mtls         SSL              TLS, and the client shows a certificate of the lab's CA
 
 The PLAINTEXT listener on the lab's network (kafka:9092, kafka-ui's, the Schema Registry's) is never
-secured. May import: nothing of kafkalab at run time (settings imports this module).
+secured. May import: nothing of kafkalab at run time (settings imports this module: the modes' names,
+SECURITY_MODES, and listener_env).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from kafkalab.settings import Settings
+
+Security = Literal["plaintext", "sasl-plain", "sasl-scram", "ssl", "sasl-ssl", "mtls"]
+SECURITY_MODES: tuple[Security, ...] = ("plaintext", "sasl-plain", "sasl-scram", "ssl", "sasl-ssl", "mtls")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -266,6 +266,23 @@ def test_images_declare_the_volumes_of_their_public_twins(key: str, images_env: 
     assert sorted(volumes or {}) == PUBLIC_VOLUMES[key], images_env[key]
 
 
+CONNECT_JARS = ("runtime", "api", "json", "transforms", "file", "mirror", "mirror-client", "basic-auth-extension")
+
+
+def test_the_kafka_image_has_connect_as_the_release_has_it(images_env: dict[str, str]) -> None:
+    """libs/ has the release's Connect jars, all at the release's version (the four that Maven Central lacks
+    at 4.4.0 rebuilt by tests/bed/images/kafka/connect-jars), bin/connect-distributed.sh and
+    config/connect-log4j2.yaml (the e2e tests run a worker with them: tests/e2e/test_connect_service.py)."""
+    image = images_env["KAFKALAB_IMAGE_KAFKA"]
+    version = image.rsplit(":", 1)[1]
+    out = docker("run", "--rm", "--entrypoint", "sh", image, "-c",
+                 "ls /opt/kafka/libs; test -x /opt/kafka/bin/connect-distributed.sh && echo script; "
+                 "test -f /opt/kafka/config/connect-log4j2.yaml && echo log-config").stdout.split()
+    assert {f"connect-{name}-{version}.jar" for name in CONNECT_JARS} <= set(out), out
+    assert not [jar for jar in out if jar.startswith("connect-") and not jar.endswith(f"-{version}.jar")], out
+    assert {"script", "log-config"} <= set(out)
+
+
 def test_registry_answers_v2() -> None:
     for registry, auth in (
         (REGISTRY["KAFKALAB_TEST_REGISTRY"], None),

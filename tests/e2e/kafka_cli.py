@@ -64,6 +64,14 @@ def fresh(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def incompressible(size: int, seed: int = 0) -> bytes:
+    """`size` printable bytes that lz4 (produce's compression.type) cannot shrink: hex digits of
+    random bytes, so that a line over a topic's max.message.bytes is a batch over it too."""
+    import random
+
+    return random.Random(seed).randbytes((size + 1) // 2).hex()[:size].encode()
+
+
 def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while not (result := check()):

@@ -306,8 +306,12 @@ def test_doctor_on_a_healthy_lab(lab_factory: Callable[..., Lab]) -> None:
     code, report, took = doctor(lab)
     print(f"\ndoctor on a healthy lab: {took:.2f} s (its own figure: {report['seconds']} s)")
     assert code == 0, report
-    # Every check passes but that of the Schema Registry, which this lab runs without (`--with` adds it).
-    assert {k: v for k, v in results(report).items() if v != "pass"} == {"schema-registry": "not checked"}, report
+    # Every check passes but those of the Schema Registry and Kafka Connect, which this lab runs without
+    # (`--with` adds them).
+    assert {k: v for k, v in results(report).items() if v != "pass"} == {
+        "schema-registry": "not checked", "connect": "not checked"}, report
+    assert check(report, "connect")["detail"] == (
+        "not checked: the lab runs without a Kafka Connect (`kafkalab up --with connect` adds it)")
     assert (report["ok"], report["first_failure"], report["mode"]) == (True, None, "kraft")
     assert check(report, "ports")["detail"] == (
         f"{lab.settings.port} (kafka) this lab's, {lab.settings.ui_port} (kafka-ui) this lab's"
@@ -364,7 +368,7 @@ def test_doctor_with_the_broker_container_stopped(lab_factory: Callable[..., Lab
     assert results(report) == {
         "docker": "pass", "daemon": "pass", "compose": "pass", "socket": "pass", "ports": "pass",
         "resources": "pass", "images": "pass", "lab": "fail", "host": "fail", "network": "not checked", "ui": "fail",
-        "schema-registry": "not checked", "advertise": "pass",
+        "schema-registry": "not checked", "connect": "not checked", "advertise": "pass",
     }
     assert took < 15
 

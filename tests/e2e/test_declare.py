@@ -242,7 +242,7 @@ def test_export_then_apply_on_a_fresh_lab_gives_the_same_topics(
         "events": {"partitions": 2, "replication_factor": 1},
         "orders": {"partitions": 3, "replication_factor": 1,
                    "config": {"cleanup.policy": "compact", "retention.ms": "604800000"}},
-    }, "schemas": {}}
+    }, "schemas": {}, "connectors": {}}
     before = state(lab, "audit.log", "events", "orders")
 
     # A fresh lab (its data deleted), then `apply` of the export, through -b as on any cluster.

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from kafka_cli import create, describe, fresh, group, kl, poll
+from kafka_cli import create, describe, fresh, group, incompressible, kl, poll
 
 from kafkalab import Lab
 from kafkalab.cli import render
@@ -171,7 +171,7 @@ def test_a_message_too_large_names_its_size_and_the_topics_limit(shared_lab: Lab
     bootstrap = shared_lab.bootstrap_servers
     name = fresh("tiny")
     create(bootstrap, name, "--config", "max.message.bytes=200")
-    result = kl("produce", name, "-b", bootstrap, "-K", ":", input=b"k:" + b"x" * 500 + b"\n" + b"y" * 300 + b"\n")
+    result = kl("produce", name, "-b", bootstrap, "-K", ":", input=b"k:" + incompressible(500) + b"\n" + incompressible(300, 1) + b"\n")
     assert result.exit_code == 13
     assert (
         "2 of 2 messages failed:\n"

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from kafka_cli import create, describe, fresh, group, kl, poll
+from kafka_cli import create, describe, fresh, group, incompressible, kl, poll
 
 from kafkalab import Lab
 
@@ -247,7 +247,7 @@ def test_produce_and_consume_in_each_format(bootstrap: str, tmp_path: Path) -> N
 def test_produce_reports_failures_and_exits_non_zero(bootstrap: str) -> None:
     name = fresh("small")
     create(bootstrap, name, "--config", "max.message.bytes=200")
-    result = kl("produce", name, "-b", bootstrap, input=b"x" * 500 + b"\n" + b"y" * 500 + b"\n" + b"z" * 500 + b"\n")
+    result = kl("produce", name, "-b", bootstrap, input=b"".join(incompressible(500, i) + b"\n" for i in range(3)))
     assert (result.exit_code, result.stdout) == (13, "")
     assert re.fullmatch(
         rf"Produced 0 messages to {name} in {SECONDS} s \(0 msg/s\)\.\n"

@@ -327,7 +327,7 @@ def test_the_global_flags_are_one_table(pytestconfig: pytest.Config, monkeypatch
     assert (settings.zookeeper_port, settings.sources["zookeeper_port"]) == (2999, "option --kafkalab-zookeeper-port")
     assert settings.port == 19999
     for name in GLOBAL_FLAGS:
-        if name not in ("context", "schema_registry"):  # they name a cluster and a registry, not a lab
+        if name not in ("context", "schema_registry", "connect_url"):  # a cluster, a registry, a Connect: no lab
             pytestconfig.getoption(f"kafkalab_{name}")  # ValueError when the plugin lacks the option
     choices = {p.name: p.type for p in cli.commands["up"].params}["pull"]
     assert isinstance(choices, click.Choice) and tuple(choices.choices) == PULL_POLICIES
@@ -337,7 +337,7 @@ def test_the_command_modules_import_neither_main_nor_each_other() -> None:
     """main.py adds the commands; a command module imports app, options, complete and render only."""
     import ast
 
-    commands = ("lab", "topic", "records", "group", "schema", "completion")
+    commands = ("lab", "topic", "records", "group", "schema", "connector", "completion")
     shared = {"kafkalab.cli.app", "kafkalab.cli.options", "kafkalab.cli.complete", "kafkalab.cli.render"}
     root = Path(__file__).parents[2] / "kafkalab" / "cli"
     for name in (*commands, "app", "options", "complete", "render"):

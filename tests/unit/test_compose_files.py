@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from kafkalab.docker.compose import compose_dir
+from kafkalab.lab import state
 from kafkalab.lab.modes import LAB_LABEL, MODE_LABEL, MODES, OPTIONAL
 from kafkalab.settings import DEFAULT_IMAGES, Settings
 
@@ -203,14 +204,23 @@ def test_an_optional_services_file_agrees_with_the_table_in_every_mode(mode: str
     ]
     assert conf["labels"] == {LAB_LABEL: "orders", MODE_LABEL: mode}
     assert list(conf["networks"]) == ["default"]  # the lab's network, where its name is its address
-    assert conf["environment"]["APICURIO_KAFKASQL_BOOTSTRAP_SERVERS"] == spec.internal_bootstrap
-    assert conf["environment"]["APICURIO_STORAGE_KIND"] == "kafkasql"
-    assert "-Xmx" in conf["environment"]["JAVA_OPTS"]  # a bounded heap, not 80% of the container's memory
+    if name == "schema-registry":
+        assert conf["environment"]["APICURIO_KAFKASQL_BOOTSTRAP_SERVERS"] == spec.internal_bootstrap
+        assert conf["environment"]["APICURIO_STORAGE_KIND"] == "kafkasql"
+        assert "-Xmx" in conf["environment"]["JAVA_OPTS"]  # a bounded heap, not 80% of the container's memory
+    else:  # connect: the worker config kafkalab writes (with the mode's brokers in it), mounted read-only
+        assert "-Xmx" in conf["environment"]["KAFKA_HEAP_OPTS"]  # not connect-distributed.sh's 2 GB
+        assert "/opt/kafka/bin/connect-distributed.sh /etc/kafkalab/connect-distributed.properties" \
+            in conf["entrypoint"][-1]
+        assert [(v["source"], v["target"], v.get("read_only")) for v in conf["volumes"]] == [
+            (str(state.connect_config("orders")), "/etc/kafkalab/connect-distributed.properties", True)
+        ]
     assert sorted(found["services"]) == sorted(spec.service_names)
 
 
 @pytest.mark.parametrize("path", SERVICE_FILES, ids=lambda p: p.name)
 def test_an_optional_services_default_is_its_pinned_public_image(path: Path) -> None:
     conf = config_of([compose_dir() / "kraft.yaml", path], {})["services"][path.stem]
-    assert conf["image"] == DEFAULT_IMAGES[OPTIONAL[path.stem].image] == "apicurio/apicurio-registry:3.3.3"
+    assert conf["image"] == DEFAULT_IMAGES[OPTIONAL[path.stem].image] == {
+        "schema-registry": "apicurio/apicurio-registry:3.3.3", "connect": "apache/kafka:4.4.0"}[path.stem]
     assert conf["pull_policy"] == "missing"

@@ -300,7 +300,7 @@ def test_export_toml_reads_back_as_written_and_parses_as_a_declaration(tmp_path:
 
 
 def test_every_declared_table_has_its_kind() -> None:
-    assert tuple(kind.table for kind in plan.KINDS) == DECLARED_TABLES == ("topics", "schemas")
+    assert tuple(kind.table for kind in plan.KINDS) == DECLARED_TABLES == ("topics", "schemas", "connectors")
 
 
 def test_your_own_file_declares_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

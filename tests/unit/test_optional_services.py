@@ -39,7 +39,7 @@ def test_an_unknown_service_names_the_known_ones(tmp_path: Path) -> None:
         resolve({"with_": ("schema-registry,kafka-connect",)}, env={}, cwd=tmp_path)
     assert caught.value.exit_code == 3
     assert caught.value.message == ("Bad value for with (flag): ('schema-registry,kafka-connect',) names no optional "
-                                    "service 'kafka-connect': the known ones are schema-registry.")
+                                    "service 'kafka-connect': the known ones are schema-registry, connect.")
     (tmp_path / "kafkalab.toml").write_text("with = 3\n")
     with pytest.raises(ConfigError, match="is not a list of service names"):
         resolve({}, env={}, cwd=tmp_path)

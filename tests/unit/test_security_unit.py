@@ -13,9 +13,9 @@ import pytest
 from kafkalab.errors import ConfigError
 from kafkalab.lab import secured, state
 from kafkalab.security import certs, store
-from kafkalab.security.listener import listener_env
+from kafkalab.security.listener import SECURITY_MODES, listener_env
 from kafkalab.security.users import declared
-from kafkalab.settings import SECURITY_MODES, Settings, resolve
+from kafkalab.settings import Settings, resolve
 
 
 def test_the_ca_signs_broker_certificates_with_the_names_clients_use(tmp_path: Path) -> None:
@@ -66,8 +66,8 @@ def test_security_and_expose_are_checked_settings(tmp_path: Path) -> None:
         resolve({"security": "tls"}, env={}, cwd=tmp_path)
     with pytest.raises(ConfigError, match="is not an IP address"):
         secured.check_exposure(resolve({"expose": "my-laptop"}, env={}, cwd=tmp_path))
-    with pytest.raises(ConfigError, match="is not a host name"):
-        resolve({"advertise": "a b"}, env={}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="is not a host name or an IP address"):
+        secured.check_exposure(resolve({"advertise": "a b"}, env={}, cwd=tmp_path))
 
 
 def test_prepare_keeps_the_ca_and_the_generated_user_and_remakes_certificates_for_a_new_host(

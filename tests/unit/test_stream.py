@@ -6,7 +6,7 @@ import base64
 import io
 import json
 import os
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -466,13 +466,9 @@ def fake_kafka(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     def probe(_bootstrap: str, _timeout: float = 1) -> None:
         seen["probed"] += 1
 
-    class Metadata:
-        partitions: ClassVar[dict[int, None]] = {0: None}
-
     monkeypatch.setattr(produce, "produce_target", target)
     monkeypatch.setattr(produce, "check_reachable", probe)
     monkeypatch.setattr(produce, "command_client", lambda *_a, **_k: seen["producer"])
-    monkeypatch.setattr(produce, "topic_metadata", lambda *_a, **_k: Metadata())
     return seen
 
 

@@ -1,0 +1,131 @@
+"""[connectors.NAME]: a connector of the lab's Kafka Connect (or of the Connect cluster given).
+
+    [connectors.lines-in]
+    config = { "connector.class" = "FileStreamSource", file = "/tmp/lines.txt", topic = "lines" }
+
+The plan creates a connector that is missing and updates one whose config differs (both with
+PUT /connectors/NAME/config, which `up` does too: a connector's config is the worker's to take, and
+taking it again changes no data), each first validated by the worker (its validate endpoint, which
+changes nothing). It deletes nothing: a connector not declared is left alone.
+
+May import: kafkalab.errors, kafkalab.declare.base, kafkalab.connectors.client.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from kafkalab.connectors.client import Connect
+from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys
+from kafkalab.errors import InvalidConnectorConfig
+
+KEYS = ("config",)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredConnector:
+    name: str
+    where: Where
+    config: tuple[tuple[str, str], ...]  # in the file's order
+
+    @property
+    def settings(self) -> dict[str, str]:
+        return dict(self.config)
+
+
+def config_value(value: Any) -> str | None:
+    """A connector setting's value as the REST API takes it: text; TOML's numbers and booleans as their text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def parse(name: str, written: Any, where: Where) -> DeclaredConnector:
+    example = '`config = { "connector.class" = "FileStreamSource", file = "/tmp/in.txt", topic = "lines" }`'
+    if not isinstance(written, dict):
+        raise where.error(f"a connector's declaration must be a table, such as {example}.")
+    check_keys(written, where, KEYS)
+    if not name or "/" in name:
+        raise where.error(f"{name!r} is no connector name: give one without '/'.")
+    config = written.get("config")
+    if not isinstance(config, dict) or not config:
+        raise where.error(f"config must be a table of the connector's settings, such as {example}.", key="config")
+    found = []
+    for key, value in config.items():
+        text = config_value(value)
+        if text is None:
+            raise where.error(f"config {key!r} = {value!r} is no setting's value: give text, a number or true/false.",
+                              key="config")
+        found.append((str(key), text))
+    if "connector.class" not in config:
+        raise where.error("config has no connector.class: the class (or alias) of the connector, such as "
+                          '"FileStreamSource".', key="config")
+    return DeclaredConnector(name, where, tuple(found))
+
+
+@dataclasses.dataclass(frozen=True)
+class PutConnector(Step):
+    action: ClassVar[str] = "put-connector"
+    on_up: ClassVar[bool] = True
+    kind: str
+    name: str
+    config: tuple[tuple[str, str], ...]
+    exists: bool  # its config differs (an update); False: a new connector
+
+    def describe(self) -> str:
+        cls = dict(self.config)["connector.class"]
+        return f"{'update' if self.exists else 'create'} connector {self.name} ({cls})"
+
+    def details(self) -> dict[str, Any]:
+        return {"config": dict(self.config), "exists": self.exists}
+
+    def validate(self, cluster: Cluster) -> None:
+        assert cluster.connect is not None  # ConnectorKind.check saw to it
+        errors = Connect(cluster.connect).validate(self.name, dict(self.config))
+        if errors:
+            raise InvalidConnectorConfig(f"Kafka Connect at {cluster.connect.url} refused the config of connector "
+                                         f"{self.name}: {'; '.join(errors)}.")
+
+    def carry_out(self, cluster: Cluster) -> list[Counted]:
+        assert cluster.connect is not None
+        Connect(cluster.connect).put_config(self.name, dict(self.config))
+        return [Counted(1, "connector", "updated" if self.exists else "created")]
+
+
+class ConnectorKind:
+    table = "connectors"
+    noun = "connector"
+
+    def parse(self, name: str, written: Any, where: Where) -> DeclaredConnector:
+        return parse(name, written, where)
+
+    def check(self, declared: Sequence[Any], cluster: Cluster) -> None:
+        if declared and cluster.connect is None:
+            first: DeclaredConnector = declared[0]
+            raise first.where.error(
+                f"connectors are declared, and {cluster.missing_connect}.",
+                "Start the lab with `kafkalab up --with connect` (or `with = [\"connect\"]` in the config file), "
+                "or give a Connect cluster with --connect-url URL.",
+            )
+
+    def plan(self, declared: Sequence[Any], cluster: Cluster) -> tuple[list[Step], list[Refusal]]:
+        if not declared:
+            return [], []
+        assert cluster.connect is not None
+        existing = Connect(cluster.connect).configs()
+        steps: list[Step] = []
+        for connector in declared:
+            have = existing.get(connector.name)
+            if have is None or have != {**connector.settings, "name": connector.name}:
+                steps.append(PutConnector("connector", connector.name, connector.config, have is not None))
+        return steps, []
+
+    def export(self, cluster: Cluster) -> dict[str, dict[str, Any]]:
+        if cluster.connect is None:
+            return {}
+        return {name: {"config": {k: v for k, v in config.items() if k != "name"}}
+                for name, config in Connect(cluster.connect).configs().items()}
