@@ -293,7 +293,7 @@ STATUS_STARTING = 28
 DOCTOR_EXIT_CODES: dict[str, int] = {
     "docker": 30, "daemon": 31, "compose": 32, "socket": 33, "ports": 34, "resources": 35, "images": 36,
     "lab": 37, "host": 38, "network": 39, "ui": 40, "schema-registry": 41,
-    "connect": 42,
+    "connect": 42, "advertise": 43,
 }
 
 EXIT_CODES: dict[str, int] = {

@@ -27,6 +27,7 @@ from typing import Any, Literal, cast
 from kafkalab.errors import ConfigError
 from kafkalab.lab.modes import MODE_NAMES, OPTIONAL, Mode, ModeSpec
 from kafkalab.lab.modes import MODES as MODE_TABLE
+from kafkalab.security.listener import SECURITY_MODES, Security, listener_env
 
 MODES: tuple[Mode, ...] = MODE_NAMES
 
@@ -84,6 +85,12 @@ class Settings:
     # no login, so any local user, or a web page by DNS rebinding, could point it at other clusters
     # with what it holds: off unless asked for.
     ui_dynamic_config: bool = False
+    # The EXTERNAL listener's security mode, and its reach from other machines (kafkalab.security.listener).
+    security: Security = "plaintext"
+    expose: str = ""
+    advertise: str = ""
+    insecure: bool = False
+    expose_ui: bool = False
     image_kafka: str = DEFAULT_IMAGES["image_kafka"]
     image_kafka_zk: str = DEFAULT_IMAGES["image_kafka_zk"]
     image_zookeeper: str = DEFAULT_IMAGES["image_zookeeper"]
@@ -214,6 +221,7 @@ class Settings:
             env["KAFKALAB_CONNECT_CONFIG"] = str(state.connect_config(self.project))
             if self.connect_plugins:
                 env["KAFKALAB_CONNECT_PLUGINS"] = str(Path(self.connect_plugins).expanduser())
+        env.update(listener_env(self))
         return env
 
     def replace(self, **changes: Any) -> Settings:
@@ -244,7 +252,7 @@ def _text(value: Any) -> str:
 # What the record of a lab gives the commands that act on it, unless given on purpose: what makes it
 # that lab (images and the pull policy are how to start one, not which one it is).
 RECORDED = ("mode", "port", "ui_port", "zookeeper_port", "schema_registry_port", "connect_port", "with_",
-            "cluster_name", "network", "subnet")
+            "cluster_name", "network", "subnet", "security", "expose", "advertise", "insecure", "expose_ui")
 RECORD_SOURCE = "the lab's record"
 
 
@@ -279,7 +287,7 @@ _NUMBERS = {
     "timeout": "a number of seconds", "start_window": "a number of seconds",
 }
 # The true-or-false settings: TOML's true/false, or the text of _TRUE and _FALSE (flags, environment).
-_BOOLS = {"ui_dynamic_config"}
+_BOOLS = {"ui_dynamic_config", "insecure", "expose_ui"}
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 # In the order they win within one directory: (file name, where its settings table is).
@@ -371,10 +379,9 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         raise bad("is not true or false")
     if not isinstance(raw, str):
         raise bad("is not a string")
-    if name == "mode" and raw not in MODES:
-        raise bad(f"is not one of {', '.join(MODES)}")
-    if name == "pull" and raw not in PULL_POLICIES:
-        raise bad(f"is not one of {', '.join(PULL_POLICIES)}")
+    choices: dict[str, tuple[str, ...]] = {"mode": MODES, "security": SECURITY_MODES, "pull": PULL_POLICIES}
+    if name in choices and raw not in choices[name]:
+        raise bad(f"is not one of {', '.join(choices[name])}")
     if name == "project" and not _valid_project(raw):
         raise bad("is not a compose project name (lowercase letters, digits, '-' and '_')")
     if name.startswith("image_") and (not raw or any(c.isspace() for c in raw)):
@@ -556,7 +563,7 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
 # `up`, `kafkalab apply` and the pytest plugin make (kafkalab.declare reads them; its KINDS has one
 # kind of declared object for each of these tables).
 DECLARED_TABLES: tuple[str, ...] = ("topics", "schemas", "connectors")
-_TABLES = ("contexts", *DECLARED_TABLES)
+_TABLES = ("contexts", *DECLARED_TABLES, "users")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -582,15 +589,12 @@ def declared_tables(cwd: Path | None = None) -> DeclaredTables:
     return DeclaredTables(tables, path, path.read_text(encoding="utf-8") if tables else "", prefix)
 
 
-def contexts_tables(cwd: Path | None = None) -> list[tuple[dict[str, Any], Path, bool]]:
-    """The [contexts] tables as written, with each file's path and whether it is the user's own:
-    the user's file first, then the found project file (whose contexts win by name)."""
-    tables = []
-    for (values, path), own in ((_read_user_file(), True), (_read_config_file(cwd or Path.cwd()), False)):
-        if path is None:
-            continue
-        table = values.get("contexts", {})
+def config_tables(name: str, cwd: Path | None = None) -> list[tuple[dict[str, Any], Path, bool]]:
+    """The [NAME] tables ([contexts], [users]) as written, with each file's path and whether it is the
+    user's own: the user's file first, then the found project file (whose tables win by name)."""
+    files = ((_read_user_file(), True), (_read_config_file(cwd or Path.cwd()), False))
+    tables = [(values.get(name, {}), path, own) for (values, path), own in files if path is not None]
+    for table, path, _own in tables:
         if not isinstance(table, dict):
-            raise ConfigError(f"{path}: contexts must be a table of [contexts.NAME] tables.")
-        tables.append((table, path, own))
+            raise ConfigError(f"{path}: {name} must be a table of [{name}.NAME] tables.")
     return tables

@@ -149,7 +149,7 @@ def bed() -> SimpleNamespace:
     """This module's helpers, for test files elsewhere: a conftest module cannot be imported by name."""
     return SimpleNamespace(
         ROOT=ROOT, docker_leftovers=docker_leftovers, free_port=free_port, project_name=project_name,
-        teardown_project=teardown_project, wait_until=wait_until,
+        teardown_project=teardown_project, wait_until=wait_until, lab_settings=lab_settings,
     )
 
 

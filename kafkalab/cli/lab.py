@@ -15,7 +15,7 @@ import click
 
 from kafkalab.cli import render
 from kafkalab.cli.app import CliState, confirm, discard_stdout
-from kafkalab.cli.options import MODE, PULL
+from kafkalab.cli.options import MODE, PULL, SECURITY
 from kafkalab.errors import STATUS_DEGRADED, STATUS_NOT_RUNNING, STATUS_STARTING, signal_of
 from kafkalab.lab.modes import ALL_SERVICES, OPTIONAL
 
@@ -49,10 +49,24 @@ PHASES: dict[Phase, str] = {
               help="Host port of the Schema Registry [KAFKALAB_SCHEMA_REGISTRY_PORT; default 8081].")
 @click.option("--connect-port", type=int,
               help="Host port of Kafka Connect's REST API [KAFKALAB_CONNECT_PORT; default 8083].")
+@click.option("--security", type=SECURITY,
+              help="The brokers' host listener: plaintext (default), sasl-plain, sasl-scram, ssl, sasl-ssl or mtls "
+                   "[KAFKALAB_SECURITY].")
+@click.option("--expose", metavar="ADDRESS",
+              help="Publish the brokers on this address of this machine's (or 0.0.0.0) besides 127.0.0.1 "
+                   "[KAFKALAB_EXPOSE].")
+@click.option("--advertise", metavar="HOST",
+              help="The name or address other machines reach the brokers by [KAFKALAB_ADVERTISE; default: "
+                   "the --expose address].")
+@click.option("--insecure", is_flag=True, default=None, help="Allow exposing a plaintext lab.")
+@click.option("--expose-ui", is_flag=True, default=None,
+              help="Publish kafka-ui and the Schema Registry where the brokers are, not on 127.0.0.1 only.")
 @click.pass_obj
 def up(
     state: CliState, mode: str | None, timeout: float | None, no_ui: bool, pull: str | None, no_wait: bool,
     wait_ui: bool, with_: tuple[str, ...], schema_registry_port: int | None, connect_port: int | None,
+    security: str | None,
+    expose: str | None, advertise: str | None, insecure: bool | None, expose_ui: bool | None,
 ) -> None:
     """Start the lab with Docker Compose: pull the images that are missing (with progress), start
     the containers, wait until the broker answers on localhost:9094, then print the status. kafka-ui
@@ -69,12 +83,14 @@ def up(
       kafkalab up --mode zookeeper --timeout 60 --wait-ui
       kafkalab up --with schema-registry
       kafkalab up --with connect
+      kafkalab up --security sasl-ssl --expose 192.168.1.20
     """
     from kafkalab.declare.plan import load
 
     declaration = load()  # what is wrong in it is said before anything starts (exit 3)
     lab = state.lab(mode=mode, timeout=timeout, pull=pull, with_=with_ or None,
-                    schema_registry_port=schema_registry_port, connect_port=connect_port)
+                    schema_registry_port=schema_registry_port, connect_port=connect_port, security=security,
+                    expose=expose, advertise=advertise, insecure=insecure, expose_ui=expose_ui)
     # The pre-flight overlaps the import of python_on_whales, which is the critical path to
     # `docker compose up`: the spinner only shows for it when it is slow (a daemon that hangs).
     with render.progress(PHASES["preflight"], delay=1.0) as spinner:
@@ -235,29 +251,39 @@ def config(state: CliState, as_json: bool) -> None:
 
 
 @click.command(short_help="Print what an application needs to connect to the lab.")
-@click.option("--format", "fmt", type=click.Choice(["env", "compose", "json"]), default="env", show_default=True,
-              help="env: variable lines; compose: a snippet for your compose file; json: all of it.")
+@click.option("--format", "fmt", type=click.Choice(["env", "compose", "json", "java"]), default="env",
+              show_default=True,
+              help="env: variable lines; compose: a snippet for your compose file; json: all of it, with librdkafka's "
+                   "settings under client; java: a Java client's .properties.")
+@click.option("--show-secrets", is_flag=True, help="Print the password as it is (masked otherwise).")
 @click.pass_obj
-def connect(state: CliState, fmt: Literal["env", "compose", "json"]) -> None:
+def connect(state: CliState, fmt: Literal["env", "compose", "json", "java"], show_secrets: bool) -> None:
     """The lab's bootstrap addresses, for a service on this machine (localhost:9094) and for one in a
     container on the lab's network (kafka:9092), and the name of that network, which any compose
-    project can join as an external network. Every broker, in every mode. It asks neither Docker nor
-    Kafka: the mode and network are those of the lab's last `up`.
+    project can join as an external network. Every broker, in every mode. A secured lab (--security)
+    adds what a client needs: security.protocol, sasl.mechanism, the user and password, and the lab's
+    CA (ssl.ca.location), plus the client's certificate and key for mtls; an exposed one (--expose)
+    the address other machines use. It asks neither Docker nor Kafka: all of it is from the lab's last `up`.
 
     \b
       kafkalab connect > .env                # KAFKA_BOOTSTRAP_SERVERS=localhost:9094 ...
       kafkalab connect --format compose      # paste into your service's compose file
       kafkalab connect --format json | jq -r .network.name
+      kafkalab connect --format java --show-secrets > client.properties
     """
     from kafkalab.kafka.wire import answers
+    from kafkalab.lab.secured import answers_config
 
     lab = state.lab()
-    found = lab.connection()
+    found = lab.connection(secrets=show_secrets)
     if fmt == "json":
         render.print_json(found.to_dict())
     else:
-        sys.stdout.write(found.env_text() if fmt == "env" else found.compose_text())
-    if not any(answers("127.0.0.1", int(b.host.rsplit(":", 1)[1]), timeout=0.3) for b in found.brokers):
+        sys.stdout.write({"env": found.env_text, "compose": found.compose_text, "java": found.java_properties}[fmt]())
+    if found.masked and fmt != "compose":
+        render.say("The password is masked: `kafkalab connect --show-secrets` prints it.")
+    listener = answers_config(lab.settings.with_record())
+    if not any(answers("127.0.0.1", int(b.host.rsplit(":", 1)[1]), timeout=0.3, **listener) for b in found.brokers):
         render.say(f"Note: no broker of the lab {found.project} answers now: `kafkalab up` starts it.")
 
 
@@ -268,8 +294,9 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check, one row each: the docker CLI, the daemon and its version, Compose v2, access to the
     socket, the lab's ports, Docker's disk and memory, the images, the lab, the broker from this
     machine and from inside the lab's network, kafka-ui, the Schema Registry (with --with
-    schema-registry) and Kafka Connect (with --with connect); with a fix for each that fails. Exit 0
-    when all pass, else the code of the first that failed (30 to 42). Done within 15 s, always.
+    schema-registry), Kafka Connect (with --with connect), and for a lab exposed to other machines
+    (--expose) that its advertised address resolves to this machine; with a fix for each that fails.
+    Exit 0 when all pass, else the code of the first that failed (30 to 43). Done within 15 s, always.
 
     \b
       kafkalab doctor

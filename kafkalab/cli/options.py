@@ -1,8 +1,8 @@
 """Options and callbacks shared by several commands: -b and -X of the Kafka commands (and the
 brokers they resolve to), KEY=VALUE pairs, times, separators, the modes and pull policies.
 
-May import: click, kafkalab.cli.app, kafkalab.lab.modes, kafkalab.settings; kafkalab.kafka lazily
-(inside the callbacks: `kafkalab --help` must not load confluent_kafka). No command module.
+May import: click, kafkalab.cli.app, kafkalab.lab.modes, kafkalab.security.listener, kafkalab.settings;
+kafkalab.kafka lazily (inside the callbacks: `kafkalab --help` must not load confluent_kafka). No command module.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import click
 
 from kafkalab.cli.app import CliState, work_begins
 from kafkalab.lab.modes import MODE_NAMES
+from kafkalab.security.listener import SECURITY_MODES
 from kafkalab.settings import PULL_POLICIES
 
 MODE = click.Choice(MODE_NAMES)
 PULL = click.Choice(PULL_POLICIES)
+SECURITY = click.Choice(SECURITY_MODES)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -270,6 +270,8 @@ def lab_status(status: LabStatus) -> None:
     if b is not None:
         table(None, ("broker", ""), [
             ("bootstrap", b.bootstrap),
+            *([("from other machines", status.advertised)] if status.advertised else []),
+            *([("security", status.security)] if status.security != "plaintext" else []),
             *inside,
             ("cluster id", b.cluster_id),
             ("controller", b.controller_id),

@@ -7,7 +7,8 @@ kafkalab.docker.run: importing python_on_whales costs about 0.45 s (pydantic). b
 Docker's failures become typed errors in kafkalab.docker.errors.
 
 May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.modes and kafkalab.lab.state (the
-facts of a mode, the lab's record), and its siblings run, errors and pull.
+facts of a mode, the lab's record), kafkalab.security.store (the secured listener's secrets), and
+its siblings run, errors and pull.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from kafkalab.errors import (
 )
 from kafkalab.lab import state
 from kafkalab.lab.modes import LAB_LABEL, LEGACY_DATA, LEGACY_VOLUMES, MODE_LABEL, MODES
+from kafkalab.security import store
+from kafkalab.security.listener import recorded
 from kafkalab.settings import Settings
 
 Echo = Callable[[str], None]
@@ -115,6 +118,9 @@ class Compose:
             self.files.append(compose_dir() / "extra" / "connect-plugins.yaml")
         if settings.subnet:
             self.files.append(compose_dir() / "extra" / "subnet.yaml")
+        if settings.security != "plaintext":  # the EXTERNAL listener's SASL and TLS (kafkalab.security)
+            several = "-cluster" if len(self.spec.brokers) > 1 else ""
+            self.files.append(compose_dir() / "extra" / f"security{several}.yaml")
         self.services = self.spec.service_names
         self._whales: Any = None
         # kafkalab doctor's bounds: at most call_timeout seconds a docker call, and none past the deadline.
@@ -132,7 +138,7 @@ class Compose:
         if self.deadline is not None:
             timeout = max(min(timeout, self.deadline - time.monotonic()), 0.1)
         try:
-            done = run_docker(list(args), self._env(), timeout)
+            done = run_docker(list(args), self.env(), timeout)
         except subprocess.TimeoutExpired:
             raise DaemonDown(f"`docker {args[0]}` did not answer within {timeout:.0f} s.") from None
         if done.returncode != 0:
@@ -395,11 +401,11 @@ class Compose:
         if self.echo:
             self.echo(" ".join(["docker", *command]))
         try:
-            done = run_docker(command, self._env(), timeout)
+            done = run_docker(command, self.env(), timeout)
         except subprocess.TimeoutExpired:
             # The container outlives the docker CLI that started it: remove it, without waiting.
             # --volumes: with the anonymous volumes of the image (see anonymous_volumes), as --rm would.
-            start_docker(["rm", "--force", "--volumes", name], self._env(), stdout=subprocess.DEVNULL,
+            start_docker(["rm", "--force", "--volumes", name], self.env(), stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
             return None, ""
         return done.returncode, done.stdout + done.stderr
@@ -424,7 +430,7 @@ class Compose:
         the process environment win over an --env-file, so a KAFKALAB_* variable in the user's
         shell would beat a --port flag inside the compose file).
         """
-        resolved = {**self.settings.compose_env(), **extra}
+        resolved = {**self.settings.compose_env(), **self._secrets(), **extra}
         saved = {name: os.environ.get(name) for name in resolved}
         os.environ.update(resolved)
         try:
@@ -436,8 +442,14 @@ class Compose:
                 else:
                     os.environ[name] = value
 
-    def _env(self) -> dict[str, str]:
-        return {**os.environ, **self.settings.compose_env()}
+    def env(self) -> dict[str, str]:
+        """The environment of a docker command for the lab: the settings and the secured listener's secrets."""
+        return {**os.environ, **self.settings.compose_env(), **self._secrets()}
+
+    def _secrets(self) -> dict[str, str]:
+        """The secured listener's users and PEM files (never in the lab's record)."""
+        found = store.load(self.settings)
+        return found.secret_env([b.name for b in self.spec.brokers]) if found else {}
 
     def _run(self, action: Callable[[Any], Any]) -> Any:
         from python_on_whales.exceptions import DockerException
@@ -465,7 +477,8 @@ class Compose:
     def remember(self, adopted: tuple[str, ...], layout: str) -> None:
         """Write the lab's record (kafkalab.lab.state): its settings, mode, volume layout and adopted volumes."""
         state.write(self.settings.project, {
-            **self.settings.compose_env(), "KAFKALAB_MODE": self.settings.mode, state.LAYOUT_KEY: layout,
+            **self.settings.compose_env(), **recorded(self.settings), "KAFKALAB_MODE": self.settings.mode,
+            state.LAYOUT_KEY: layout,
             "KAFKALAB_WITH": ",".join(self.settings.with_),  # read by kafkalab only, not by the compose files
             **({"KAFKALAB_ADOPTED_VOLUMES": ",".join(adopted)} if adopted else {}),
         })
@@ -524,7 +537,7 @@ class Compose:
             self.echo(" ".join(command))
         # stderr in a file, not a pipe: a pipe nobody reads while stdout streams could fill and stall it.
         with tempfile.TemporaryFile() as stderr_file, start_docker(
-            command[1:], self._env(), stdout=subprocess.PIPE, stderr=stderr_file,
+            command[1:], self.env(), stdout=subprocess.PIPE, stderr=stderr_file,
         ) as child:
             assert child.stdout is not None
             try:

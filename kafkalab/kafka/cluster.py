@@ -56,15 +56,17 @@ def _metadata(admin: Any, bootstrap: str, timeout: float) -> ClusterInfo:
     )
 
 
-def cluster_info(bootstrap: str, timeout: float = 2.0) -> ClusterInfo:
-    return _metadata(admin_client(bootstrap), bootstrap, timeout)
+def cluster_info(bootstrap: str, timeout: float = 2.0, conf: Mapping[str, Any] | None = None) -> ClusterInfo:
+    """What the cluster is; conf: librdkafka's settings for its listener (a secured lab's)."""
+    return _metadata(admin_client(bootstrap, **(conf or {})), bootstrap, timeout)
 
 
 def wait_for_brokers(
     bootstrap: str, count: int, timeout: float, on_attempt: Callable[[], None] | None = None,
+    conf: Mapping[str, Any] | None = None,
 ) -> ClusterInfo:
     """Poll with metadata requests of at most 0.5 s each until `count` brokers answer."""
-    admin = admin_client(bootstrap)
+    admin = admin_client(bootstrap, **(conf or {}))
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()

@@ -22,7 +22,7 @@ project file, whose contexts win by name. Settings that load code or run command
 are taken only from -X and the user's own file: a found file may be a cloned repository's.
 Standard library only: `kafkalab config` reads the contexts without loading confluent_kafka.
 
-May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.modes, kafkalab.kafka.bootstrap,
+May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.{modes,secured}, kafkalab.kafka.bootstrap,
 kafkalab.connectors.client (its ConnectTarget, lazily) (never the modules that make clients: clients.py
 imports this one, for masked()).
 """
@@ -182,10 +182,10 @@ def expand(value: str, key: str, where: str, env: Mapping[str, str]) -> str:
 def load_contexts(cwd: Path | None = None) -> dict[str, Context]:
     """The [contexts.NAME] tables of the user's file and of the found project file (which wins by
     name), checked: bootstrap_server and a client table, and no CODE_SETTINGS in a found file."""
-    from kafkalab.settings import contexts_tables, user_config_path
+    from kafkalab.settings import config_tables, user_config_path
 
     contexts = {}
-    for table, path, own in contexts_tables(cwd):
+    for table, path, own in config_tables("contexts", cwd):
         for name, written in table.items():
             context = _checked(str(name), written, path)
             if not own:
@@ -348,8 +348,12 @@ def resolve_target(
     client.update(settings_x)
     given = settings.bootstrap_server if bootstrap_server is None else bootstrap_server  # -b '' is given
     if bootstrap_server is None and not given:
+        from kafkalab.lab.secured import client_settings
+
         lab = settings.with_record()
-        return Target(lab.lab_bootstrap, client, lab=True, replication=MODES[lab.mode].replication)
+        # A secured lab's own listener settings (its user, its CA), under the context's and -X.
+        return Target(lab.lab_bootstrap, {**client_settings(lab), **client}, lab=True,
+                      replication=MODES[lab.mode].replication)
     source = settings.sources.get("bootstrap_server", "flag")  # "flag", "env KAFKALAB_...", or a file
     if source == "flag":
         where = "--bootstrap-server"

@@ -26,6 +26,7 @@ class SecurityCheck:
         self.bootstrap = bootstrap
         self.mechanism = str(conf.get("sasl.mechanism", conf.get("sasl.mechanisms", "GSSAPI"))).upper()
         self.protocol = str(conf.get("security.protocol", "plaintext")).upper()
+        self.ca = str(conf.get("ssl.ca.location", ""))
 
     def __call__(self, error: Any) -> None:
         from confluent_kafka import KafkaError
@@ -74,7 +75,10 @@ class SecurityCheck:
                 f"listener does when spoken TLS to (security.protocol={self.protocol}).",
                 "Use the cluster's TLS port, or drop TLS there: -X security.protocol=PLAINTEXT (or SASL_PLAINTEXT).",
             )
+        trusted = f" (ssl.ca.location {self.ca})" if self.ca else ""
         return TlsFailed(
-            f"TLS handshake failed at {self.bootstrap}: {sentence(detail)}",
+            f"TLS handshake failed at {self.bootstrap}{trusted}: {sentence(detail)}",
+            f"Check that {self.ca} is the lab's CA (`kafkalab connect` names it) and the host name in the address."
+            if self.ca else
             "Check ssl.ca.location (the CA that signed the broker's certificate) and the host name in the address.",
         )

@@ -20,12 +20,25 @@ _CLIENT_ID = b"kafkalab"
 MAX_REPLY = 1024 * 1024
 
 
-def answers(host: str, port: int, timeout: float = 1.0) -> bool:
+def answers(host: str, port: int, timeout: float = 1.0, *, tls: bool = False,
+            cert: tuple[str, str] | None = None) -> bool:
     """True when a TCP connection succeeds and a well-formed ApiVersions v0 answer has error code 0.
-    A length field under 6 or over MAX_REPLY is no such answer: False, without reading on."""
+    A length field under 6 or over MAX_REPLY is no such answer: False, without reading on.
+    tls: over TLS (a secured lab's listener), whose certificate is not checked: this only asks
+    whether a broker answers; cert: the client's (certificate, key) files, for a listener that asks."""
     body = struct.pack(">hhih", _API_VERSIONS, 0, _CORRELATION_ID, len(_CLIENT_ID)) + _CLIENT_ID
     try:
-        with socket.create_connection((host, port), timeout=timeout) as conn:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            conn = raw
+            if tls:
+                import ssl
+
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                if cert:
+                    context.load_cert_chain(*cert)
+                conn = context.wrap_socket(raw, server_hostname=host)
             conn.settimeout(timeout)
             conn.sendall(struct.pack(">i", len(body)) + body)
             (size,) = struct.unpack(">i", _read(conn, 4))

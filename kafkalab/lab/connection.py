@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from kafkalab.lab.modes import INTERNAL_PORT, MODES
 
 if TYPE_CHECKING:
+    from kafkalab.security.store import LabSecurity
     from kafkalab.settings import Settings
 
 def internal_bootstrap(mode: str) -> str:
@@ -60,6 +61,12 @@ class Connection:
     network: str
     brokers: tuple[BrokerAddress, ...]
     services: tuple[ServiceAddress, ...] = ()
+    # A secured lab's listener (kafkalab.security.store.LabSecurity); None for plaintext.
+    security: LabSecurity | None = None
+    # Other machines' bootstrap (the advertised host), when the lab is exposed; "" when it is not.
+    advertised: str = ""
+    # Whether the password is shown as it is (connect --show-secrets), or masked.
+    secrets: bool = False
 
     @property
     def bootstrap(self) -> str:
@@ -69,9 +76,37 @@ class Connection:
     def internal_bootstrap(self) -> str:
         return ",".join(b.internal for b in self.brokers)
 
+    @property
+    def mask(self) -> str | None:
+        from kafkalab.kafka.contexts import MASK
+
+        return None if self.secrets else MASK
+
+    @property
+    def masked(self) -> bool:
+        """A password is hidden in what this prints (--show-secrets shows it)."""
+        return not self.secrets and self.security is not None and self.security.mode.sasl
+
+    def client(self) -> dict[str, str]:
+        """librdkafka's settings for an application on this machine: confluent-kafka takes them as they are."""
+        return {"bootstrap.servers": self.bootstrap,
+                **(self.security.client_settings(mask=self.mask) if self.security else {})}
+
+    def security_env(self) -> dict[str, str]:
+        """KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_USERNAME, ..., and other machines' bootstrap when exposed."""
+        found = self.security.env(mask=self.mask) if self.security else {}
+        return {**found, **({"KAFKA_ADVERTISED_BOOTSTRAP_SERVERS": self.advertised} if self.advertised else {})}
+
+    def java_properties(self) -> str:
+        """A Java client's .properties (PEM truststore and keystore: Java 17+ clients read them)."""
+        if self.security is None:
+            return f"bootstrap.servers={self.bootstrap}\n"
+        return self.security.java_properties(self.bootstrap, mask=self.mask)
+
     def env(self) -> dict[str, str]:
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            **self.security_env(),
             "KAFKA_DOCKER_NETWORK": self.network,
             "KAFKA_INTERNAL_BOOTSTRAP_SERVERS": self.internal_bootstrap,
             **{x.variable: x.url for x in self.services},
@@ -84,6 +119,7 @@ class Connection:
         return (
             f"# The lab {self.project} ({self.mode}), from this machine:\n"
             f"KAFKA_BOOTSTRAP_SERVERS={env['KAFKA_BOOTSTRAP_SERVERS']}\n"
+            + "".join(f"{k}={v}\n" for k, v in self.security_env().items())
             + "".join(f"{x.variable}={x.url}\n" for x in self.services)
             + "# From a container on the lab's network (docker run --network, or an external network in Compose):\n"
             f"KAFKA_DOCKER_NETWORK={env['KAFKA_DOCKER_NETWORK']}\n"
@@ -117,6 +153,9 @@ class Connection:
             "project": self.project,
             "mode": self.mode,
             "bootstrap_servers": self.bootstrap,
+            "security": self.security.mode.name if self.security else "plaintext",
+            "advertised_bootstrap_servers": self.advertised or None,
+            "client": self.client(),
             "network": {"name": self.network, "bootstrap_servers": self.internal_bootstrap},
             "brokers": [dataclasses.asdict(b) for b in self.brokers],
             "services": [dataclasses.asdict(x) for x in self.services],
@@ -127,7 +166,7 @@ class Connection:
         }
 
 
-def connection(settings: Settings, network: str | None = None) -> Connection:
+def connection(settings: Settings, network: str | None = None, *, secrets: bool = False) -> Connection:
     """What to connect to, from the settings and kafkalab's record of the lab's last `up` (its mode,
     ports and network, unless they are set now); `network`: the one its containers are on, where
     the caller asked Docker (a lab of kafkalab 0.1). Asks neither Docker nor Kafka."""
@@ -138,4 +177,8 @@ def connection(settings: Settings, network: str | None = None) -> Connection:
     services = tuple(
         ServiceAddress(x.name, x.url(s), x.internal_url, *x.variables) for x in s.spec.optional
     )
-    return Connection(s.project, s.mode, network or s.lab_network, brokers, services)
+    from kafkalab.security.listener import advertised_host
+    from kafkalab.security.store import load
+
+    advertised = ",".join(f"{advertised_host(s)}:{b.host_port(s)}" for b in MODES[s.mode].brokers) if s.expose else ""
+    return Connection(s.project, s.mode, network or s.lab_network, brokers, services, load(s), advertised, secrets)

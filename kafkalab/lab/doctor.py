@@ -11,7 +11,7 @@ resolves to one that answers: `localhost` may resolve to ::1 first while Docker 
 lab's own broker image, running Kafka's BrokerApiVersionsCommand with its java and its jars (the
 network check, NETWORK_CHECK_SCRIPT).
 
-May import: kafkalab.errors, kafkalab.lab.modes, kafkalab.lab.status, kafkalab.lab.connection,
+May import: kafkalab.errors, kafkalab.lab.modes, kafkalab.lab.status, kafkalab.lab.connection, kafkalab.lab.secured,
 kafkalab.docker.compose, kafkalab.kafka.cluster; never kafkalab.lab.lab, which imports this module
 (Lab.doctor() calls diagnose with itself: a DiagnosedLab).
 """
@@ -69,6 +69,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("ui", "kafka-ui"),
     ("schema-registry", "Schema Registry"),
     ("connect", "Kafka Connect"),
+    ("advertise", "advertised address"),
 )
 TITLES = dict(CHECKS)
 
@@ -237,6 +238,9 @@ class _Doctor:
         lab = self.lab.in_running_mode(containers)
         self.mode = lab.settings.mode
         self.ports(containers, lab.settings)
+        from kafkalab.lab.secured import check_advertised
+
+        self.add("advertise", *check_advertised(lab.settings.with_record()))
         missing = self.images(lab.settings)
         self.resources(_outcome(calls["info"], self.deadline), endpoint, lab.settings, containers, missing)
         self.lab_state(containers, lab.settings)
@@ -299,7 +303,7 @@ class _Doctor:
         shown, failures, flags, unknown = [], [], [], []
         for service in spec.services:
             port = service.host_port(s)
-            ours = [c.name for c in containers or () if any(p.startswith(f"127.0.0.1:{port}->") for p in c.ports)]
+            ours = [c.name for c in containers or () if any(p.split("->")[0].endswith(f":{port}") for p in c.ports)]
             if ours:
                 shown.append(f"{port} ({service.name}) this lab's")
                 continue
@@ -406,11 +410,12 @@ class _Doctor:
     def host(self, s: Settings) -> None:
         from kafkalab.errors import BrokerUnreachable
         from kafkalab.kafka import cluster
+        from kafkalab.lab import secured
 
         bootstrap = s.lab_bootstrap
         try:
             cluster.check_reachable(bootstrap, timeout=CONNECT)  # refused: at once, where librdkafka would retry
-            info = cluster.cluster_info(bootstrap, timeout=self.bound(METADATA))
+            info = cluster.cluster_info(bootstrap, timeout=self.bound(METADATA), conf=secured.client_settings(s))
         except BrokerUnreachable as exc:
             self.add("host", False, exc.message,
                      "`kafkalab logs kafka` says why the broker does not answer; `kafkalab up` starts what stopped.")

@@ -6,8 +6,8 @@
         p = lab.producer(); p.produce("orders", b"hello"); p.flush()
 
 The facade: what a status holds and how it is put together live in kafkalab.lab.status, the waits
-for readiness in kafkalab.lab.readiness, doctor in kafkalab.lab.doctor (which uses Lab, and which
-Lab imports only when doctor() runs).
+for readiness in kafkalab.lab.readiness, its clients in kafkalab.lab.clients (a base class), doctor in
+kafkalab.lab.doctor (which uses Lab, and which Lab imports only when doctor() runs).
 
 May import: every module of kafkalab.lab but doctor (lazily), kafkalab.docker, kafkalab.kafka,
 kafkalab.settings and kafkalab.errors; kafkalab.declare lazily (up's declaration).
@@ -30,8 +30,9 @@ from kafkalab.errors import (
     KafkalabError,
     signal_of,
 )
-from kafkalab.kafka import clients, cluster, topics
-from kafkalab.lab import state
+from kafkalab.kafka import clients, cluster
+from kafkalab.lab import secured, state
+from kafkalab.lab.clients import LabClients
 from kafkalab.lab.connection import Connection, LabNetwork, connection, internal_bootstrap
 from kafkalab.lab.modes import LEGACY_DATA, MODES, OPTIONAL, Mode, legacy_mode, mode_of_services
 from kafkalab.lab.readiness import Phase, wait_for_lab
@@ -82,7 +83,7 @@ class DownResult:
     kept_networks: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-class Lab:
+class Lab(LabClients):
     """A local Kafka lab: one compose project, in one of the modes of kafkalab.lab.modes."""
 
     def __init__(
@@ -98,12 +99,6 @@ class Lab:
         self.compose = Compose(self.settings, echo)
         self._started = False
         self._had_volumes = False
-
-    @property
-    def bootstrap_servers(self) -> str:
-        """Where the lab's clients connect: every broker of the lab, never --bootstrap-server (which is
-        for the CLI's Kafka commands), so that tests and scripts only ever touch the lab."""
-        return self.settings.with_record().lab_bootstrap
 
     @property
     def schema_registry_url(self) -> str | None:
@@ -173,6 +168,7 @@ class Lab:
             inventory = self.compose.preflight()
             self._refuse_foreign(inventory)
             self._settle(list(inventory.containers))
+            secured.check_exposure(self.settings)  # before anything starts
             services = [s for s in self.compose.services if ui or s != "kafka-ui"]
             inventory = self.compose.with_networks(inventory)
             self._refuse_taken_network(inventory)
@@ -202,6 +198,7 @@ class Lab:
                 pulled = self.pull(services, on_phase=phase, on_pull=on_pull)
                 started = time.monotonic()  # the readiness timeout starts after the pull
                 phase("containers")
+                security = secured.prepare(self.settings)
                 if "connect" in services:  # the worker's config, which its container mounts
                     from kafkalab.connectors.worker import write
 
@@ -209,6 +206,12 @@ class Lab:
                 self._left = "starting"
                 self.compose.up(services, inventory.adopted, layout)
                 self._started = True
+                if security is not None:  # SCRAM's users, in the cluster's metadata: made once it runs (+1.4-1.7 s:
+                    # docs/performance.md)
+                    first = next(c.name for c in self.compose.containers(echo=False)
+                                 if c.service == self.compose.spec.brokers[0].name)
+                    secured.create_users(self.settings, first, security.users,
+                                         started + self._budget(timeout), self.compose.env())
         unpaused = tuple(c.name for c in paused)
         if not wait:
             return UpResult(already, time.monotonic() - started, self.status(), unpaused, pulled)
@@ -230,7 +233,8 @@ class Lab:
         what exists and differs is left as it is (Applied.notes; `kafkalab apply` changes it)."""
         from kafkalab.declare.plan import declare_on_up, lab_cluster
 
-        return declare_on_up(declaration, lab_cluster(self.settings.with_record()))
+        with clients.client_settings(self.client_settings()):  # a secured lab's user and CA
+            return declare_on_up(declaration, lab_cluster(self.settings.with_record()))
 
     def pull(
         self, services: list[str] | None = None, *, always: bool | None = None,
@@ -339,7 +343,7 @@ class Lab:
             brokers = {b.name for b in lab.compose.spec.brokers}
             if any(c.running for c in containers if c.service in brokers):
                 try:
-                    info = cluster.cluster_info(s.lab_bootstrap, timeout=1.5)
+                    info = cluster.cluster_info(s.lab_bootstrap, timeout=1.5, conf=secured.client_settings(s))
                 except BrokerUnreachable as exc:
                     error = exc.message
             else:
@@ -355,8 +359,10 @@ class Lab:
         health: dict[str, ServiceStatus], connectors: tuple[ConnectorState, ...] | None = None,
     ) -> LabStatus:
         optional = tuple(health[name] for name in OPTIONAL if name in health)
-        return assemble(self.compose, containers, info, error, health.get("kafka-ui"), self.network(containers),
-                        optional, connectors)
+        found = assemble(self.compose, containers, info, error, health.get("kafka-ui"), self.network(containers),
+                         optional, connectors)
+        return dataclasses.replace(found, security=self.settings.security,
+                                   advertised=connection(self.settings).advertised)
 
     def network(self, containers: tuple[Container, ...] | list[Container] = ()) -> LabNetwork:
         """The lab's network (the one its containers are on, if they are) and the brokers' address on it."""
@@ -366,7 +372,7 @@ class Lab:
             name = attached[0]
         return LabNetwork(name, internal_bootstrap(self.settings.mode))
 
-    def connection(self) -> Connection:
+    def connection(self, *, secrets: bool = False) -> Connection:
         """What an application needs to reach the lab, from this machine or from a container: the
         brokers' addresses and the lab's network. Asks neither Docker nor Kafka, but for a lab of
         kafkalab 0.1, whose record names no mode and whose network is Compose's <project>_default:
@@ -375,8 +381,8 @@ class Lab:
             containers = self.compose.containers()
             if containers:
                 lab = self.in_running_mode(containers)
-                return connection(lab.settings, lab.network(containers).name)
-        return connection(self.settings)
+                return connection(lab.settings, lab.network(containers).name, secrets=secrets)
+        return connection(self.settings, secrets=secrets)
 
     def doctor(self) -> Diagnosis:
         """Every check of `kafkalab doctor`, from the docker CLI to the broker inside the lab's network,
@@ -393,7 +399,7 @@ class Lab:
         from kafkalab.kafka.wire import answers
 
         s = self.settings.with_record()
-        return all(answers("127.0.0.1", b.host_port(s)) for b in MODES[s.mode].brokers)
+        return all(answers("127.0.0.1", b.host_port(s), **secured.answers_config(s)) for b in MODES[s.mode].brokers)
 
     def logs(
         self, service: str | None = None, *, follow: bool = False, tail: int | None = None,
@@ -500,12 +506,13 @@ class Lab:
         for c in containers:
             want = ports.get(c.service)
             published = [p for p in c.ports if "->" in p]
-            if want and published and not any(p.startswith(f"127.0.0.1:{want}->") for p in published):
+            if want and published and not any(p.split("->")[0].endswith(f":{want}") for p in published):
                 have = published[0].split("->")[0].rsplit(":", 1)[-1]
                 raise ConfigError(
                     f"The lab {s.project} is already running with {c.service} on port {have}, not {want}.",
                     "Use the same port settings, or `kafkalab down` it first.",
                 )
+        secured.check_same(s, any(c.running for c in containers))
         for c in containers:
             # Only labelled containers: those of kafkalab 0.1 are on Compose's <project>_default.
             if c.lab and c.running and c.networks and s.lab_network not in c.networks:
@@ -517,41 +524,6 @@ class Lab:
     def _images(self, services: list[str]) -> list[str]:
         spec = self.compose.spec
         return sorted({getattr(self.settings, spec.service(name).image) for name in services})
-
-    # --- clients -----------------------------------------------------------------------------
-
-    def admin(self, **conf: Any) -> Any:
-        """A confluent_kafka AdminClient bound to the lab."""
-        return clients.admin_client(self.bootstrap_servers, **conf)
-
-    def producer(self, **conf: Any) -> Any:
-        """A confluent_kafka Producer bound to the lab; keys like linger_ms mean linger.ms."""
-        return clients.producer(self.bootstrap_servers, **conf)
-
-    def consumer(self, group: str, **conf: Any) -> Any:
-        """A confluent_kafka Consumer in `group`, reading from the earliest offset by default."""
-        return clients.consumer(self.bootstrap_servers, group, **conf)
-
-    def create_topic(
-        self, name: str, partitions: int = 1, replication: int | None = None, config: dict[str, str] | None = None,
-        if_not_exists: bool = False,
-    ) -> bool:
-        """Create a topic on the lab; by default replicated as the lab's mode replicates (3 in cluster mode)."""
-        if replication is None:
-            replication = MODES[self.settings.with_record().mode].replication
-        return topics.create_topic(
-            self.bootstrap_servers, name, partitions, replication, config, if_not_exists=if_not_exists,
-        )
-
-    def delete_topic(self, name: str, *, missing_ok: bool = False) -> None:
-        """Delete a topic; TopicNotFound when there is none, unless missing_ok."""
-        from kafkalab.errors import TopicNotFound
-
-        try:
-            topics.delete_topic(self.bootstrap_servers, name)
-        except TopicNotFound:
-            if not missing_ok:
-                raise
 
     # --- context manager ---------------------------------------------------------------------
 

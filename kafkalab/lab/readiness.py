@@ -2,7 +2,7 @@
 for (the Schema Registry, Kafka Connect), then (when asked) kafka-ui; and the exit watch, which ends the wait at once
 when one of the lab's containers has exited.
 
-May import: kafkalab.errors, kafkalab.kafka.cluster, kafkalab.lab.status, and kafkalab.docker.compose
+May import: kafkalab.errors, kafkalab.kafka.cluster, kafkalab.lab.{secured,status}, and kafkalab.docker.compose
 (the lab's Compose, for its containers and logs).
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from kafkalab.errors import ContainerExited, ReadinessTimeout
 from kafkalab.kafka import cluster
+from kafkalab.lab import secured
 from kafkalab.lab.status import ServiceStatus, service_health
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def wait_for_lab(
     try:
         info = cluster.wait_for_brokers(
             bootstrap, len(compose.spec.brokers), max(deadline - time.monotonic(), 0.1), on_attempt=watch.check,
+            conf=secured.client_settings(settings),
         )
     except ReadinessTimeout:
         log_tail = compose.log_tail("kafka", LOG_TAIL_LINES)

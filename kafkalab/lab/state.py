@@ -7,6 +7,7 @@
   lab (see legacy()) are unlabelled containers, volumes and the network of that name the lab's, and
   the later record lists the volumes it adopted. It is written whole or not at all (a temporary
   file renamed over it), and forgotten with the lab's data (`down --volumes`).
+- ``<project>.security/``: a secured lab's users, CA and certificates (kafkalab.security.store).
 - ``<project>.connect.properties``: the worker config of the lab's Kafka Connect (`--with connect`), which
   kafkalab writes before `up` (kafkalab.connectors.worker) and the worker's container mounts read-only.
   Forgotten with the record.
@@ -160,8 +161,17 @@ def adopted(project: str) -> set[str]:
     return {v for v in read(project).get("KAFKALAB_ADOPTED_VOLUMES", "").split(",") if v}
 
 
+def security_dir(project: str) -> Path:
+    """The lab's users, CA and certificates (kafkalab.security.store): mode 0700, kept by `down`."""
+    return state_dir() / f"{project}.security"
+
+
 def forget(project: str) -> None:
-    """Forget the lab: its record and its lock file. Only while holding its lock (see lock())."""
+    """Forget the lab: its record, its secrets (users, CA, certificates) and its lock file. Only while
+    holding its lock (see lock())."""
+    import shutil
+
+    shutil.rmtree(security_dir(project), ignore_errors=True)
     env_file(project).unlink(missing_ok=True)
     connect_config(project).unlink(missing_ok=True)
     _lock_file(project).unlink(missing_ok=True)

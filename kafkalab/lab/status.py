@@ -71,6 +71,8 @@ class LabStatus:
     # The connectors of the lab's Kafka Connect and their tasks' states; None when it runs none, or it
     # did not answer.
     connectors: tuple[ConnectorState, ...] | None = None
+    security: str = "plaintext"  # the EXTERNAL listener's security mode
+    advertised: str = ""  # other machines' bootstrap when the lab is exposed (--expose); "" when not
 
     @property
     def healthy(self) -> bool:
@@ -96,6 +98,8 @@ class LabStatus:
             "problems": list(self.problems),
             "hint": self.hint,
             "network": dataclasses.asdict(self.network) if self.network else None,
+            "security": self.security,
+            "advertised_bootstrap": self.advertised or None,
             **{o.key: (found.to_dict() if (found := self.service(name)) else None) for name, o in OPTIONAL.items()},
             "connectors": None if self.connectors is None else [c.to_dict() for c in self.connectors],
         }

@@ -331,7 +331,7 @@ def test_doctor_flags_advertised_listeners_that_resolve_to_an_address_nothing_an
                     (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
 
         monkeypatch.setattr(cluster, "check_reachable", lambda *a, **k: None)
-        monkeypatch.setattr(cluster, "cluster_info", lambda bootstrap, timeout: ClusterInfo(
+        monkeypatch.setattr(cluster, "cluster_info", lambda bootstrap, timeout, conf=None: ClusterInfo(
             bootstrap, "abc", 1, ((1, f"localhost:{port}"),), 0, 0))
         monkeypatch.setattr(socket, "getaddrinfo", v6_first)
         check = doctor._Doctor(Lab(Settings(project="orders", port=port)), 1e12)
