@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -70,6 +71,20 @@ def incompressible(size: int, seed: int = 0) -> bytes:
     import random
 
     return random.Random(seed).randbytes((size + 1) // 2).hex()[:size].encode()
+
+
+def feed_forever(stdin: Any, block: bytes) -> threading.Thread:
+    """A thread that writes block to a child's stdin again and again, till the child is gone."""
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            while True:
+                stdin.write(block)
+                stdin.flush()
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return writer
 
 
 def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:

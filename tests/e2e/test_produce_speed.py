@@ -5,15 +5,13 @@ exactly, keyed, to several partitions. Real processes, the real bed."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import signal
 import subprocess
 import sys
-import threading
 
 import pytest
-from kafka_cli import create, describe, fresh, incompressible, kl, poll
+from kafka_cli import create, describe, feed_forever, fresh, incompressible, kl, poll
 
 from kafkalab import Lab
 
@@ -88,17 +86,7 @@ def test_ctrl_c_while_keyed_lines_stream_to_three_partitions_counts_what_the_top
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert child.stdin is not None and child.stderr is not None
-        stdin = child.stdin
-
-        def write() -> None:  # keyed lines without end, till the producer is gone
-            block = b"".join(b"key-%d:value %d\n" % (i % 97, i) for i in range(10_000))
-            with contextlib.suppress(BrokenPipeError, ValueError):
-                while True:
-                    stdin.write(block)
-                    stdin.flush()
-
-        writer = threading.Thread(target=write, daemon=True)
-        writer.start()
+        writer = feed_forever(child.stdin, b"".join(b"key-%d:value %d\n" % (i % 97, i) for i in range(10_000)))
         poll(lambda: sum(end_offsets(bootstrap, name)) >= 30_000, 60, "the first messages in the topic")
         child.send_signal(signal.SIGINT)
         assert child.wait(30) == 130

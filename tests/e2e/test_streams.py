@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka_cli import create, describe, fresh, group, kl, poll
+from kafka_cli import create, describe, feed_forever, fresh, group, kl, poll
 
 from kafkalab import Lab
 from kafkalab.lab import state
@@ -77,17 +77,7 @@ def test_sigterm_while_produce_reads_a_stream_flushes_and_counts_what_the_topic_
     create(bootstrap, name, "-p", "3")
     with process(["produce", name, "-b", bootstrap]) as producer:
         assert producer.stdin is not None
-        stdin = producer.stdin
-
-        def write() -> None:  # lines without end, till the producer is gone
-            block = b"".join(b"message %d\n" % i for i in range(10_000))
-            with contextlib.suppress(BrokenPipeError, ValueError):
-                while True:
-                    stdin.write(block)
-                    stdin.flush()
-
-        writer = threading.Thread(target=write, daemon=True)
-        writer.start()
+        writer = feed_forever(producer.stdin, b"".join(b"message %d\n" % i for i in range(10_000)))
         poll(lambda: stored(bootstrap, name) >= 20_000, 60, "the first messages in the topic")
         producer.send_signal(signal.SIGTERM)
         assert producer.wait(30) == 143
