@@ -16,20 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_boot import KAFKALAB, bed_env
-
-
-def run(env: dict[str, str], *args: str) -> float:
-    began = time.monotonic()
-    done = subprocess.run([*KAFKALAB, *args], env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"kafkalab {' '.join(args)} failed: {done.stderr[-800:]}")
-    return time.monotonic() - began
+from bench_boot import bed_env
+from bench_boot import kafkalab as run
 
 
 def main() -> None:
