@@ -36,6 +36,9 @@ class Service:
     # Answers HTTP: the path status, doctor and `up` ask, and a text a healthy answer holds ("" for any 200).
     health_path: str = ""
     health_body: str = ""
+    # HTTP statuses it answers with while it is still starting, not a fault (Connect: its REST server
+    # listens before its resources exist, 404, and answers 503 until the worker has started).
+    starting_answers: tuple[int, ...] = ()
     # Where its API lives below the root: its URL, for clients, is root + api_path (the registry's
     # Confluent-compatible API, which Confluent's serializers in every language take as the registry's URL).
     api_path: str = ""
@@ -135,7 +138,7 @@ OPTIONAL: dict[str, Service] = {
     # whole distribution): its REST API answers GET /connectors once the worker has joined its group.
     "connect": Service(
         "connect", image="image_kafka", port="connect_port", container_port=8083, after_broker=True,
-        health_path="/connectors", waited=True, title="Kafka Connect",
+        health_path="/connectors", starting_answers=(404, 503), waited=True, title="Kafka Connect",
         variables=("KAFKA_CONNECT_URL", "KAFKA_CONNECT_INTERNAL_URL"), memory_mib=512,
         topics=("connect-configs", "connect-offsets", "connect-status"),  # the worker's config, offset, status
     ),

@@ -236,5 +236,7 @@ def http_health(service: Service, url: str, timeout: float = UI_REQUEST_TIMEOUT)
     finally:
         conn.close()
     healthy = response.status == 200 and service.health_body in body
-    return ServiceStatus(url, healthy, f"HTTP {response.status} {body[:80]}", answered=True, service=service.name,
+    # An answer it gives while it starts is not yet its answer: within the start window it is starting.
+    answered = response.status not in service.starting_answers
+    return ServiceStatus(url, healthy, f"HTTP {response.status} {body[:80]}", answered=answered, service=service.name,
                          internal_url=internal)

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from kafkalab.lab.status import after_broker_state, ui_health
+from kafkalab.lab.modes import OPTIONAL
+from kafkalab.lab.status import after_broker_state, http_health, ui_health
 
 
 def serving(healthy: bool) -> Iterator[str]:
@@ -89,3 +90,15 @@ def test_only_an_http_answer_counts_as_answered() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     assert not ui_health(f"http://127.0.0.1:{port}").answered
+
+
+def test_connects_answers_while_it_starts_are_not_yet_answers() -> None:
+    # Kafka Connect's REST server listens before its resources exist (404), then answers 503 until the
+    # worker has started: within the start window that is "starting"; kafka-ui's 503 is an answer.
+    connect = OPTIONAL["connect"]
+    for url in serving(False):  # 503
+        health = http_health(connect, url)
+        assert not health.healthy and not health.answered
+        assert after_broker_state(health.healthy, health.answered, True, 5.0, window=120.0) == "starting"
+        assert after_broker_state(health.healthy, health.answered, True, 130.0, window=120.0) == "failed"
+        assert ui_health(url).answered
