@@ -21,3 +21,12 @@ def request(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode(errors="replace")
+
+
+def app_client(url: str) -> Any:
+    """confluent-kafka's registry client as an application would make it, with a timeout: without one
+    (its default) a request the registry never answers hangs the test; with one, confluent-kafka
+    retries it (max.retries) on a new connection, as kafkalab's own client does."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    return SchemaRegistryClient({"url": url, "timeout": 10})

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import registry_http
 from click.testing import Result
 from kafka_cli import fresh, kl
 
@@ -120,9 +121,8 @@ def test_schema_commands_and_records_on_the_labs_registry(
     assert (json.loads(got["schema"]), got["version"], got["id"]) == (AVRO, 1, listed[0]["id"])
 
     # Apicurio's default rule is NONE (anything goes): BACKWARD, so that check has something to refuse.
-    from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    SchemaRegistryClient({"url": lab.schema_registry_url}).set_compatibility(subject, "BACKWARD")
+    registry_http.app_client(lab.schema_registry_url).set_compatibility(subject, "BACKWARD")
     added = {**AVRO, "fields": [*AVRO["fields"], {"name": "note", "type": "string", "default": ""}]}
     result = on(lab, "schema", "check", subject, "--file", str(schema_file(tmp_path, added, "v2.avsc")))
     assert result.exit_code == 0, result.output

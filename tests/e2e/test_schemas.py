@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import registry_http
 from kafka_cli import fresh, kl
 
 pytestmark = pytest.mark.e2e
@@ -130,7 +131,6 @@ def _serializer(fmt: str, client: Any) -> Any:
 def test_kafkalab_produces_and_confluent_kafka_reads(
     shared_lab: Any, registry_url: str, tmp_path: Path, fmt: str,
 ) -> None:
-    from confluent_kafka.schema_registry import SchemaRegistryClient
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     bootstrap, topic = shared_lab.settings.lab_bootstrap, fresh(f"orders-{fmt}")
@@ -140,7 +140,7 @@ def test_kafkalab_produces_and_confluent_kafka_reads(
     assert result.exit_code == 0, result.output
     assert "Produced 2 messages" in result.stderr
 
-    client = SchemaRegistryClient({"url": registry_url})
+    client = registry_http.app_client(registry_url)
     assert client.get_latest_version(f"{topic}-value").schema.schema_type == \
         {"avro": "AVRO", "json-schema": "JSON", "protobuf": "PROTOBUF"}[fmt]
     deserialize = _deserializer(fmt, client)
@@ -154,11 +154,10 @@ def test_kafkalab_produces_and_confluent_kafka_reads(
 @pytest.mark.parametrize("fmt", ["avro", "json-schema", "protobuf"])
 def test_confluent_kafka_produces_and_kafkalab_reads(shared_lab: Any, registry_url: str, fmt: str) -> None:
     from confluent_kafka import Producer
-    from confluent_kafka.schema_registry import SchemaRegistryClient
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     bootstrap, topic = shared_lab.settings.lab_bootstrap, fresh(f"written-{fmt}")
-    serialize = _serializer(fmt, SchemaRegistryClient({"url": registry_url}))
+    serialize = _serializer(fmt, registry_http.app_client(registry_url))
     producer = Producer({"bootstrap.servers": bootstrap})
     producer.produce(topic, serialize({"id": 7, "name": "seven"}, SerializationContext(topic, MessageField.VALUE)),
                      key=b"k1")
@@ -239,9 +238,8 @@ def test_schema_commands(registry_url: str, tmp_path: Path) -> None:
     assert kl("--schema-registry", registry_url, "schema", "get", "no-such-subject").exit_code == 25
 
     # A compatible change (a field with a default), then an incompatible one, under BACKWARD.
-    from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    SchemaRegistryClient({"url": registry_url}).set_compatibility(subject, "BACKWARD")
+    registry_http.app_client(registry_url).set_compatibility(subject, "BACKWARD")
     good = tmp_path / "v2.avsc"
     good.write_text(json.dumps({**AVRO, "fields": [*AVRO["fields"], {"name": "note", "type": "string",
                                                                       "default": ""}]}))
