@@ -46,10 +46,27 @@ os.environ["XDG_CACHE_HOME"] = os.environ["KLTESTS_CACHE_HOME"]
 _counter = itertools.count(1)
 
 
+# Test labs' ports come from below the kernel's ephemeral range (32768-60999 on Linux): a port from that
+# range can be taken, between being handed out and `up`, by any client's outgoing connection (CI once
+# lost a cluster's port + 1 that way). Each port handed out holds the two after it as well, so that any
+# of them can be a cluster's first broker (port, port + 1, port + 2). xdist workers get ranges of their own.
+_PORT_STEP = 3
+_worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
+_first = 10000 + 2000 * int(_worker[2:]) if _worker else 10000
+_ports = iter(range(_first, min(_first + 2000 if _worker else 29000, 29000) - 2, _PORT_STEP))  # bed's: 29000-29999
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port p that no test lab has had, with p, p + 1 and p + 2 bindable on 127.0.0.1 now."""
+    for port in _ports:
+        try:
+            with socket.socket() as a, socket.socket() as b, socket.socket() as c:
+                for sock, offset in ((a, 0), (b, 1), (c, 2)):
+                    sock.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return port
+    raise AssertionError(f"no free ports left for test labs from {_first}")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -45,22 +44,6 @@ def kafkalab(env: dict[str, str], *args: str, stdin: str | None = None) -> Resul
 
 def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
-
-
-def three_free_ports(bed: SimpleNamespace) -> int:
-    """A port p with p, p + 1 and p + 2 free: a cluster's brokers."""
-    for _ in range(200):
-        port = bed.free_port()
-        if port + 2 > 65535:
-            continue
-        try:
-            with socket.socket() as a, socket.socket() as b:
-                a.bind(("127.0.0.1", port + 1))
-                b.bind(("127.0.0.1", port + 2))
-        except OSError:
-            continue
-        return port
-    raise AssertionError("no three free ports in a row")
 
 
 # --- 1. a lab is found by its name ------------------------------------------------------------------
@@ -124,7 +107,7 @@ def test_every_command_finds_the_lab_by_its_name(lab_factory: Callable[..., Lab]
 def test_ports_a_mode_derives_are_checked_before_anything_starts(lab_factory: Callable[..., Lab],
                                                                   bed: SimpleNamespace) -> None:
     project = lab_factory().settings.project
-    port = three_free_ports(bed)
+    port = bed.free_port()  # p, p + 1 and p + 2 are free: a cluster's brokers
     env = shell(project)
     collide = kafkalab(env, "--port", str(port), "--ui-port", str(port + 1), "up", "--mode", "cluster")
     assert collide.exit_code == 3, collide.stderr
@@ -186,7 +169,7 @@ def test_a_cluster_lab_of_kafkalab_0_1_keeps_its_data_and_is_seen_as_it_is(
     lab_factory: Callable[..., Lab], bed: SimpleNamespace, tmp_path: Path,
 ) -> None:
     project = lab_factory().settings.project
-    port = three_free_ports(bed)
+    port = bed.free_port()  # p, p + 1 and p + 2 are free: a cluster's brokers
     make_0_1_lab(project, port, bed.free_port(), tmp_path)
     assert "dev.kafkalab" not in docker("inspect", f"{project}-kafka-1")
     env = shell(project)
