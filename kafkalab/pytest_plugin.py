@@ -45,7 +45,7 @@ from kafkalab.settings import MODES
 
 if TYPE_CHECKING:
     from kafkalab.declare.plan import Applied
-    from kafkalab.docker.compose import Container
+    from kafkalab.docker.models import Container
     from kafkalab.errors import KafkalabError
     from kafkalab.lab.lab import Lab
     from kafkalab.settings import Settings

@@ -8,7 +8,7 @@ Docker's failures become typed errors in kafkalab.docker.errors.
 
 May import: kafkalab.errors, kafkalab.settings, kafkalab.lab.modes and kafkalab.lab.state (the
 facts of a mode, the lab's record), kafkalab.security.store (the secured listener's secrets), and
-its siblings run, errors and pull.
+its siblings run, errors, models and pull.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkalab.docker.errors import not_a_command, translate, translate_whales
+from kafkalab.docker.models import Container, Inventory
 from kafkalab.docker.run import docker_path, run_docker, start_docker
 from kafkalab.errors import (
     ComposeError,
@@ -37,7 +38,7 @@ from kafkalab.errors import (
     PortInUse,
 )
 from kafkalab.lab import state
-from kafkalab.lab.modes import LAB_LABEL, LEGACY_DATA, LEGACY_VOLUMES, MODE_LABEL, MODES
+from kafkalab.lab.modes import LAB_LABEL, LEGACY_DATA, LEGACY_VOLUMES, MODE_LABEL
 from kafkalab.security import store
 from kafkalab.security.listener import recorded
 from kafkalab.settings import Settings
@@ -53,54 +54,12 @@ def compose_dir() -> Path:
     raise KafkalabError("kafkalab's compose files are missing from its installation.", "Reinstall kafkalab.")
 
 
-@dataclasses.dataclass(frozen=True)
-class Container:
-    service: str
-    name: str
-    state: str  # running, exited, paused, restarting, created, ...
-    status: str  # docker's own words, e.g. "Up 3 minutes"
-    ports: tuple[str, ...]
-    image: str
-    id: str = ""
-    lab: str = ""  # its dev.kafkalab.lab label: the project, or "" on containers of earlier versions
-    mode: str = ""  # its dev.kafkalab.mode label
-    config_files: str = ""  # the compose files it was made from (Compose's own label)
-    networks: tuple[str, ...] = ()  # the networks it is attached to, by name
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-    def owned_by(self, project: str, legacy: bool) -> bool:
-        """kafkalab's: it carries the lab's label; or, where kafkalab 0.1 ran this project (legacy:
-        its record says so), it was made from one of kafkalab's compose files, as 0.1 labelled nothing."""
-        if self.lab:
-            return self.lab == project
-        return legacy and any(
-            Path(f).name in _MODE_FILES and Path(f).parent.name == "compose" for f in self.config_files.split(",")
-        )
-
-
-_MODE_FILES = {spec.file for spec in MODES.values()}
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")  # the name Docker gives a volume it makes for an image's VOLUME
 _PS_FIELDS = (
     "{{.ID}}", "{{.Label \"com.docker.compose.service\"}}", "{{.Names}}", "{{.State}}", "{{.Status}}",
     "{{.Ports}}", "{{.Image}}", f'{{{{.Label "{LAB_LABEL}"}}}}', f'{{{{.Label "{MODE_LABEL}"}}}}',
     "{{.Label \"com.docker.compose.project.config_files\"}}", "{{.Networks}}",
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class Inventory:
-    """What docker holds under the project's name: the lab's, and what is someone else's."""
-
-    containers: tuple[Container, ...]
-    volumes: tuple[str, ...]
-    foreign: tuple[str, ...]  # "container NAME" and "volume NAME" of a compose project that is not kafkalab's
-    adopted: tuple[str, ...] = ()  # the lab's volumes from kafkalab 0.1: no label, ever (Compose adds none)
-    networks: tuple[str, ...] = ()  # the lab's networks (its label; kafkalab 0.1's <project>_default)
-    # Whose the network of the lab's name is when it is not the lab's ("" when there is none such).
-    network_taken: str = ""
 
 
 class Compose:

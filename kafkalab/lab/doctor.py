@@ -33,7 +33,8 @@ from kafkalab.errors import DOCTOR_EXIT_CODES, DockerSocketDenied, KafkalabError
 from kafkalab.lab.modes import MODES
 
 if TYPE_CHECKING:
-    from kafkalab.docker.compose import Compose, Container
+    from kafkalab.docker.compose import Compose
+    from kafkalab.docker.models import Container
     from kafkalab.lab.connection import LabNetwork
     from kafkalab.settings import Settings
 

@@ -21,7 +21,8 @@ from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from kafkalab.docker.compose import Compose, Container, Echo, Inventory
+from kafkalab.docker.compose import Compose, Echo
+from kafkalab.docker.models import Container, Inventory
 from kafkalab.docker.pull import ImagePull, PullProgress
 from kafkalab.errors import (
     BrokerUnreachable,

@@ -17,7 +17,8 @@ from kafkalab.lab.modes import MODES, OPTIONAL, Service
 
 if TYPE_CHECKING:
     from kafkalab.connectors.client import ConnectorState
-    from kafkalab.docker.compose import Compose, Container
+    from kafkalab.docker.compose import Compose
+    from kafkalab.docker.models import Container
     from kafkalab.kafka.cluster import ClusterInfo
 
 LabState = Literal["healthy", "starting", "degraded", "stopped", "not running"]

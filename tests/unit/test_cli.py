@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from kafkalab import errors
 from kafkalab.cli.main import cli
-from kafkalab.docker.compose import Container
+from kafkalab.docker.models import Container
 from kafkalab.kafka.cluster import ClusterInfo
 from kafkalab.lab import state
 from kafkalab.lab.lab import Lab

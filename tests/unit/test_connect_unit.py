@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from kafkalab.cli.main import cli
-from kafkalab.docker.compose import Container, compose_dir
+from kafkalab.docker.compose import compose_dir
+from kafkalab.docker.models import Container
 from kafkalab.errors import ConfigError
 from kafkalab.kafka.cluster import ClusterInfo
 from kafkalab.lab import state

@@ -29,7 +29,8 @@ from kafkalab.connectors.client import (
     parse_state,
     read_config,
 )
-from kafkalab.docker.compose import Compose, Container, compose_dir
+from kafkalab.docker.compose import Compose, compose_dir
+from kafkalab.docker.models import Container
 from kafkalab.errors import (
     EXIT_CODES,
     AuthenticationFailed,

@@ -10,7 +10,7 @@ import pytest
 
 from kafkalab import errors
 from kafkalab.cli import render
-from kafkalab.docker.compose import Container
+from kafkalab.docker.models import Container
 from kafkalab.kafka import groups
 from kafkalab.lab.status import LabStatus, UiStatus
 

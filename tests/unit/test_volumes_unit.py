@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from kafkalab.docker.compose import Compose, Container
+from kafkalab.docker.compose import Compose
+from kafkalab.docker.models import Container
 from kafkalab.errors import ComposeError
 from kafkalab.settings import Settings
 
