@@ -12,7 +12,7 @@ lab's own broker image, running Kafka's BrokerApiVersionsCommand with its java a
 network check, NETWORK_CHECK_SCRIPT).
 
 May import: kafkalab.errors, kafkalab.lab.modes, kafkalab.lab.status, kafkalab.lab.connection, kafkalab.lab.secured,
-kafkalab.docker.compose, kafkalab.kafka.cluster; never kafkalab.lab.lab, which imports this module
+kafkalab.docker.compose and .run, kafkalab.kafka.cluster; never kafkalab.lab.lab, which imports this module
 (Lab.doctor() calls diagnose with itself: a DiagnosedLab).
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -210,11 +209,13 @@ class _Doctor:
 
     def _run(self) -> None:
         c = self.compose
-        path = shutil.which("docker")
-        if path is None:
-            from kafkalab.errors import DockerNotFound
+        from kafkalab.docker.run import docker_path
+        from kafkalab.errors import DockerNotFound
 
-            self.add("docker", False, "there is no `docker` on PATH", DockerNotFound.hint)
+        try:
+            path = docker_path()
+        except DockerNotFound as not_found:
+            self.add("docker", False, "there is no `docker` on PATH", not_found.hint)
             self.ports(None)
             self.skip_rest("there is no docker CLI")
             return
