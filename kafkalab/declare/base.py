@@ -77,6 +77,39 @@ def whole(written: Mapping[str, Any], key: str, where: Where, *, low: int, high:
     return value
 
 
+def flatten(table: Mapping[str, Any], where: Where, key: str) -> list[tuple[str, Any]]:
+    """A table of configs (a topic's, a connector's) as one level, in the file's order. TOML reads an
+    unquoted dotted key (`tasks.max = 1`, in a `[connectors.NAME.config]` table or an inline one) as
+    nested tables ({"tasks": {"max": 1}}): their keys are joined with "." again ("tasks.max"). An
+    empty table stays a value (which no config takes); a key written twice (quoted and dotted) is an error."""
+    found: list[tuple[str, Any]] = []
+
+    def walk(part: Mapping[str, Any], prefix: str) -> None:
+        for name, value in part.items():
+            if isinstance(value, Mapping) and value:
+                walk(value, f"{prefix}{name}.")
+            else:
+                found.append((f"{prefix}{name}", value))
+
+    walk(table, "")
+    seen: set[str] = set()
+    for name, _value in found:
+        if name in seen:
+            raise where.error(f"{key} {name!r} is written twice (quoted and as a dotted key).", key=key)
+        seen.add(name)
+    return found
+
+
+def config_text(value: Any) -> str | None:
+    """A config's value as Kafka and Kafka Connect take it: text; TOML's numbers and booleans as their
+    text. None: no value of a config (an array, a table)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Cluster:
     """What a plan is made for and carried out on: the brokers (with the client settings of the

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from kafkalab.connectors.client import Connect
-from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys
+from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys, config_text, flatten
 from kafkalab.errors import InvalidConnectorConfig
 
 KEYS = ("config",)
@@ -35,15 +35,6 @@ class DeclaredConnector:
         return dict(self.config)
 
 
-def config_value(value: Any) -> str | None:
-    """A connector setting's value as the REST API takes it: text; TOML's numbers and booleans as their text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    return None
-
-
 def parse(name: str, written: Any, where: Where) -> DeclaredConnector:
     example = '`config = { "connector.class" = "FileStreamSource", file = "/tmp/in.txt", topic = "lines" }`'
     if not isinstance(written, dict):
@@ -55,13 +46,13 @@ def parse(name: str, written: Any, where: Where) -> DeclaredConnector:
     if not isinstance(config, dict) or not config:
         raise where.error(f"config must be a table of the connector's settings, such as {example}.", key="config")
     found = []
-    for key, value in config.items():
-        text = config_value(value)
+    for key, value in flatten(config, where, "config"):  # [connectors.NAME.config]'s `tasks.max = 1` too
+        text = config_text(value)
         if text is None:
             raise where.error(f"config {key!r} = {value!r} is no setting's value: give text, a number or true/false.",
                               key="config")
-        found.append((str(key), text))
-    if "connector.class" not in config:
+        found.append((key, text))
+    if "connector.class" not in dict(found):
         raise where.error("config has no connector.class: the class (or alias) of the connector, such as "
                           '"FileStreamSource".', key="config")
     return DeclaredConnector(name, where, tuple(found))

@@ -7,7 +7,9 @@
     seed = "fixtures/orders.jsonl"  # records in `produce --format json`'s shape, relative to the file
 
 The plan creates a missing topic (and seeds it: only a topic that it created), adds partitions, sets
-the configs declared and resets to the broker's default those set on the topic but not declared. It
+the configs declared that differ (in Kafka's normal form of a value: same_config) and resets to the
+broker's default those set on the topic but not declared. Partitions or a replication factor not
+written are not compared (a new topic has 1 partition, and the cluster's default replication). It
 never shrinks a topic or changes its replication factor (Refusal); a topic not declared is left alone.
 
 May import: kafkalab.errors, kafkalab.declare.base, kafkalab.kafka.{records,topics,cluster,clients,requests},
@@ -19,9 +21,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys, whole
+from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys, config_text, flatten, whole
 from kafkalab.kafka.records import Record, parse_record
 from kafkalab.kafka.topics import MAX_PARTITIONS, MAX_REPLICATION
 
@@ -34,20 +37,11 @@ SEED_TIMEOUT = 30.0  # seconds the seed records of one topic may take to be deli
 class DeclaredTopic:
     name: str
     where: Where
-    partitions: int = 1
-    replication: int | None = None  # None: the cluster's default of a new topic
+    partitions: int | None = None  # None: not compared; a new topic has 1
+    replication: int | None = None  # None: not compared; a new topic has the cluster's default
     config: Mapping[str, str] = dataclasses.field(default_factory=dict)
     seed: str = ""  # as written
     records: tuple[Record, ...] = ()
-
-
-def config_text(value: Any) -> str | None:
-    """A topic config's value as Kafka takes it: TOML's numbers and booleans as their text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    return None
 
 
 def parse(name: str, written: Any, where: Where) -> DeclaredTopic:
@@ -56,14 +50,14 @@ def parse(name: str, written: Any, where: Where) -> DeclaredTopic:
     check_keys(written, where, KEYS)
     if not _TOPIC_NAME.fullmatch(name) or name in (".", ".."):
         raise where.error(f"{name!r} is no topic name: letters, digits, '.', '_' and '-', at most 249 of them.")
-    partitions = whole(written, "partitions", where, low=1, high=MAX_PARTITIONS) or 1
+    partitions = whole(written, "partitions", where, low=1, high=MAX_PARTITIONS)
     replication = whole(written, "replication_factor", where, low=1, high=MAX_REPLICATION)
     raw_config = written.get("config", {})
     if not isinstance(raw_config, dict):
         raise where.error('config must be a table of topic configs, such as { "retention.ms" = "3600000" }.',
                           key="config")
     config: dict[str, str] = {}
-    for key, value in raw_config.items():
+    for key, value in flatten(raw_config, where, "config"):  # `cleanup.policy = "compact"` in a table too
         text = config_text(value)
         if text is None:
             raise where.error(f"config {key!r} = {value!r} is no config value: give text, a number or true/false.",
@@ -72,7 +66,7 @@ def parse(name: str, written: Any, where: Where) -> DeclaredTopic:
     seed = written.get("seed", "")
     if not isinstance(seed, str) or ("seed" in written and not seed):
         raise where.error(f"seed = {seed!r} is not the path of a file of records.", key="seed")
-    records = read_seed(seed, where, partitions) if seed else ()
+    records = read_seed(seed, where, partitions or 1) if seed else ()  # seeded only when created: with 1 unwritten
     return DeclaredTopic(name, where, partitions, replication, config, seed, records)
 
 
@@ -363,9 +357,10 @@ def plan_topic(topic: DeclaredTopic, have: Existing | None, replication: int) ->
     """The steps from what a topic is (None: no such topic) to its declaration. Pure: unit-tested."""
     if have is None:
         rf = topic.replication if topic.replication is not None else replication
-        return [CreateTopic("topic", topic.name, topic.partitions, rf, topic.config, topic.records)], []
+        partitions = topic.partitions or 1
+        return [CreateTopic("topic", topic.name, partitions, rf, topic.config, topic.records)], []
     refused = []
-    if topic.partitions < have.partitions:
+    if topic.partitions is not None and topic.partitions < have.partitions:
         declared = f"{topic.partitions} partition{'' if topic.partitions == 1 else 's'}"
         refused.append(Refusal("topic", topic.name, f"{declared} declared, and it has {have.partitions}: "
                                "Kafka cannot remove partitions"))
@@ -373,12 +368,36 @@ def plan_topic(topic: DeclaredTopic, have: Existing | None, replication: int) ->
         refused.append(Refusal("topic", topic.name, f"replication factor {topic.replication} declared, and it has "
                                f"{have.replication}: kafkalab does not reassign replicas"))
     steps: list[Step] = []
-    if topic.partitions > have.partitions:
+    if topic.partitions is not None and topic.partitions > have.partitions:
         steps.append(AddPartitions("topic", topic.name, have.partitions, topic.partitions))
     for key, want in sorted(topic.config.items()):
-        if have.config.get(key) != want:
+        if not same_config(want, have.config.get(key)):
             steps.append(SetConfig("topic", topic.name, key, have.config.get(key), want))
     for key, value in sorted(have.config.items()):
         if key not in topic.config:
             steps.append(ResetConfig("topic", topic.name, key, value))
     return steps, refused
+
+
+def same_config(declared: str, reported: str | None) -> bool:
+    """Whether the broker's value of a topic config is the declared one. The broker describes a config
+    as it parsed it (Kafka's ConfigDef.convertToString of the parsed value): a list's items, split on
+    commas and trimmed, joined with "," (`compact, delete` is compact,delete), a number as Java prints
+    it (a DOUBLE's 1 is 1.0), a boolean as true or false (`True` is true). Both are compared in that form."""
+    return reported is not None and config_form(declared) == config_form(reported)
+
+
+def config_form(value: str) -> tuple[str | Decimal, ...]:
+    """A config's value as compared: its comma-separated items, trimmed; numbers as numbers (1 == 1.0 ==
+    1.0E0), true and false in any case."""
+    return tuple(item_form(item.strip()) for item in value.strip().split(","))
+
+
+def item_form(item: str) -> str | Decimal:
+    if item.lower() in ("true", "false"):
+        return item.lower()
+    try:
+        number = Decimal(item)
+    except InvalidOperation:
+        return item
+    return number if number.is_finite() else item

@@ -362,6 +362,17 @@ def test_declared_connectors_are_parsed_with_their_lines(tmp_path: Path) -> None
         assert caught.value.message.startswith(f"{tmp_path / 'kafkalab.toml'}, {why}"), caught.value.message
 
 
+def test_a_connectors_config_table_takes_unquoted_dotted_keys(tmp_path: Path) -> None:
+    from kafkalab.declare import plan
+
+    # TOML reads `tasks.max = 1` as {"tasks": {"max": 1}}: the keys are joined with "." again, in the file's order.
+    (tmp_path / "kafkalab.toml").write_text('[connectors.lines-in.config]\nconnector.class = "FileStreamSource"\n'
+                                            'tasks.max = 1\ntopic = "lines"\nerrors.deadletterqueue.topic.name = "dlq"\n')
+    (found,) = plan.load(tmp_path).objects["connectors"]
+    assert found.config == (("connector.class", "FileStreamSource"), ("tasks.max", "1"), ("topic", "lines"),
+                            ("errors.deadletterqueue.topic.name", "dlq"))
+
+
 def test_the_plan_creates_updates_and_leaves_alone(canned: tuple[str, type[_Canned]], tmp_path: Path) -> None:
     from kafkalab.declare import plan
     from kafkalab.declare.base import Cluster
