@@ -6,8 +6,9 @@
     # schema = '{"type": "string"}'
     # type = "avro"                 # avro, json or protobuf: the file's suffix's, else avro
 
-The plan registers a schema whose subject has none, or whose latest version is another schema (a
-new version, which the registry checks against the subject's compatibility rule). It deletes nothing.
+The plan registers a schema whose subject has none, or that none of its versions holds (the
+registry's lookup, POST /subjects/SUBJECT): a new version, which the registry checks against the
+subject's compatibility rule. A schema an older version holds is there: nothing to do. It deletes nothing.
 
 May import: kafkalab.errors, kafkalab.declare.base, kafkalab.schemas.registry.
 """
@@ -143,7 +144,9 @@ class SchemaKind:
             except SchemaNotFound:
                 steps.append(RegisterSchema("schema", schema.name, schema.text, schema.type, None))
                 continue
-            if not same_schema(latest.schema, schema.text, schema.type):
+            if same_schema(latest.schema, schema.text, schema.type):
+                continue  # the latest version, whatever its spacing
+            if registry.lookup(schema.name, schema.text, schema.type) is None:  # nor an older version
                 steps.append(RegisterSchema("schema", schema.name, schema.text, schema.type, latest.version))
         return steps, []
 

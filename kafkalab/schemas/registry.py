@@ -192,6 +192,18 @@ class Registry:
                 version = self.client.lookup_schema(subject, Schema(text, REGISTRY_TYPE[schema_type])).version
         return SchemaVersion(subject, version, schema_id, schema_type, text)
 
+    def lookup(self, subject: str, text: str, schema_type: SchemaType) -> SchemaVersion | None:
+        """The version of the subject that holds the schema, any of its versions (POST /subjects/SUBJECT:
+        the registry compares the schemas as it parses them); None when none does, or there is no such subject."""
+        from confluent_kafka.schema_registry import Schema
+
+        try:
+            with registry_errors(self.target, subject):
+                found = self.client.lookup_schema(subject, Schema(text, REGISTRY_TYPE[schema_type]))
+        except SchemaNotFound:  # 40401 no such subject, 40403 no such schema under it
+            return None
+        return SchemaVersion(subject, found.version, found.schema_id, schema_type, text)
+
     def check(self, subject: str, text: str, schema_type: SchemaType) -> Check:
         """Whether the schema is compatible with the subject's latest version, with the registry's reasons.
 

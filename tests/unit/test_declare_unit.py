@@ -1,6 +1,7 @@
 """The declaration of the lab as code, without Kafka: finding lines in TOML, parsing and checking
-[topics.NAME] and [schemas."SUBJECT"], the plan of a topic, carrying a plan out (refused whole),
-up's one line, and export's TOML read back as it was written."""
+[topics.NAME] and [schemas."SUBJECT"], the plan of a topic (its configs in Kafka's normal form), the
+plan of schemas (a registry faked), carrying a plan out (refused whole), up's one line, and export's
+TOML read back as it was written."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from kafkalab.declare import plan
+from kafkalab.declare import plan, schemas
 from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where
 from kafkalab.declare.locate import locate, split_key
 from kafkalab.declare.schemas import DeclaredSchema, RegisterSchema, SchemaKind, same_schema
@@ -24,7 +25,9 @@ from kafkalab.declare.topics import (
     SetConfig,
     plan_topic,
 )
-from kafkalab.errors import EXIT_CODES, ConfigError, KafkaRequestError, PlanRefused
+from kafkalab.errors import EXIT_CODES, ConfigError, KafkaRequestError, PlanRefused, SchemaNotFound
+from kafkalab.kafka.contexts import RegistryTarget
+from kafkalab.schemas.registry import SchemaVersion
 from kafkalab.settings import DECLARED_TABLES, resolve
 
 EXAMPLE = """\
@@ -93,7 +96,7 @@ def test_the_example_declaration_parses(tmp_path: Path) -> None:
     assert orders.config == {"cleanup.policy": "compact", "retention.ms": "604800000"}  # TOML's number as text
     assert (events.partitions, events.replication, events.seed) == (2, None, "fixtures/events.jsonl")
     assert events.records == ((b"one", b"a", None, None, []), (b'{"n": 1}', None, 1, None, [("h", b"v")]))
-    assert (eu.name, eu.partitions, eu.config) == ("orders.eu", 1, {})
+    assert (eu.name, eu.partitions, eu.config) == ("orders.eu", None, {})  # not written: not compared
     (schema,) = found.objects["schemas"]
     assert (schema.name, schema.type) == ("orders-value", "avro")
     assert found.count() == "3 topics, 1 schema"
@@ -148,6 +151,25 @@ def test_a_seed_file_that_does_not_parse_is_an_error(tmp_path: Path, events: str
     assert error_of(tmp_path).startswith(f"{path}, line 11, [topics.events]: " + expected.format(seed=seed))
 
 
+def test_config_tables_take_unquoted_dotted_keys(tmp_path: Path) -> None:
+    # TOML reads `cleanup.policy = "compact"` as {"cleanup": {"policy": "compact"}}: the keys are joined again.
+    write(tmp_path, '[topics.a.config]\ncleanup.policy = "compact"\n"retention.ms" = 1000\nsegment.bytes = 1048576\n'
+                    '[topics.b]\nconfig = { min.insync.replicas = 1 }\n')
+    a, b = plan.load(tmp_path).objects["topics"]
+    assert a.config == {"cleanup.policy": "compact", "retention.ms": "1000", "segment.bytes": "1048576"}
+    assert b.config == {"min.insync.replicas": "1"}
+
+
+@pytest.mark.parametrize(("table", "expected"), [
+    ('[topics.a.config]\n"cleanup.policy" = "compact"\ncleanup.policy = "delete"\n',
+     "[topics.a]: config 'cleanup.policy' is written twice (quoted and as a dotted key)."),
+    ("[topics.a.config]\nretention = {}\n", "[topics.a]: config 'retention' = {} is no config value"),
+])
+def test_a_config_key_written_twice_or_an_empty_table_is_an_error(tmp_path: Path, table: str, expected: str) -> None:
+    path = write(tmp_path, table)
+    assert error_of(tmp_path).startswith(f"{path}, line ") and expected in error_of(tmp_path)
+
+
 def test_an_inline_schema_and_its_type(tmp_path: Path) -> None:
     write(tmp_path, '[schemas."a"]\nschema = \'{"type": "string"}\'\n[schemas."b"]\nschema = "{}"\ntype = "json"\n')
     a, b = plan.load(tmp_path).objects["schemas"]
@@ -189,6 +211,78 @@ def test_a_shrink_and_a_replication_change_are_refused() -> None:
     ]
     # Not declared: whatever the topic has is fine.
     assert plan_topic(topic(), Existing(3, 2, {"retention.ms": "1000"}), 3) == ([], [])
+
+
+@pytest.mark.parametrize(("key", "written", "broker_says"), [  # written: as TOML
+    ("cleanup.policy", '"compact, delete"', "compact,delete"),  # a LIST: Kafka joins its items with ","
+    ("min.cleanable.dirty.ratio", "1", "1.0"),  # a DOUBLE: Java's Double.toString
+    ("min.cleanable.dirty.ratio", "1e-4", "1.0E-4"),
+    ("unclean.leader.election.enable", '"True"', "true"),  # a BOOLEAN
+    ("unclean.leader.election.enable", "false", "false"),
+    ("retention.ms", '" 604800000 "', "604800000"),  # every value is trimmed
+    ("retention.ms", "9007199254740993", "9007199254740993"),  # a LONG beyond a float's precision
+])
+def test_a_config_kafka_describes_in_its_normal_form_is_no_difference(
+        tmp_path: Path, key: str, written: str, broker_says: str) -> None:
+    write(tmp_path, f'[topics.orders]\nconfig = {{ "{key}" = {written} }}\n')
+    (declared,) = plan.load(tmp_path).objects["topics"]
+    assert plan_topic(declared, Existing(1, 1, {key: broker_says}), 1) == ([], [])
+
+
+@pytest.mark.parametrize(("written", "broker_says"), [
+    ("compact", "compact,delete"), ("delete,compact", "compact,delete"), ("0.5", "0.55"),
+    ("9007199254740993", "9007199254740992"), ("yes", "true"), ("LZ4", "lz4"),
+])
+def test_a_config_that_differs_in_kafkas_normal_form_is_set(written: str, broker_says: str) -> None:
+    steps, _ = plan_topic(topic(config={"x": written}), Existing(3, 1, {"x": broker_says}), 1)
+    assert steps == [SetConfig("topic", "orders", "x", broker_says, written)]
+
+
+def test_unwritten_partitions_are_not_compared_and_a_new_topic_has_one(tmp_path: Path) -> None:
+    unwritten = topic(partitions=None)
+    assert plan_topic(unwritten, Existing(6, 1, {"retention.ms": "1000"}), 1) == ([], [])
+    (step,), _ = plan_topic(unwritten, None, 1)
+    assert isinstance(step, CreateTopic) and step.partitions == 1
+    assert step.describe() == "create topic orders (1 partition, replication 1, 1 config)"
+    # Seeds are produced only into a topic the plan creates: with 1 partition, when not written.
+    write(tmp_path, '[topics.events]\nseed = "fixtures/events.jsonl"\n', events='{"value": "v", "partition": 1}\n')
+    assert "is for partition 1, and the topic has 1 (0 to 0)." in error_of(tmp_path)
+
+
+@dataclasses.dataclass
+class FakeRegistry:
+    """A registry's subjects, as lists of versions' texts (version 1 first), as SchemaKind.plan asks them."""
+
+    subjects: dict[str, list[str]]
+    looked_up: list[str] = dataclasses.field(default_factory=list)
+
+    def __call__(self, _target: Any) -> FakeRegistry:
+        return self
+
+    def get(self, subject: str) -> Any:
+        if subject not in self.subjects:
+            raise SchemaNotFound(f"no subject {subject}")
+        versions = self.subjects[subject]
+        return SchemaVersion(subject, len(versions), 1, "avro", versions[-1])
+
+    def lookup(self, subject: str, text: str, _type: str) -> Any:
+        self.looked_up.append(subject)
+        versions = self.subjects.get(subject, [])
+        return SchemaVersion(subject, versions.index(text) + 1, 1, "avro", text) if text in versions else None
+
+
+def test_a_schema_an_older_version_holds_is_not_registered_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    v1, v2, v3 = '{"type": "string"}', '["null", "string"]', '["null", "string", "int"]'
+    fake = FakeRegistry({"old": [v1, v2], "latest": [v1, v2], "new": [v1, v2]})
+    monkeypatch.setattr(schemas, "Registry", fake)
+    where = Where(Path("kafkalab.toml"), ("schemas", "s"))
+    declared = [DeclaredSchema("old", where, v1, "avro"), DeclaredSchema("latest", where, v2 + "\n", "avro"),
+                DeclaredSchema("new", where, v3, "avro"), DeclaredSchema("none", where, v1, "avro")]
+    steps, refused = SchemaKind().plan(declared, Cluster("x:1", registry=RegistryTarget("http://r", None, lab=True)))
+    assert [s.describe() for s in steps] == ["register schema new (avro, a new version after version 2)",
+                                             "register schema none (avro, a new subject)"]
+    assert refused == []
+    assert fake.looked_up == ["old", "new"]  # the latest, whatever its spacing, needs no lookup
 
 
 @dataclasses.dataclass(frozen=True)
