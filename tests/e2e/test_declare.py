@@ -3,7 +3,8 @@ records and a schema; `up` makes them, configures them and seeds them, once; `ap
 changes nothing, `apply` grows partitions and changes configs, a shrink is refused with nothing
 applied; `apply` goes where the Kafka commands go (-b, --schema-registry); `export` then `apply` on a
 fresh lab gives the same topics (also through -b); schemas need the lab's registry, and say so before
-anything starts when it does not run.
+anything starts when it does not run. Configs written otherwise than Kafka writes them back, a topic
+without partitions and a schema an older version holds settle: nothing to do.
 
 Every CLI run is in the project's folder (the declaration is the found config file), in a user's
 shell for the lab (kafka_cli.lab_env).
@@ -93,6 +94,7 @@ def test_up_makes_configures_and_seeds_once_and_apply_changes_the_rest(
     apply_goes_where_the_kafka_commands_go(lab)
     a_shrink_is_refused(lab, tmp_path, grown)
     a_step_the_broker_refuses_applies_nothing(lab, tmp_path, grown)
+    kafkas_own_forms_and_an_older_schema_settle(lab, tmp_path, grown)
 
 
 def up_makes_configures_and_seeds(lab: Any) -> dict[str, Any]:
@@ -275,3 +277,53 @@ def a_step_the_broker_refuses_applies_nothing(lab: Any, folder: Path, grown: dic
     assert refused.stderr.startswith("Error: Could not set config no.such.config of topic orders: ")
     assert "Nothing of the plan was applied." in refused.stderr
     assert state(lab, "orders", "events") == grown
+
+
+FORMS = """\
+with = ["schema-registry"]
+
+[topics.orders]                 # no partitions: the 5 it has are not compared
+config = { "retention.ms" = 3600000 }
+
+[topics.forms.config]           # unquoted dotted keys, and values Kafka writes back otherwise
+cleanup.policy = "compact, delete"
+min.cleanable.dirty.ratio = 1
+unclean.leader.election.enable = "True"
+
+[schemas."orders-value"]        # its version 1, and version 2 is the latest
+file = "schemas/order.avsc"
+"""
+
+
+def kafkas_own_forms_and_an_older_schema_settle(lab: Any, folder: Path, grown: dict[str, Any]) -> None:
+    """Configs as Kafka does not write them back (a list with a space, a fraction as a whole number, a
+    boolean capitalised), a topic without partitions, and the schema of version 1 where version 2 is
+    the latest: `apply` creates the topic, then there is nothing to do, for `apply` as for `up`. The
+    registry's lookup (Apicurio's ccompat API) finds an older version, and finds nothing (no error) for
+    a schema or a subject it lacks."""
+    from kafkalab.kafka.contexts import RegistryTarget
+    from kafkalab.schemas.registry import Registry
+
+    (folder / "kafkalab.toml").write_text(FORMS)
+    (folder / "schemas" / "order.avsc").write_text(json.dumps(ORDER))
+    applied = on(lab, "apply")
+    assert applied.exit_code == 0, applied.output
+    assert applied.stdout == f"Plan for {lab.settings.lab_bootstrap} (1 step):\n  + create topic forms (1 partition, " \
+        "replication 1, 3 configs)\n"
+    assert "Applied: 1 topic created.\n" in applied.stderr
+    assert state(lab, "forms")["forms"]["configs"] == {
+        "cleanup.policy": "compact,delete", "min.cleanable.dirty.ratio": "1.0", "unclean.leader.election.enable": "true"}
+    again = on(lab, "apply")
+    assert again.exit_code == 0, again.output
+    assert "Nothing to do: " in again.stderr
+    up = on(lab, "up", "--no-ui")
+    assert up.exit_code == 0, up.output
+    assert "Declared: nothing to do.\n" in up.stderr
+    assert subjects(lab) == {"orders-value": 2}
+    assert state(lab, "orders")["orders"] == grown["orders"]
+
+    registry = Registry(RegistryTarget(lab.schema_registry_url, None, lab=True))
+    found = registry.lookup("orders-value", json.dumps(ORDER), "avro")
+    assert found is not None and found.version == 1
+    assert registry.lookup("orders-value", json.dumps(ORDER).replace("Order", "Other"), "avro") is None
+    assert registry.lookup("no-such-subject", json.dumps(ORDER), "avro") is None
