@@ -202,8 +202,10 @@ def test_plugins_converters_and_declared_connectors(
 
     assert poll(consumed, 60, "the declared connector's records") == LINES[:20]  # string: the lines as they are
 
-    # The declaration changed: `apply` shows the plan, validates it with the worker and carries it out.
-    (tmp_path / "kafkalab.toml").write_text(DECLARED.replace('topic = "raw"', 'topic = "raw-2", "tasks.max" = 1'))
+    # The declaration changed (now a [connectors.raw.config] table, its dotted keys unquoted): `apply` shows
+    # the plan, validates it with the worker and carries it out.
+    (tmp_path / "kafkalab.toml").write_text('[connectors.raw.config]\nconnector.class = "FileStreamSource"\n'
+                                            'file = "/tmp/in.txt"\ntopic = "raw-2"\ntasks.max = 1\n')
     dry = ok(lab, "apply", "--dry-run")
     assert "  + update connector raw (FileStreamSource)\n" in dry.stdout, dry.stdout
     assert ok(lab, "apply").stderr.endswith("Applied: 1 connector updated.\n")
