@@ -1,0 +1,108 @@
+"""The lab's secrets where other users of the machine, or a shell, meet them: a SCRAM password goes
+to the broker's container over standard input, never on a command line; `kafkalab connect`'s env
+lines survive a shell's eval; certificates are written whole, and one that no longer parses is
+made anew (a broken CA is an error with a hint, not a traceback)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kafkalab.errors import ConfigError
+from kafkalab.lab import secured
+from kafkalab.security.users import User, check_password
+from kafkalab.settings import resolve
+
+# A `java` that writes down its argv, and the mode and text of the file --add-config-file names.
+FAKE_JAVA = """\
+#!/bin/sh
+printf '%s\\n' "$@" > "$SEEN/argv"
+while [ $# -gt 0 ]; do
+  if [ "$1" = --add-config-file ]; then stat -c %a "$2" > "$SEEN/mode"; cat "$2" > "$SEEN/file"; fi
+  shift
+done
+exit "${JAVA_EXIT:-0}"
+"""
+
+
+def _made_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, password: str,
+               java_exit: int = 0) -> dict[str, Any]:
+    """create_users with a fake `docker`, then the container's side of it run here (sh, a fake java)."""
+    captured: dict[str, Any] = {}
+
+    def fake_run_docker(args: list[str], env: dict[str, str], timeout: float,
+                        input: str | None = None) -> subprocess.CompletedProcess[str]:
+        captured.update(args=args, env=env, input=input)
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr("kafkalab.docker.run.run_docker", fake_run_docker)
+    settings = resolve({"project": "fixsec", "mode": mode}, env={}, cwd=tmp_path)
+    secured.create_users(settings, "c", [User("app", password)], time.monotonic() + 5, {"HOME": "/home/me"})
+    args = captured["args"]
+    assert args[:5] == ["exec", "-i", "c", "sh", "-c"]
+    seen, bin_dir, temporary = tmp_path / "seen", tmp_path / "bin", tmp_path / "tmp"
+    for folder in (seen, bin_dir, temporary):
+        folder.mkdir()
+    java = bin_dir / "java"
+    java.write_text(FAKE_JAVA)
+    java.chmod(java.stat().st_mode | stat.S_IEXEC)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "SEEN": str(seen), "TMPDIR": str(temporary),
+           "JAVA_EXIT": str(java_exit)}
+    done = subprocess.run(["sh", *args[4:]], input=captured["input"], env=env, capture_output=True, text=True, check=False,
+                          timeout=10)
+    return {**captured, "exit": done.returncode, "argv": (seen / "argv").read_text(),
+            "file": (seen / "file").read_text(), "mode": (seen / "mode").read_text().strip(),
+            "left": sorted(p.name for p in temporary.iterdir())}
+
+
+@pytest.mark.parametrize("mode, main", [("kraft", "org.apache.kafka.tools.ConfigCommand"),
+                                        ("cluster", "org.apache.kafka.tools.ConfigCommand"),
+                                        ("zookeeper", "kafka.admin.ConfigCommand")])
+def test_a_scram_password_goes_over_standard_input_never_on_a_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, main: str,
+) -> None:
+    made = _made_user(tmp_path, monkeypatch, mode, "S3cret-pw")
+    assert not any("S3cret-pw" in a for a in made["args"]), "docker's argv holds the password"
+    assert not any("S3cret-pw" in v for v in made["env"].values()), "docker's environment holds the password"
+    assert "S3cret-pw" not in made["argv"], f"java's argv holds the password: {made['argv']}"
+    assert main in made["argv"].split() and "app" in made["argv"].split()
+    assert made["file"] == "SCRAM-SHA-512=password=S3cret-pw\n"  # no brackets: only --add-config strips them
+    assert made["mode"] == "600"
+    assert (made["exit"], made["left"]) == (0, [])  # the file is gone once ConfigCommand ends
+
+
+def test_a_failed_configcommand_fails_the_script_and_still_removes_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = _made_user(tmp_path, monkeypatch, "kraft", "S3cret-pw", java_exit=3)
+    assert (made["exit"], made["left"]) == (3, [])
+
+
+@pytest.mark.parametrize("password, written", [
+    ("S3cret-pw", "S3cret-pw"),
+    ("pa$$word&;()#!:", "pa$$word&;()#!:"),  # nothing special after the key's separator
+    ("a\\b", "a\\\\b"),  # a backslash escapes in a .properties file
+    ("\u00e9t\u00e9", "\\u00e9t\\u00e9"),  # load(InputStream) reads ISO-8859-1: the rest as \uXXXX
+    ("x\U0001f600", "x\\ud83d\\ude00"),  # beyond the BMP: two UTF-16 units, which load joins again
+    ("tab\there", "tab\\u0009here"),
+])
+def test_the_credential_file_is_escaped_for_java_properties(password: str, written: str) -> None:
+    line = secured.scram_credential(password)
+    assert line == f"SCRAM-SHA-512=password={written}\n"
+    assert line.isascii()
+
+
+def test_properties_values_keep_a_leading_space() -> None:
+    assert secured.properties_value(" x ") == "\\ x "  # load skips the blanks before a value
+
+
+@pytest.mark.parametrize("line_end", ["\x85", "\u2028", "\u2029"])
+def test_a_password_with_a_unicode_line_end_is_refused(line_end: str) -> None:
+    with pytest.raises(ConfigError):  # ConfigCommand's password=(.*) stops at it
+        check_password(f"a{line_end}b", "user app")
