@@ -16,6 +16,9 @@ import pytest
 
 from kafkalab.errors import ConfigError
 from kafkalab.lab import secured
+from kafkalab.lab.connection import BrokerAddress, Connection
+from kafkalab.security import store
+from kafkalab.security.listener import MODES
 from kafkalab.security.users import User, check_password
 from kafkalab.settings import resolve
 
@@ -106,3 +109,30 @@ def test_properties_values_keep_a_leading_space() -> None:
 def test_a_password_with_a_unicode_line_end_is_refused(line_end: str) -> None:
     with pytest.raises(ConfigError):  # ConfigCommand's password=(.*) stops at it
         check_password(f"a{line_end}b", "user app")
+
+
+@pytest.mark.parametrize("password", ["Tr0ub4dor&3", "pa$$word", "s3cret;id", "pw$(echo_pwned)", "it's"])
+def test_connect_env_lines_survive_a_shells_eval(tmp_path: Path, password: str) -> None:
+    check_password(password, "user app")  # kafkalab accepts it
+    security = store.LabSecurity(MODES["sasl-ssl"], tmp_path / "my files", (User("app", password),))
+    found = Connection("lab", "kraft", "lab", (BrokerAddress("kafka", "localhost:9094", "kafka:9092"),),
+                       (), security, "", secrets=True)
+    script = 'set -a; eval "$1"; set +a; printf "%s|%s" "$KAFKA_SASL_PASSWORD" "$KAFKA_SSL_CA_LOCATION"'
+    out = subprocess.run(["sh", "-c", script, "sh", found.env_text()], capture_output=True, text=True,
+                         timeout=10, check=False)
+    assert (out.stderr, out.stdout) == ("", f"{password}|{tmp_path}/my files/ca.pem")
+    assert f"KAFKA_SASL_PASSWORD={password}\n" not in found.env_text()  # quoted
+
+
+def test_connect_env_lines_need_no_quotes_for_the_generated_password(tmp_path: Path) -> None:
+    from kafkalab.security.users import generated
+
+    user = generated()
+    security = store.LabSecurity(MODES["sasl-ssl"], tmp_path, (user,))
+    found = Connection("lab", "kraft", "lab", (BrokerAddress("kafka", "localhost:9094", "kafka:9092"),),
+                       (), security, "", secrets=True)
+    assert f"KAFKA_SASL_PASSWORD={user.password}\n" in found.env_text()
+    assert f"KAFKA_SSL_CA_LOCATION={tmp_path}/ca.pem\n" in found.env_text()
+    assert "KAFKA_BOOTSTRAP_SERVERS=localhost:9094\n" in found.env_text()
+    masked = Connection("lab", "kraft", "lab", found.brokers, (), security, "")
+    assert "KAFKA_SASL_PASSWORD='********'\n" in masked.env_text()
