@@ -136,3 +136,115 @@ def test_connect_env_lines_need_no_quotes_for_the_generated_password(tmp_path: P
     assert "KAFKA_BOOTSTRAP_SERVERS=localhost:9094\n" in found.env_text()
     masked = Connection("lab", "kraft", "lab", found.brokers, (), security, "")
     assert "KAFKA_SASL_PASSWORD='********'\n" in masked.env_text()
+
+
+# --- certificates: written whole, and one that cannot be read is made anew (the CA is not) ---------
+
+
+def _secured_lab(state_dir: Path) -> tuple[Path, Any]:
+    from kafkalab.lab import state
+
+    settings = resolve({"project": "fixsec", "security": "mtls"}, env={}, cwd=state_dir)
+    store.prepare(settings, ["kafka"], cwd=state_dir)
+    return state.security_dir("fixsec"), settings
+
+
+def _verify(folder: Path, name: str) -> None:
+    """NAME.pem parses, is NAME.key's, and was signed by the folder's CA (raises otherwise)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from kafkalab.security import certs
+
+    cert = x509.load_pem_x509_certificate((folder / f"{name}.pem").read_bytes())
+    key = serialization.load_pem_private_key((folder / f"{name}.key").read_bytes(), None)
+    cert.verify_directly_issued_by(x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes()))
+    assert certs.same_key(cert, key)
+
+
+@pytest.mark.parametrize("damage", [
+    ("kafka.pem", b"-----BEGIN CERTIFICATE-----\ntrunc"),  # cut short
+    ("kafka.pem", b""),  # made, never written
+    ("kafka.key", b"-----BEGIN PRIVATE KEY-----\nMIG"),
+    ("client.pem", b"-----BEGIN CERTIFICATE-----\nMIIB"),
+    ("client.key", b"garbage"),
+], ids=["truncated-cert", "empty-cert", "truncated-key", "truncated-client-cert", "garbage-client-key"])
+def test_a_certificate_that_cannot_be_read_is_made_anew_by_the_same_ca(
+    state_dir: Path, damage: tuple[str, bytes],
+) -> None:
+    folder, settings = _secured_lab(state_dir)
+    ca = (folder / "ca.pem").read_bytes(), (folder / "ca.key").read_bytes()
+    name, data = damage
+    (folder / name).write_bytes(data)
+    store.prepare(settings, ["kafka"], cwd=state_dir)
+    assert ((folder / "ca.pem").read_bytes(), (folder / "ca.key").read_bytes()) == ca  # clients keep trusting it
+    _verify(folder, "kafka")
+    _verify(folder, "client")
+    keystore = (folder / "client-keystore.pem").read_bytes()
+    assert keystore == (folder / "client.key").read_bytes() + (folder / "client.pem").read_bytes()
+
+
+def test_a_certificate_that_is_not_its_keys_is_made_anew(state_dir: Path) -> None:
+    folder, settings = _secured_lab(state_dir)
+    (folder / "kafka.key").write_bytes((folder / "client.key").read_bytes())  # a crash between key and cert
+    before = (folder / "kafka.pem").read_bytes()
+    store.prepare(settings, ["kafka"], cwd=state_dir)
+    assert (folder / "kafka.pem").read_bytes() != before
+    _verify(folder, "kafka")
+
+
+def test_sound_certificates_are_kept(state_dir: Path) -> None:
+    folder, settings = _secured_lab(state_dir)
+    kept = {p.name: p.read_bytes() for p in folder.glob("*.pem")}
+    store.prepare(settings, ["kafka"], cwd=state_dir)
+    assert {p.name: p.read_bytes() for p in folder.glob("*.pem")} == kept
+
+
+@pytest.mark.parametrize("damage, named", [
+    (("ca.pem", b"-----BEGIN CERTIFICATE-----\ntrunc"), "ca.pem"),
+    (("ca.key", b""), "ca.key"),
+    (("ca.key", None), "ca.pem"),  # another CA's key: ca.pem is not its certificate
+], ids=["truncated-ca-cert", "empty-ca-key", "another-cas-key"])
+def test_a_ca_that_cannot_be_read_is_an_error_naming_the_file_and_is_left_as_it_is(
+    state_dir: Path, damage: tuple[str, bytes | None], named: str,
+) -> None:
+    from kafkalab.security import certs
+
+    folder, settings = _secured_lab(state_dir)
+    name, data = damage
+    if data is None:
+        other = state_dir / "other"
+        other.mkdir()
+        certs.make_ca(other, "other")
+        data = (other / "ca.key").read_bytes()
+    (folder / name).write_bytes(data)
+    left = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(ConfigError) as raised:
+        store.prepare(settings, ["kafka"], cwd=state_dir)
+    assert raised.value.message.startswith(f"The lab's CA cannot be read from {folder / named}: ")
+    assert "\n" not in raised.value.message and "\n" not in (raised.value.hint or "")
+    assert "a new CA" in (raised.value.hint or "")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == left  # nothing made anew, nothing lost
+
+
+def test_certificates_are_written_whole_with_their_modes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafkalab.security import certs
+
+    old = os.umask(0o077)  # a strict umask: a certificate is 0644 all the same
+    try:
+        certs.make_ca(tmp_path, "fixsec")
+        certs.make_leaf(tmp_path, "kafka", ["localhost"])
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == {"ca.pem": 0o644, "ca.key": 0o600, "kafka.pem": 0o644, "kafka.key": 0o600}
+    before = (tmp_path / "kafka.pem").read_bytes()
+
+    def no_room(*_args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", no_room)
+    with pytest.raises(OSError):
+        certs.write_public(tmp_path / "kafka.pem", b"-----BEGIN CERTIFICATE-----\nnew")
+    assert (tmp_path / "kafka.pem").read_bytes() == before  # the old file, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ca.key", "ca.pem", "kafka.key", "kafka.pem"]
