@@ -248,3 +248,64 @@ def test_certificates_are_written_whole_with_their_modes(tmp_path: Path, monkeyp
         certs.write_public(tmp_path / "kafka.pem", b"-----BEGIN CERTIFICATE-----\nnew")
     assert (tmp_path / "kafka.pem").read_bytes() == before  # the old file, whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ca.key", "ca.pem", "kafka.key", "kafka.pem"]
+
+
+# --- doctor: the advertised host is resolved in doctor's pool, by its deadline ---------------------
+
+
+def test_doctor_ends_by_its_deadline_with_a_resolver_that_never_answers(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+    import threading
+
+    from kafkalab.docker import run
+    from kafkalab.docker.compose import Compose
+    from kafkalab.lab import doctor
+    from kafkalab.lab.lab import Lab
+    from kafkalab.settings import Settings
+
+    released = threading.Event()
+    real = socket.getaddrinfo
+
+    def silent_resolver(host: str, *args: Any, **kw: Any) -> Any:
+        if host == "slow.example":
+            released.wait(30)  # a resolver that does not answer (until the test ends)
+        return real(host, *args, **kw)
+
+    for name, value in {"client_version": "28.2.2", "endpoint": "", "daemon_version": ("28.2.2", "1.50"),
+                        "compose_version": "2.36.0", "info": {}, "containers": []}.items():
+        monkeypatch.setattr(Compose, name, lambda self, *a, value=value, **k: value)
+    monkeypatch.setattr(Compose, "missing_images", lambda self, images: [])
+    monkeypatch.setattr(run, "docker_path", lambda: "/usr/bin/docker")
+    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
+    lab = Lab(Settings(project="fixsec-doctor", security="ssl", expose="127.0.0.1", advertise="slow.example"))
+    began = time.monotonic()
+    try:
+        found = doctor.diagnose(lab, deadline=1.0)
+        took = time.monotonic() - began
+    finally:
+        released.set()
+    checks = {c.key: c for c in found.checks}
+    assert took < 2.0, took
+    assert checks["advertise"].ok is False
+    assert checks["advertise"].detail == "slow.example did not resolve by doctor's deadline"
+    assert checks["advertise"].fix == "Check this machine's DNS (/etc/resolv.conf), or advertise an address: --advertise."
+    assert checks["lab"].detail == "the lab fixsec-doctor is not running"  # the checks after it ran meanwhile
+
+
+def test_doctor_reports_the_advertised_hosts_check_as_it_answers(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kafkalab.lab import doctor
+    from kafkalab.lab.lab import Lab
+    from kafkalab.settings import Settings
+
+    lab = Lab(Settings(project="fixsec-doctor", security="ssl", expose="127.0.0.1", advertise="localhost"))
+    check = doctor._Doctor(lab, time.monotonic() + 5)
+    with doctor.ThreadPoolExecutor(max_workers=1) as pool:
+        check.advertise(pool.submit(secured.check_advertised, lab.settings), lab.settings)
+        answered = check.checks["advertise"]
+        check.advertise(pool.submit(lambda: 1 / 0), lab.settings)  # type: ignore[arg-type]
+    assert answered.ok is True and answered.detail.startswith("localhost (")
+    assert check.checks["advertise"].detail == "localhost could not be checked: division by zero"
