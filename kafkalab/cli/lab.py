@@ -253,8 +253,8 @@ def config(state: CliState, as_json: bool) -> None:
 @click.command(short_help="Print what an application needs to connect to the lab.")
 @click.option("--format", "fmt", type=click.Choice(["env", "compose", "json", "java"]), default="env",
               show_default=True,
-              help="env: variable lines; compose: a snippet for your compose file; json: all of it, with librdkafka's "
-                   "settings under client; java: a Java client's .properties.")
+              help="env: variable lines, quoted for a POSIX shell; compose: a snippet for your compose file; "
+                   "json: all of it, with librdkafka's settings under client; java: a Java client's .properties.")
 @click.option("--show-secrets", is_flag=True, help="Print the password as it is (masked otherwise).")
 @click.pass_obj
 def connect(state: CliState, fmt: Literal["env", "compose", "json", "java"], show_secrets: bool) -> None:

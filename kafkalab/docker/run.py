@@ -24,11 +24,12 @@ def docker_path() -> str:
     return found
 
 
-def run_docker(args: list[str], env: Mapping[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+def run_docker(args: list[str], env: Mapping[str, str], timeout: float,
+               input: str | None = None) -> subprocess.CompletedProcess[str]:
     """`docker ARGS` to its end (subprocess.TimeoutExpired past the timeout): its exit code, stdout
-    and stderr as text."""
+    and stderr as text; `input`, when given, is its standard input (`docker exec -i` passes it on)."""
     return subprocess.run([docker_path(), *args], capture_output=True, text=True, timeout=timeout, check=False,
-                          env=dict(env))
+                          env=dict(env), input=input)
 
 
 def start_docker(args: list[str], env: Mapping[str, str], **popen: Any) -> subprocess.Popen[bytes]:

@@ -114,17 +114,25 @@ class Connection:
         }
 
     def env_text(self) -> str:
-        """Lines for a shell (`eval "$(kafkalab connect)"`), an .env file or `docker run --env-file`."""
+        """NAME=value lines for a shell (`set -a; eval "$(kafkalab connect)"; set +a`) or an .env file:
+        each value quoted as a POSIX shell reads it (shlex.quote), so a value that needs no quoting
+        (addresses, the generated password) is as it is, and one with `$ & ; ( ) '` or a space is in
+        single quotes."""
+        import shlex
+
+        def line(name: str, value: str) -> str:
+            return f"{name}={shlex.quote(value)}\n"
+
         env = self.env()
         return (
             f"# The lab {self.project} ({self.mode}), from this machine:\n"
-            f"KAFKA_BOOTSTRAP_SERVERS={env['KAFKA_BOOTSTRAP_SERVERS']}\n"
-            + "".join(f"{k}={v}\n" for k, v in self.security_env().items())
-            + "".join(f"{x.variable}={x.url}\n" for x in self.services)
+            + line("KAFKA_BOOTSTRAP_SERVERS", env["KAFKA_BOOTSTRAP_SERVERS"])
+            + "".join(line(k, v) for k, v in self.security_env().items())
+            + "".join(line(x.variable, x.url) for x in self.services)
             + "# From a container on the lab's network (docker run --network, or an external network in Compose):\n"
-            f"KAFKA_DOCKER_NETWORK={env['KAFKA_DOCKER_NETWORK']}\n"
-            f"KAFKA_INTERNAL_BOOTSTRAP_SERVERS={env['KAFKA_INTERNAL_BOOTSTRAP_SERVERS']}\n"
-            + "".join(f"{x.internal_variable}={x.internal_url}\n" for x in self.services)
+            + line("KAFKA_DOCKER_NETWORK", env["KAFKA_DOCKER_NETWORK"])
+            + line("KAFKA_INTERNAL_BOOTSTRAP_SERVERS", env["KAFKA_INTERNAL_BOOTSTRAP_SERVERS"])
+            + "".join(line(x.internal_variable, x.internal_url) for x in self.services)
         )
 
     def compose_text(self) -> str:

@@ -242,10 +242,12 @@ class _Doctor:
         self.ports(containers, lab.settings)
         from kafkalab.lab.secured import check_advertised
 
-        self.add("advertise", *check_advertised(lab.settings.with_record()))
+        recorded = lab.settings.with_record()
+        advertised = self.pool.submit(check_advertised, recorded)  # the resolver's own timeouts run past ours
         missing = self.images(lab.settings)
         self.resources(_outcome(calls["info"], self.deadline), endpoint, lab.settings, containers, missing)
         self.lab_state(containers, lab.settings)
+        self.advertise(advertised, recorded)
         running = {x.service for x in containers if x.running}
         brokers = [b.name for b in MODES[lab.settings.mode].brokers]
         if not containers:
@@ -261,6 +263,18 @@ class _Doctor:
                 _outcome(check, self.deadline + 0.5)  # each bounds itself below the deadline
         if inside is None:
             self.add("network", None, "not checked: no broker container runs")
+
+    def advertise(self, call: Future[tuple[bool | None, str, str | None]], s: Settings) -> None:
+        """secured.check_advertised's answer, by doctor's deadline: a resolver still silent then fails it."""
+        from kafkalab.security.listener import advertised_host
+
+        found = _outcome(call, self.deadline)
+        if not _failed(found):
+            self.add("advertise", *found)
+            return
+        why = f"could not be checked: {_why(found)}" if call.done() else "did not resolve by doctor's deadline"
+        self.add("advertise", False, f"{advertised_host(s)} {why}",
+                 "Check this machine's DNS (/etc/resolv.conf), or advertise an address: --advertise.")
 
     def daemon(self, found: Any, endpoint: str) -> None:
         if isinstance(found, DockerSocketDenied):

@@ -37,7 +37,16 @@ _DEFAULTS = {"security": "plaintext", "expose": "", "advertise": "", "expose_ui"
 _CONFIG_COMMAND = {"zookeeper": "kafka.admin.ConfigCommand"}
 _TOOLS = "org.apache.kafka.tools.ConfigCommand"
 _CLASSPATH = "/opt/kafka/libs/*:/usr/share/java/kafka/*"
-_PASSWORD_VARIABLE = "KAFKALAB_USER_PASSWORD"
+# In the container: the credential read from standard input into a file only its owner reads (the
+# broker's user), given to ConfigCommand by name, and removed however the script ends.
+_MAKE_USER = (
+    'umask 077 && f=$(mktemp) || exit 1\n'
+    'trap \'rm -f "$f"\' EXIT\n'
+    'trap \'exit 1\' HUP INT TERM\n'
+    'cat >"$f" || exit 1\n'
+    'java -Xmx128M -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "{classpath}" {main} '
+    '--bootstrap-server localhost:9092 --alter --entity-type users --entity-name "$1" --add-config-file "$f"\n'
+)
 _ADDRESSES = "Give one of this machine's addresses (`ip -brief address` lists them), or 0.0.0.0."
 
 
@@ -135,13 +144,12 @@ def create_users(settings: Settings, container: str, users: Iterable[User], dead
                  env: dict[str, str]) -> None:
     """Make (or update) each user's SCRAM-SHA-512 credential with Kafka's ConfigCommand in the first
     broker's container, over its PLAINTEXT listener: retried until the broker answers, by the deadline.
-    The password goes by the environment of `docker exec`, never on a command line."""
+    The password goes over the standard input of `docker exec -i` into a file of the container's
+    (0600, removed after) that ConfigCommand reads (--add-config-file): never on a command line, nor
+    in an environment that `docker inspect` or /proc shows."""
     from kafkalab.docker.run import run_docker
 
-    main = _CONFIG_COMMAND.get(settings.mode, _TOOLS)
-    script = (f'exec java -Xmx128M -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "{_CLASSPATH}" {main} '
-              '--bootstrap-server localhost:9092 --alter --entity-type users --entity-name "$1" '
-              f'--add-config "{SCRAM}=[password=${_PASSWORD_VARIABLE}]"')
+    script = _MAKE_USER.format(classpath=_CLASSPATH, main=_CONFIG_COMMAND.get(settings.mode, _TOOLS))
     for user in users:
         output = ""
         while True:
@@ -152,14 +160,41 @@ def create_users(settings: Settings, container: str, users: Iterable[User], dead
                     "`kafkalab logs kafka` says why the broker does not answer; then run `kafkalab up` again.",
                 )
             try:
-                done = run_docker(["exec", "-e", _PASSWORD_VARIABLE, container, "sh", "-c", script, "sh", user.name],
-                                  {**env, _PASSWORD_VARIABLE: user.password}, min(left, 60))
+                done = run_docker(["exec", "-i", container, "sh", "-c", script, "sh", user.name], env,
+                                  min(left, 60), input=scram_credential(user.password))
             except subprocess.TimeoutExpired:
                 continue
             if done.returncode == 0:
                 break
             output = done.stdout + done.stderr
             time.sleep(0.5)  # the broker is starting: its PLAINTEXT listener is not up yet
+
+
+def scram_credential(password: str) -> str:
+    """ConfigCommand's --add-config-file line that sets a SCRAM-SHA-512 credential. Kafka 3.9 and 4.x
+    read that file with java.util.Properties.load (Utils.loadProps) and, unlike --add-config, strip
+    no brackets from it: the value is `password=...` as it is, matched by ConfigCommand's
+    `(?:iterations=N,)?password=(.*)`, in the escapes of a .properties file."""
+    return f"{SCRAM}={properties_value('password=' + password)}\n"
+
+
+def properties_value(value: str) -> str:
+    """`value` as java.util.Properties.load(InputStream) reads it back: that reads ISO-8859-1 and
+    takes backslash escapes, so a backslash is doubled, a leading space escaped (load skips it), and
+    every character outside printable ASCII written as \\uXXXX (UTF-16 code units: a character
+    beyond the BMP is two, which load joins again)."""
+    found: list[str] = []
+    for index, char in enumerate(value):
+        if char == "\\":
+            found.append("\\\\")
+        elif char == " " and index == 0:
+            found.append("\\ ")
+        elif " " <= char <= "~":
+            found.append(char)
+        else:
+            units = char.encode("utf-16-be")
+            found += [f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)]
+    return "".join(found)
 
 
 def answers_config(settings: Settings) -> dict[str, Any]:

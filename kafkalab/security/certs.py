@@ -14,6 +14,7 @@ import contextlib
 import datetime
 import ipaddress
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,24 @@ def _name(common: str) -> Any:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a file only its owner reads (0600), whole: made with that mode, never widened."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    _write(path, data, 0o600)
+
+
+def write_public(path: Path, data: bytes) -> None:
+    """Write a certificate (0644), whole."""
+    _write(path, data, 0o644)
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    """A temporary file of the same folder (made 0600), given its mode and data, then renamed over
+    path: a reader, or the next run after a crash, finds the old file or the new one, never part of one."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -87,7 +101,7 @@ def make_ca(folder: Path, project: str) -> None:
         .sign(key, hashes.SHA256())
     )
     write_private(folder / f"{CA}.key", _pem_key(key))
-    (folder / f"{CA}.pem").write_bytes(_pem_cert(cert))
+    write_public(folder / f"{CA}.pem", _pem_cert(cert))
 
 
 def sans(names: Iterable[str]) -> list[Any]:
@@ -130,16 +144,30 @@ def make_leaf(folder: Path, name: str, names: Iterable[str], *, client: bool = F
         builder = builder.add_extension(x509.SubjectAlternativeName(sans(names)), critical=False)
     cert = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
     write_private(folder / f"{name}.key", _pem_key(key))
-    (folder / f"{name}.pem").write_bytes(_pem_cert(cert))
+    write_public(folder / f"{name}.pem", _pem_cert(cert))
 
 
 def names_of(path: Path) -> list[str]:
     """The SANs of the certificate at path, as text (for tests and for doctor)."""
     from cryptography import x509
 
-    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    return names_in(x509.load_pem_x509_certificate(path.read_bytes()))
+
+
+def names_in(cert: Any) -> list[str]:
+    """The SANs of a certificate, as text."""
+    from cryptography import x509
+
     try:
         found = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return []
     return [str(n.value) for n in found]
+
+
+def same_key(cert: Any, key: Any) -> bool:
+    """The certificate is the private key's (a crash between writing NAME.key and NAME.pem parts them)."""
+    from cryptography.hazmat.primitives import serialization
+
+    der, info = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return bool(cert.public_key().public_bytes(der, info) == key.public_key().public_bytes(der, info))

@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kafkalab.errors import ConfigError
 from kafkalab.lab import state
@@ -149,28 +149,66 @@ def prepare(settings: Settings, brokers: Sequence[str], cwd: Path | None = None)
         {"users": [dataclasses.asdict(u) for u in users]}, indent=2).encode())
     if not (folder / f"{certs.CA}.pem").is_file() or not (folder / f"{certs.CA}.key").is_file():
         certs.make_ca(folder, settings.project)
+    ca = _read_ca(folder)
     host = advertised_host(settings)
     for broker in brokers:
         wanted = ["localhost", "127.0.0.1", broker, host]
-        pem = folder / f"{broker}.pem"
-        if not pem.is_file() or not (folder / f"{broker}.key").is_file() \
-                or not set(wanted) <= set(certs.names_of(pem)) or not _signed_by_ca(folder, pem):
+        if not _usable(folder, broker, ca, wanted):
             certs.make_leaf(folder, broker, wanted)
-    client = folder / f"{certs.CLIENT}.pem"
-    if not client.is_file() or not _signed_by_ca(folder, client):
+    if not _usable(folder, certs.CLIENT, ca, []):
         certs.make_leaf(folder, certs.CLIENT, [], client=True)
+    client = folder / f"{certs.CLIENT}.pem"
     certs.write_private(folder / KEYSTORE, (folder / f"{certs.CLIENT}.key").read_bytes() + client.read_bytes())
     return LabSecurity(MODES[settings.security], folder, users)
 
 
-def _signed_by_ca(folder: Path, pem: Path) -> bool:
-    """The certificate at pem was signed by the folder's CA (a CA made anew orphans the old ones)."""
+def _read_ca(folder: Path) -> Any:
+    """The CA's certificate, once it and its key are read and found to belong together. Never made
+    anew when they cannot be: clients trust that CA (a copy of ca.pem, a truststore), and a new one
+    would leave them all behind. ConfigError naming the file instead."""
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
 
-    ca = x509.load_pem_x509_certificate((folder / f"{certs.CA}.pem").read_bytes())
-    cert = x509.load_pem_x509_certificate(pem.read_bytes())
+    pem, key = folder / f"{certs.CA}.pem", folder / f"{certs.CA}.key"
     try:
+        cert = x509.load_pem_x509_certificate(pem.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise _broken_ca(pem, folder, _reason(exc)) from None
+    try:
+        private = serialization.load_pem_private_key(key.read_bytes(), None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise _broken_ca(key, folder, _reason(exc)) from None
+    if not certs.same_key(cert, private):
+        raise _broken_ca(pem, folder, f"it is not the certificate of the key {key.name}")
+    return cert
+
+
+def _broken_ca(path: Path, folder: Path, why: str) -> ConfigError:
+    return ConfigError(
+        f"The lab's CA cannot be read from {path}: {why}.",
+        f"Put back ca.pem and ca.key of {folder} if you have a copy; else remove the two, and the next "
+        "`kafkalab up` makes a new CA, which your clients must then trust instead (`kafkalab connect` names it).",
+    )
+
+
+def _reason(exc: Exception) -> str:
+    """An exception's first line, short: cryptography's parse errors run over several."""
+    lines = str(exc).strip().splitlines()
+    return lines[0].rstrip(".")[:160] if lines else type(exc).__name__
+
+
+def _usable(folder: Path, name: str, ca: Any, names: Sequence[str]) -> bool:
+    """NAME.pem and NAME.key can be read, belong together, were signed by the CA (a CA made anew
+    orphans the old ones) and name every one of `names`. Otherwise they are stale, and made anew: a
+    certificate cut short (by a crash, a full disk, an editor) as much as one for an old host."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        cert = x509.load_pem_x509_certificate((folder / f"{name}.pem").read_bytes())
+        key = serialization.load_pem_private_key((folder / f"{name}.key").read_bytes(), None)
         cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, Exception):  # InvalidSignature too
+    except (OSError, ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
-    return True
+    return certs.same_key(cert, key) and set(names) <= set(certs.names_in(cert))

@@ -24,7 +24,8 @@ from kafkalab.errors import ConfigError
 DEFAULT_USER = "kafkalab"
 # SCRAM's and JAAS's own syntax: the password sits in `[password=...]` and in `user_NAME="..."`.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_FORBIDDEN = set('"\\,[]=') | {" ", "\t", "\n", "\r"}
+# Line ends too, Unicode's among them: ConfigCommand's `password=(.*)` stops at each.
+_FORBIDDEN = set('"\\,[]=') | {" ", "\t", "\n", "\r", "\x85", "\u2028", "\u2029"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -165,6 +165,27 @@ def test_kafkajs_logs_in_with_scram(secured: Lab) -> None:
         assert done.returncode == 1, (done.stdout, done.stderr)
 
 
+def test_a_scram_password_reaches_the_brokers_as_it_is(secured: Lab) -> None:
+    """create_users hands ConfigCommand a .properties file over docker exec's stdin: a password with
+    a backslash, brackets, `=`, a space and characters beyond ASCII (escaped as \\uXXXX) logs in as it
+    is; elsewhere (no SCRAM on the listener) the user is made all the same."""
+    from kafkalab.lab import secured as lab_security
+    from kafkalab.security.users import User
+
+    odd = User(fresh("odd"), "p\u00e4$$ w\\0rd&;#!:=,[x]'~\U0001f600")
+    first = next(c.name for c in secured.compose.containers(echo=False)
+                 if c.service == secured.compose.spec.brokers[0].name)
+    lab_security.create_users(secured.settings, first, [odd], time.monotonic() + 90, secured.compose.env())
+    conf = client(secured)
+    if conf.get("sasl.mechanism") != "SCRAM-SHA-512":
+        return
+    own = {**conf, "sasl.username": odd.name, "sasl.password": odd.password}
+    from confluent_kafka.admin import AdminClient
+
+    assert AdminClient(own).list_topics(timeout=20).brokers
+    refused({**own, "sasl.password": odd.password[:-1]})
+
+
 def test_the_secrets_are_private_and_the_record_holds_none(secured: Lab) -> None:
     from kafkalab.lab import state
 
