@@ -70,12 +70,14 @@ class Encoder:
         self.context = _context(topic, field)
         self.field = field
         self.subject = subject or f"{topic}-{field}"
+        # A schema file's text, registered with the first value that fits it: input refused creates nothing.
+        # (Protobuf's serializer registers its schema itself, after the value has parsed.)
+        self.unregistered: str | None = None
         if self.type == "protobuf":
             self._protobuf(schema_file)
             return
         if schema_file is not None:
-            text = read_schema(schema_file)
-            self.registry.register(self.subject, text, self.type)  # incompatible: refused before any line is sent
+            text = self.unregistered = read_schema(schema_file)
             conf = {"auto.register.schemas": False, "use.latest.version": False}
         else:
             latest = self.registry.get(self.subject)
@@ -88,7 +90,10 @@ class Encoder:
         with registry_errors(target, self.subject), _schema_errors(self.subject):
             if self.type == "avro":
                 from confluent_kafka.schema_registry.avro import AvroSerializer
+                from fastavro import parse_schema
 
+                self.named: dict[str, Any] = {}  # the schema's named types, by full name
+                self.avro = parse_schema(json.loads(text), named_schemas=self.named)
                 self.serializer = AvroSerializer(self.registry.client, text, conf=conf)
             else:
                 from confluent_kafka.schema_registry.json_schema import JSONSerializer
@@ -122,6 +127,15 @@ class Encoder:
     def _encode(self, obj: Any) -> bytes:
         from confluent_kafka.serialization import SerializationError
 
+        if self.type == "avro":
+            self._check_avro(obj)
+        elif self.type == "json" and self.unregistered is not None:  # later values: the serializer checks them
+            why = self._json_error(obj)
+            if why is not None:
+                raise NotEncodable(why)
+        if self.unregistered is not None:  # incompatible: refused before any line is sent
+            self.registry.register(self.subject, self.unregistered, self.type)
+            self.unregistered = None
         if self.type == "protobuf":
             from google.protobuf import json_format
 
@@ -141,16 +155,84 @@ class Encoder:
     def _why(self, obj: Any, exc: BaseException) -> str:
         """What is wrong with obj, naming the field: JSON Schema's error keeps only the message, so the
         value is validated again here to find where."""
-        if self.type == "json":
-            import jsonschema
+        return (self._json_error(obj) if self.type == "json" else None) or str(exc)
 
-            schema = json.loads(self.schema_text)
-            validator = jsonschema.validators.validator_for(schema)(schema)
-            error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
-            if error is not None:
-                where = "/".join(map(str, error.absolute_path))
-                return f"field {where!r}: {error.message}" if where else error.message
-        return str(exc)
+    def _json_error(self, obj: Any) -> str | None:
+        import jsonschema
+
+        schema = json.loads(self.schema_text)
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+        if error is None:
+            return None
+        where = "/".join(map(str, error.absolute_path))
+        return f"field {where!r}: {error.message}" if where else error.message
+
+    def _check_avro(self, obj: Any) -> None:
+        """NotEncodable unless obj is exactly of the schema: confluent-kafka's serializer hands values to
+        fastavro unchecked, which sends 1.5 for an int as 1, true as 1, and drops a field it does not know."""
+        from fastavro.validation import ValidationError, validate
+
+        why = avro_extra(obj, self.avro, self.named)
+        if why is None:
+            try:
+                validate(obj, self.avro, raise_errors=True, strict=True)
+            except ValidationError as exc:
+                why = _avro_error(exc.errors[0]) if exc.errors else str(exc)
+        if why is not None:
+            raise NotEncodable(why)
+
+
+def _avro_error(error: Any) -> str:
+    """fastavro's ValidationErrorData as one line: the field (its record's name, then its own), the value."""
+    schema = error.schema
+    expected = schema if isinstance(schema, str) else (
+        schema.get("name") or schema.get("type") if isinstance(schema, dict) else " or ".join(map(str, schema)))
+    value = json.dumps(error.datum, default=str)
+    value = value if len(value) <= 60 else value[:57] + "..."
+    if not error.field:
+        return f"{value} is not {expected}"
+    record, _, name = error.field.rpartition(".")
+    where = f"field {name} (of {record})" if record else f"field {name}"
+    return f"{where}: {value} is not {expected}"
+
+
+def avro_extra(obj: Any, schema: Any, named: dict[str, Any], path: str = "") -> str | None:
+    """What fastavro's validation lets through in a JSON value of a (parsed) Avro schema: a record's field
+    the schema does not have, or one it needs (no default) that is missing, at any depth; None if none."""
+    schema = named.get(schema, schema) if isinstance(schema, str) else schema
+    if isinstance(schema, list):  # a union: fine when one of the branches of obj's shape is
+        found = [avro_extra(obj, branch, named, path) for branch in schema if _shaped(obj, branch, named)]
+        return None if not found or None in found else found[0]
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if isinstance(kind, (str, list)) and kind not in _AVRO_KINDS:
+        return avro_extra(obj, kind, named, path)  # {"type": "a.Name"}, {"type": [...]}
+    if kind in ("record", "error") and isinstance(obj, dict):
+        fields = {f["name"]: f for f in schema["fields"]}
+        for name in obj:
+            if name not in fields:
+                return f"field {path + name} is not in the schema (its record has {', '.join(fields) or 'none'})"
+        for name, field in fields.items():
+            if name not in obj and "default" not in field:
+                return f"field {path + name} is missing (it has no default)"
+            if name in obj and (why := avro_extra(obj[name], field["type"], named, f"{path}{name}.")):
+                return why
+    elif kind == "array" and isinstance(obj, list):
+        return next((w for i, item in enumerate(obj) if (w := avro_extra(item, schema["items"], named, f"{path}{i}."))),
+                    None)
+    elif kind == "map" and isinstance(obj, dict):
+        return next((w for k, v in obj.items() if (w := avro_extra(v, schema["values"], named, f"{path}{k}."))), None)
+    return None
+
+
+_AVRO_KINDS = ("record", "error", "array", "map", "enum", "fixed")
+
+
+def _shaped(obj: Any, schema: Any, named: dict[str, Any]) -> bool:
+    """A union's branch that obj's JSON shape may be: a record or a map for an object, an array for a list."""
+    schema = named.get(schema, schema) if isinstance(schema, str) else schema
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return (kind in ("record", "error", "map") and isinstance(obj, dict)) or (kind == "array" and isinstance(obj, list))
 
 
 @contextlib.contextmanager
@@ -237,20 +319,32 @@ class Decoder:
         self.registry = Registry(target)
         self.types: dict[int, SchemaType | None] = {}  # schema id -> its type; None: the registry has no such id
         self.deserializers: dict[Any, Callable[[bytes, Any], Any]] = {}
+        self.undecoded: str | None = None  # why the last data not decoded in the wire format did not decode
 
     def __call__(self, data: bytes | None, topic: str, field: Field) -> tuple[bool, Any]:
         if data is None:
             return True, None
         found = self._schema_id(data)
         if found is None:
+            self.undecoded = None
             return False, data
         schema_id, indexes = found
         schema_type = self._type(schema_id)
         if schema_type is None:
+            self.undecoded = None
             return False, data
         deserialize = self._deserializer(schema_type, schema_id, indexes)
-        with registry_errors(self.target):
-            return True, deserialize(data, _context(topic, field))
+        try:
+            with registry_errors(self.target):
+                return True, deserialize(data, _context(topic, field))
+        except KafkalabError:  # the registry's: unreachable, refused
+            raise
+        except Exception as exc:
+            # Bytes that look like the wire format but are not data of that schema (SerializationError,
+            # fastavro's IndexError or EOFError, jsonschema's ValidationError, Protobuf's DecodeError,
+            # whichever the deserializer lets through): as they are, with a note.
+            self.undecoded = f"does not decode with schema id {schema_id} ({type(exc).__name__}: {exc})"
+            return False, data
 
     @staticmethod
     def _schema_id(data: bytes) -> tuple[int, list[int]] | None:
@@ -354,9 +448,10 @@ def schema_renderer(
         decoded, found = decode(data, message.topic(), name)
         if not decoded and not noted:
             noted.append(True)
+            why = decode.undecoded or ("is not in Confluent's wire format (or its schema id is not in the "
+                                       "registry)")
             on_note(f"Note: the {name} at {message.topic()} partition {message.partition()} offset "
-                    f"{message.offset()} is not in Confluent's wire format (or its schema id is not in the "
-                    "registry): it is printed as it is (later ones are not noted).")
+                    f"{message.offset()} {why}: it is printed as it is (later ones are not noted).")
         return decoded, found
 
     def as_bytes(decoded: bool, found: Any) -> bytes:
