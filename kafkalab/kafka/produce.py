@@ -188,7 +188,8 @@ class _Signals:
 
 
 def _blocks(source: BinaryIO, signals: _Signals, skip_empty: bool) -> Iterator[list[bytes]]:
-    """The lines of source, a read block at a time; a stop signal is raised while it reads."""
+    """The lines of source, a read block at a time; a stop signal is raised while it reads. skip_empty
+    drops empty lines here, for the plain loop only: the others number lines, and skip them themselves."""
     read = getattr(source, "read1", None) or source.read
     rest = b""
     while True:
@@ -206,31 +207,46 @@ def _blocks(source: BinaryIO, signals: _Signals, skip_empty: bool) -> Iterator[l
         yield [rest]
 
 
-def _first_blocks(blocks: Iterator[list[bytes]], fmt: Input) -> list[list[bytes]]:
+def _skipped(line: bytes, fmt: Input, skip_empty: bool) -> bool:
+    """A line that is no message: a blank one of --format json, an empty one with --skip-empty."""
+    return not line.strip() if fmt == "json" else skip_empty and not line
+
+
+def _first_blocks(blocks: Iterator[list[bytes]], fmt: Input, skip_empty: bool) -> list[list[bytes]]:
     """The blocks up to the first that holds a message to send; none when the input has none."""
     held = []
     for block in blocks:
         held.append(block)
-        if fmt == "line" or any(map(bytes.strip, block)):  # a JSON record's line is never blank
+        if not all(_skipped(line, fmt, skip_empty) for line in block):
             return held
     return []
 
 
-def _first_record_error(blocks: list[list[bytes]]) -> InvalidRecord | None:
-    """The first record of `produce --format json` is checked before the topic is asked for (and
-    maybe created): input that is refused leaves nothing behind."""
+def _first_record_error(
+    blocks: list[list[bytes]], fmt: Input, skip_empty: bool, key_separator: bytes | None,
+    encoders: tuple[Encode | None, Encode | None],
+) -> InvalidRecord | None:
+    """The first record is parsed (--format json) and encoded (a schema) before the topic is asked for
+    (and maybe created): input that is refused leaves nothing behind."""
+    if fmt == "line" and encoders == (None, None):
+        return None
     lines = itertools.chain.from_iterable(blocks)
     for number, line in enumerate(lines, 1):
-        if line.strip():
+        if not _skipped(line, fmt, skip_empty):
             try:
-                parse_record(line)
+                if encoders == (None, None):
+                    parse_record(line)
+                else:
+                    encoded_record(line, fmt, key_separator, encoders)
             except ValueError as exc:
-                return _not_a_record(number, exc, 0)
+                return _not_a_record(number, exc, 0, schema=encoders != (None, None))
             return None
     return None
 
 
-def _not_a_record(number: int, exc: ValueError, sent: int) -> InvalidRecord:
+def _not_a_record(number: int, exc: ValueError, sent: int, *, schema: bool = False) -> InvalidRecord:
+    if schema:
+        return InvalidRecord(f"Line {number}: {exc}.", sent=sent)
     return InvalidRecord(f"Line {number} is not a record: {exc}.", sent=sent)
 
 
@@ -264,20 +280,22 @@ def produce_lines(
     if fmt == "json" and key_separator is not None:
         raise ValueError("a JSON record has its own key: no key_separator")
     started = time.monotonic()
+    encoders = (encode_key, encode_value)
+    plain = fmt == "line" and encoders == (None, None)
     with _Signals() as signals:
-        blocks = _blocks(source, signals, skip_empty)
+        blocks = _blocks(source, signals, skip_empty and plain)
         try:
-            first = _first_blocks(blocks, fmt)
+            first = _first_blocks(blocks, fmt, skip_empty)
         except KeyboardInterrupt as exc:  # nothing was read: nothing to send, nothing created
             return ProduceResult(topic, 0, 0, (), time.monotonic() - started, True, signum=signal_of(exc))
-        bad = _first_record_error(first) if fmt == "json" else None
+        bad = _first_record_error(first, fmt, skip_empty, key_separator, encoders) if first else None
         if not first or bad is not None:
             check_reachable(bootstrap)  # an unreachable broker is said all the same
             return ProduceResult(topic, 0, 0, (), time.monotonic() - started, bad_record=bad)
         return _produce(
             bootstrap, topic, itertools.chain(first, blocks), signals, key_separator=key_separator,
             headers=headers, acks=acks, partition=partition, timeout=timeout, fmt=fmt, on_created=on_created,
-            started=started, encoders=(encode_key, encode_value),
+            started=started, encoders=encoders, skip_empty=skip_empty,
         )
 
 
@@ -285,7 +303,7 @@ def _produce(
     bootstrap: str, topic: str, blocks: Iterator[list[bytes]], signals: _Signals, *, key_separator: bytes | None,
     headers: Sequence[tuple[str, bytes]], acks: Acks, partition: int | None, timeout: float, fmt: Input,
     on_created: Callable[[int], None] | None, started: float,
-    encoders: tuple[Encode | None, Encode | None] = (None, None),
+    encoders: tuple[Encode | None, Encode | None] = (None, None), skip_empty: bool = False,
 ) -> ProduceResult:
     signals.open = True  # nothing is sent yet: a signal ends it at once
     try:
@@ -326,7 +344,7 @@ def _produce(
     if encoders != (None, None):  # the schema path: only then does a line pay for JSON and a serializer
         send = _SchemaSender(
             producer, topic, partition=partition, key_separator=key_separator, headers=list(headers),
-            failures=failures, check=signals.check, fmt=fmt, encoders=encoders,
+            failures=failures, check=signals.check, fmt=fmt, encoders=encoders, skip_empty=skip_empty,
         )
     count = 0
     stop: BaseException | None = None
@@ -491,50 +509,60 @@ class _SchemaSender(_JsonSender):
     producer: each line is one JSON value, or with fmt="json" a record whose "value" and "key" are.
     A line that is not JSON, or whose value does not fit the schema, ends the input (InvalidRecord)."""
 
-    def __init__(self, *args: Any, fmt: Input, encoders: tuple[Encode | None, Encode | None], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, fmt: Input, encoders: tuple[Encode | None, Encode | None], skip_empty: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fmt = fmt
-        self.encode_key, self.encode_value = encoders
+        self.fmt, self.encoders, self.skip_empty = fmt, encoders, skip_empty
 
     def __call__(self, lines: list[bytes]) -> int:
         self.wait_for_room(len(lines))
         sent = 0
         for line in lines:
             self.line += 1
-            if self.fmt == "json" and not line.strip():
+            if _skipped(line, self.fmt, self.skip_empty):
                 continue
             try:
-                value, key, partition, timestamp, headers = self._parse(line)
+                value, key, partition, timestamp, headers = encoded_record(line, self.fmt, self.key_separator,
+                                                                           self.encoders)
             except ValueError as exc:
-                raise InvalidRecord(f"Line {self.line}: {exc}.", sent=sent) from None
+                raise _not_a_record(self.line, exc, sent, schema=True) from None
             headers.extend(self.headers)
             self._record(value, key, self.partition if partition is None else partition, timestamp or 0, headers)
             sent += 1
         return sent
 
-    def _parse(self, line: bytes) -> Record:
-        import json
 
-        if self.fmt == "json":
-            value, key, partition, timestamp, headers = parse_record(line)
-            data = json.loads(line)
-            value_obj, key_obj = data.get("value"), data.get("key")
-        else:
-            partition, timestamp, headers = None, None, []
-            key, value = keyed([line], self.key_separator)[0] if self.key_separator is not None else (None, line)
-            value_obj = self._json(value, "value") if self.encode_value else None
-            key_obj = self._json(key, "key") if self.encode_key and key is not None else None
-        if self.encode_value is not None and value_obj is not None:
-            value = self.encode_value(value_obj)
-        if self.encode_key is not None and key_obj is not None:
-            key = self.encode_key(key_obj)
-        return value, key, partition, timestamp, headers
+def encoded_record(
+    line: bytes, fmt: Input, key_separator: bytes | None, encoders: tuple[Encode | None, Encode | None],
+) -> Record:
+    """One line's record with its key and/or value encoded (encoders: key, value): the line is one
+    JSON value (or key, separator, value), or with fmt="json" a record whose "value" and "key" are.
+    ValueError when it is not JSON, or a value does not fit its schema."""
+    import json
 
-    @staticmethod
-    def _json(data: bytes | None, what: str) -> Any:
-        import json
+    encode_key, encode_value = encoders
+    if fmt == "json":
+        value, key, partition, timestamp, headers = parse_record(line)
+        data = json.loads(line)
+        value_obj, key_obj = data.get("value"), data.get("key")
+    else:
+        partition, timestamp, headers = None, None, []
+        key, value = keyed([line], key_separator)[0] if key_separator is not None else (None, line)
+        value_obj = _json(value, "value") if encode_value else None
+        key_obj = _json(key, "key") if encode_key and key is not None else None
+    if encode_value is not None and value_obj is not None:
+        value = encode_value(value_obj)
+    if encode_key is not None and key_obj is not None:
+        key = encode_key(key_obj)
+    return value, key, partition, timestamp, headers
 
-        try:
-            return json.loads(data or b"")
-        except ValueError as exc:
-            raise ValueError(f"the {what} is not JSON ({exc})") from None
+
+def _json(data: bytes | None, what: str) -> Any:
+    import json
+
+    try:
+        return json.loads(data or b"")
+    except ValueError as exc:
+        raise ValueError(f"the {what} is not JSON ({exc})") from None

@@ -107,7 +107,7 @@ def start_offset(
             hint = f"Give an offset from {low} to {high}, or from -{stored} to -1 to count back from the end."
         else:
             what = "it is empty"
-            hint = f"Give --offset {high} to wait for its next message, or leave --offset out."
+            hint = f"Give --follow (with --offset {high}, or without --offset) to wait for its next message."
         raise KafkaRequestError(f"Offset {offset} is out of range for {topic} partition {partition}: {what}.", hint)
     return start
 
@@ -239,11 +239,14 @@ def parse_record(line: bytes) -> Record:
     partition = data.get("partition")
     if partition is not None and (isinstance(partition, bool) or not isinstance(partition, int) or partition < 0):
         raise ValueError(f'its "partition" {partition!r} is not a partition number')
-    timestamp = data.get("timestamp")
+    given = timestamp = data.get("timestamp")
     if isinstance(timestamp, str):
         timestamp = parse_time(timestamp, durations=False)
-    elif timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0):
+    elif timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int)):
         raise ValueError(f'its "timestamp" {timestamp!r} is neither milliseconds since the epoch nor ISO 8601')
+    if timestamp is not None and timestamp <= 0:  # the producer would send 0 as "now"; Kafka refuses less
+        raise ValueError(f'its "timestamp" {given!r} is not after 1970-01-01T00:00:00Z (leave it out to send '
+                         "the time of sending)")
     sent: list[bytes | None] = []
     for name in ("value", "key"):
         if _is_text(data.get(name)):

@@ -193,6 +193,14 @@ def test_parse_record_sends_json_values_as_their_text(
     (b'{"value": 1, "partition": -1}', "its \"partition\" -1 is not a partition number"),
     (b'{"value": 1, "partition": true}', "its \"partition\" True is not a partition number"),
     (b'{"value": 1, "timestamp": 1.5}', 'its "timestamp" 1.5 is neither milliseconds since the epoch nor ISO 8601'),
+    # The producer would send 0 as the time of sending; before 1970 Kafka has no timestamp.
+    (b'{"value": 1, "timestamp": 0}',
+     'its "timestamp" 0 is not after 1970-01-01T00:00:00Z (leave it out to send the time of sending)'),
+    (b'{"value": 1, "timestamp": -5}',
+     'its "timestamp" -5 is not after 1970-01-01T00:00:00Z (leave it out to send the time of sending)'),
+    (b'{"value": 1, "timestamp": "1969-12-31T23:59:59Z"}',
+     "its \"timestamp\" '1969-12-31T23:59:59Z' is not after 1970-01-01T00:00:00Z (leave it out to send the time "
+     "of sending)"),
 ])
 def test_parse_record_says_what_is_wrong(line: bytes, why: str) -> None:
     with pytest.raises(ValueError) as caught:

@@ -119,7 +119,28 @@ def test_start_offset_on_an_empty_partition() -> None:
     with pytest.raises(KafkaRequestError) as caught:
         records.start_offset("t", 0, 3, from_beginning=False, low=7, high=7)
     assert caught.value.message == "Offset 3 is out of range for t partition 0: it is empty."
-    assert caught.value.hint == "Give --offset 7 to wait for its next message, or leave --offset out."
+    assert caught.value.hint == "Give --follow (with --offset 7, or without --offset) to wait for its next message."
+
+
+class _EmptyPartitionConsumer:
+    def get_watermark_offsets(self, _tp: Any, timeout: float) -> tuple[int, int]:
+        return 5, 5
+
+    def assign(self, _parts: Any) -> None:
+        pass
+
+
+def test_what_the_hint_of_an_empty_partition_says_waits_for_its_next_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    meta = type("Meta", (), {"partitions": {0: type("P", (), {"id": 0, "leader": 1})()}})()
+    monkeypatch.setattr(consume, "topic_metadata", lambda *_a, **_k: meta)
+    run = consume._Consume(_EmptyPartitionConsumer(), "h:1", "t", None, follow=False)
+    with pytest.raises(KafkaRequestError) as refused:
+        run.start(0, 3, False)
+    assert refused.value.hint.startswith("Give --follow (with --offset 5, ")
+    for offset in (5, None):  # what the hint says to give, with --follow
+        run = consume._Consume(_EmptyPartitionConsumer(), "h:1", "t", None, follow=True)
+        run.start(0, offset, False)
+        assert not run.done()
 
 
 def test_check_partition() -> None:
@@ -751,3 +772,47 @@ def test_a_signal_while_the_topic_is_asked_for_sends_nothing(
     result = produce.produce_lines("h:1", "t", io.BytesIO(b"1\n"))
     assert (result.messages, result.interrupted, result.signum) == (0, True, 15)
     assert fake_kafka["producer"].sent == []
+
+
+def _refuse(_obj: Any) -> bytes:
+    raise ValueError("the value does not match the schema of subject t-value: no value for id")
+
+
+@pytest.mark.parametrize("fmt", ["line", "json"])
+def test_a_first_value_the_schema_refuses_asks_for_no_topic(fake_kafka: dict[str, Any], fmt: produce.Input) -> None:
+    line = b'\n{"value": {"nope": 1}}\n' if fmt == "json" else b'{"nope": 1}\n'
+    result = produce.produce_lines("h:1", "t", io.BytesIO(line), fmt=fmt, encode_value=_refuse)
+    assert result.bad_record is not None and result.messages == 0
+    assert result.bad_record.message == f"Line {2 if fmt == 'json' else 1}: the value does not match the schema " \
+                                        "of subject t-value: no value for id."
+    assert fake_kafka["asked_for"] == [], "the topic would be created"
+    assert fake_kafka["probed"] == 1
+
+
+def test_skip_empty_keeps_the_line_numbers_of_json_records(fake_kafka: dict[str, Any]) -> None:
+    data = b'{"value": "a"}\n\n\n{"value": "b", "bad": 1}\n'
+    result = produce.produce_lines("h:1", "t", io.BytesIO(data), fmt="json", skip_empty=True)
+    assert result.bad_record is not None and result.messages == 1
+    assert result.bad_record.message.startswith("Line 4 is not a record: "), result.bad_record.message
+
+
+def test_skip_empty_keeps_the_line_numbers_of_schema_values(fake_kafka: dict[str, Any]) -> None:
+    def encode(obj: Any) -> bytes:
+        if obj == "bad":
+            raise ValueError("the value does not match")
+        return obj.encode()
+
+    data = b'\n"good"\n\n\n"bad"\n'
+    result = produce.produce_lines("h:1", "t", io.BytesIO(data), skip_empty=True, encode_value=encode)
+    assert result.bad_record is not None and result.messages == 1
+    assert result.bad_record.message == "Line 5: the value does not match."
+    assert [v for _, v, *_ in fake_kafka["producer"].sent] == [b"good"]
+    # Without --skip-empty an empty line is no JSON value.
+    result = produce.produce_lines("h:1", "t", io.BytesIO(data), encode_value=encode)
+    assert result.bad_record is not None and result.bad_record.message.startswith("Line 1: the value is not JSON")
+
+
+def test_input_of_empty_lines_skipped_asks_for_no_topic(fake_kafka: dict[str, Any]) -> None:
+    result = produce.produce_lines("h:1", "t", io.BytesIO(b"\n\n"), skip_empty=True, encode_value=_refuse)
+    assert (result.messages, result.bad_record) == (0, None)
+    assert fake_kafka["asked_for"] == []
