@@ -424,6 +424,12 @@ def test_a_line_that_is_no_record_stops_the_input(bootstrap: str) -> None:
     mixed = kl("produce", name, "--format", "json", "-K", ":", "-b", bootstrap, input="{}\n")
     assert mixed.exit_code == 2
     assert mixed.stderr.endswith("Error: --key-separator is for --format line: a JSON record has its own key.\n")
+    # A timestamp of 0 would be sent as the time of sending; --skip-empty keeps the input's line numbers.
+    zero = kl("produce", name, "--format", "json", "--skip-empty", "-b", bootstrap,
+              input='{"value": "four"}\n\n{"value": "five", "timestamp": 0}\n')
+    assert zero.exit_code == 19, zero.output
+    assert 'Error: Line 3 is not a record: its "timestamp" 0 is not after 1970-01-01T00:00:00Z' in zero.stderr
+    assert kl("consume", name, "--from-beginning", "-b", bootstrap).stdout == "one\ntwo\nfour\n"
 
 
 # --- item 5: consuming from a time -----------------------------------------------------------------

@@ -218,6 +218,49 @@ def test_a_value_that_does_not_match_names_line_and_field(
     assert "Line 1: the value does not match the schema" in result.stderr and "field 'name'" in result.stderr
 
 
+def test_an_avro_value_not_exactly_of_the_schema_is_refused_and_creates_nothing(
+    shared_lab: Any, registry_url: str, tmp_path: Path,
+) -> None:
+    # confluent-kafka's serializer would send 1.5 as 1 and drop a misspelt field: refused, and a refused
+    # first value leaves neither the topic (auto-created on the lab) nor the subject behind.
+    bootstrap, avsc = shared_lab.settings.lab_bootstrap, str(_file(tmp_path, "avro"))
+    for line, field in (('{"id": 1.5, "name": "a"}', "field id"), ('{"id": 1, "name": "a", "nmae": "b"}', "field nmae")):
+        topic = fresh("exact")
+        result = kl("--schema-registry", registry_url, "produce", topic, "-b", bootstrap, "--value-format", "avro",
+                    "--value-schema", avsc, input=line + "\n")
+        assert result.exit_code == 19, result.output
+        assert f"Line 1: the value does not match the schema of subject {topic}-value: {field}" in result.stderr
+        assert kl("topic", "describe", topic, "-b", bootstrap).exit_code == 12, "the topic was created"
+        subjects = kl("--schema-registry", registry_url, "schema", "list", "--json")
+        assert f"{topic}-value" not in {s["subject"] for s in json.loads(subjects.stdout)}, "the schema was registered"
+
+
+def test_a_wire_format_value_that_does_not_decode_is_printed_as_it_is_and_a_group_goes_on(
+    shared_lab: Any, registry_url: str, tmp_path: Path,
+) -> None:
+    from confluent_kafka import Producer
+
+    bootstrap, topic, group = shared_lab.settings.lab_bootstrap, fresh("undecodable"), fresh("g")
+    avro = ("--schema-registry", registry_url, "produce", topic, "-b", bootstrap, "--value-format", "avro",
+            "--value-schema", str(_file(tmp_path, "avro")))
+    assert kl(*avro, input='{"id": 1, "name": "one"}\n').exit_code == 0
+    schema_id = registry_http.app_client(registry_url).get_latest_version(f"{topic}-value").schema_id
+    garbage = b"\x00" + schema_id.to_bytes(4, "big") + b"\xff\xff"  # the wire format's head, then no Order
+    producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce(topic, garbage)
+    assert producer.flush(30) == 0
+    assert kl(*avro, input='{"id": 3, "name": "three"}\n').exit_code == 0
+
+    consume = ("--schema-registry", registry_url, "consume", topic, "-b", bootstrap, "--value-format", "avro",
+               "-g", group, "--from-beginning")
+    result = kl(*consume)
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes.split(b"\n") == [b'{"id":1,"name":"one"}', garbage, b'{"id":3,"name":"three"}', b""]
+    assert f"offset 1 does not decode with schema id {schema_id} (" in result.stderr
+    again = kl(*consume)  # the group committed past it
+    assert again.exit_code == 0 and again.stdout_bytes == b"", again.output
+
+
 def test_schema_commands(registry_url: str, tmp_path: Path) -> None:
     subject = fresh("cmd") + "-value"
     avsc = _file(tmp_path, "avro")
