@@ -51,8 +51,9 @@ _ADDRESSES = "Give one of this machine's addresses (`ip -brief address` lists th
 
 
 def check_exposure(settings: Settings) -> None:
-    """Before anything starts (ConfigError, exit 3): the expose address is this machine's (or
-    0.0.0.0, which then needs advertise), and a plaintext lab is exposed only with insecure."""
+    """Before anything starts (ConfigError, exit 3): the expose address is this machine's and not
+    its loopback (or 0.0.0.0, which then needs advertise), and a plaintext lab is exposed only with
+    insecure."""
     s = settings
     if s.advertise and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*|[0-9A-Fa-f:.]+", s.advertise):
         raise ConfigError(f"advertise {s.advertise!r} is not a host name or an IP address.",
@@ -66,6 +67,10 @@ def check_exposure(settings: Settings) -> None:
         ipaddress.ip_address(s.expose)
     except ValueError:
         raise ConfigError(f"expose {s.expose!r} is not an IP address.", _ADDRESSES) from None
+    if ipaddress.ip_address(s.expose).is_loopback:
+        raise ConfigError(f"--expose {s.expose} is this machine's loopback address: other machines cannot reach it.",
+                          "Give an address of this machine's that other machines reach (`ip -brief address` "
+                          "lists them), or 0.0.0.0 with --advertise HOST.")
     if s.expose == EVERYWHERE and not s.advertise:
         raise ConfigError("--expose 0.0.0.0 publishes the brokers on every address: which one others use is unknown.",
                           "Give --advertise HOST: the name or address other machines reach this one by.")
@@ -91,8 +96,8 @@ def is_local_address(address: str) -> bool:
 
 
 def check_advertised(settings: Settings) -> tuple[bool | None, str, str | None]:
-    """doctor's check of an exposed lab: the advertised host resolves, and to an address of this
-    machine's, where the brokers are published. (ok, what was found, the fix.)"""
+    """doctor's check of an exposed lab: the advertised host resolves, and to addresses of this
+    machine's, not only loopback ones, where the brokers are published. (ok, what was found, the fix.)"""
     from kafkalab.security.listener import advertised_host
 
     if not settings.expose:
@@ -107,6 +112,10 @@ def check_advertised(settings: Settings) -> tuple[bool | None, str, str | None]:
     if foreign:
         return False, f"{host} resolves to {', '.join(foreign)}, which is not this machine's", (
             "Advertise one of this machine's names or addresses (--advertise), the one other machines reach it by.")
+    if all(ipaddress.ip_address(a.partition("%")[0]).is_loopback for a in found):
+        loopback = ", ".join(found)
+        return False, f"{host} resolves only to loopback addresses ({loopback}): other machines cannot reach it", (
+            "Advertise the name or address other machines reach this one by: --advertise.")
     published = settings.expose if settings.expose != EVERYWHERE else "every address"
     return True, f"{host} ({', '.join(found)}) is this machine's; the brokers are published on {published}", None
 

@@ -211,9 +211,12 @@ def test_a_running_labs_security_is_not_changed_on_the_way(secured: Lab) -> None
 
 def test_exposing_plaintext_needs_insecure(bed: SimpleNamespace) -> None:
     project = bed.project_name("-expose")
-    r = kl("-p", project, "up", "--expose", "127.0.0.1", "--no-ui")
+    r = kl("-p", project, "up", "--expose", "0.0.0.0", "--advertise", "lab.example", "--no-ui")
     assert r.exit_code == 3, r.output
     assert "--security" in r.stderr and "--insecure" in r.stderr
+    r = kl("-p", project, "up", "--expose", "127.0.0.1", "--security", "ssl", "--no-ui")
+    assert r.exit_code == 3, r.output
+    assert "--expose 127.0.0.1 is this machine's loopback address: other machines cannot reach it." in r.stderr
     r = kl("-p", project, "up", "--expose", "10.231.255.254", "--security", "sasl-ssl", "--no-ui")
     assert r.exit_code == 3, r.output
     assert "This machine has no address 10.231.255.254" in r.stderr

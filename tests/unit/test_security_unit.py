@@ -81,7 +81,7 @@ def test_prepare_keeps_the_ca_and_the_generated_user_and_remakes_certificates_fo
     assert folder.stat().st_mode & 0o777 == 0o700
     assert (folder / "users.json").stat().st_mode & 0o777 == 0o600
     ca = (folder / "ca.pem").read_bytes()
-    again = store.prepare(Settings(project="orders", security="sasl-ssl", expose="127.0.0.1", advertise="lab.example"),
+    again = store.prepare(Settings(project="orders", security="sasl-ssl", expose="10.231.0.1", advertise="lab.example"),
                           ["kafka"], cwd=tmp_path)
     assert again is not None and again.users == first.users
     assert (folder / "ca.pem").read_bytes() == ca
@@ -132,19 +132,33 @@ def test_the_listener_is_published_where_expose_says(tmp_path: Path) -> None:
     assert listener_env(Settings())["KAFKALAB_ADVERTISE_HOST"] == "localhost"
 
 
+# An address of this machine's that is not its loopback: the test bed's own vary, so one is made so here.
+MINE = "10.231.0.1"
+
+
+@pytest.fixture
+def mine(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = secured.is_local_address
+    monkeypatch.setattr(secured, "is_local_address", lambda address: address == MINE or real(address))
+
+
 @pytest.mark.parametrize("changes, why", [
-    ({"expose": "127.0.0.1"}, "--insecure"),
+    ({"expose": MINE}, "--insecure"),
+    ({"expose": "127.0.0.1", "security": "ssl"}, "loopback address: other machines cannot reach it"),
+    ({"expose": "127.0.0.2", "insecure": True}, "0.0.0.0 with --advertise HOST"),
+    ({"expose": "::1", "security": "ssl"}, "loopback"),
     ({"expose": "0.0.0.0", "security": "sasl-ssl"}, "--advertise HOST"),
     ({"expose": "10.231.255.254", "security": "sasl-ssl"}, "This machine has no address 10.231.255.254"),
     ({"advertise": "lab.example"}, "--expose ADDRESS too"),
 ])
+@pytest.mark.usefixtures("mine")
 def test_exposure_is_refused_before_anything_starts(changes: dict[str, str], why: str) -> None:
     with pytest.raises(ConfigError) as caught:
         secured.check_exposure(Settings(**changes))  # type: ignore[arg-type]
     assert why in f"{caught.value.message} {caught.value.hint}"
     assert caught.value.exit_code == 3
-    secured.check_exposure(Settings(expose="127.0.0.1", insecure=True))
-    secured.check_exposure(Settings(expose="127.0.0.1", security="mtls"))
+    secured.check_exposure(Settings(expose=MINE, insecure=True))
+    secured.check_exposure(Settings(expose=MINE, security="mtls"))
 
 
 def test_a_running_labs_security_settings_must_be_its_records(state_dir: Path) -> None:
@@ -153,17 +167,23 @@ def test_a_running_labs_security_settings_must_be_its_records(state_dir: Path) -
     with pytest.raises(ConfigError, match="already running with security plaintext, not sasl-scram"):
         secured.check_same(Settings(project="old", security="sasl-scram"), running=True)
     secured.check_same(Settings(project="old", security="sasl-scram"), running=False)  # stopped: it may change
-    state.write("new", {"KAFKALAB_SECURITY": "ssl", "KAFKALAB_EXPOSE": "127.0.0.1"})
+    state.write("new", {"KAFKALAB_SECURITY": "ssl", "KAFKALAB_EXPOSE": "10.231.0.1"})
     found = resolve({"project": "new"}, env={}, cwd=state_dir).with_record()
-    assert (found.security, found.expose) == ("ssl", "127.0.0.1")
-    with pytest.raises(ConfigError, match=r"already running with expose 127\.0\.0\.1, not"):
+    assert (found.security, found.expose) == ("ssl", "10.231.0.1")
+    with pytest.raises(ConfigError, match=r"already running with expose 10\.231\.0\.1, not"):
         secured.check_same(Settings(project="new", security="ssl"), running=True)
 
 
+@pytest.mark.usefixtures("mine")
 def test_the_advertised_address_check() -> None:
     assert secured.check_advertised(Settings())[:2] == (True, "localhost: the lab is published on 127.0.0.1 only "
                                                                "(other machines reach it with --expose)")
-    assert secured.check_advertised(Settings(expose="127.0.0.1", security="ssl"))[0] is True
+    ok, detail, fix = secured.check_advertised(Settings(expose=MINE, security="ssl"))
+    assert ok is True and detail == f"{MINE} ({MINE}) is this machine's; the brokers are published on {MINE}"
+    # A lab of an earlier version, exposed on 127.0.0.1, or one advertising localhost: no other machine reaches it.
+    for changes in ({"expose": "127.0.0.1"}, {"expose": "0.0.0.0", "advertise": "localhost"}):
+        ok, detail, fix = secured.check_advertised(Settings(security="ssl", **changes))  # type: ignore[arg-type]
+        assert ok is False and "resolves only to loopback addresses (" in detail and "--advertise" in (fix or "")
     ok, detail, fix = secured.check_advertised(Settings(expose="0.0.0.0", advertise="192.0.2.254", security="ssl"))
     assert ok is False and "not this machine's" in detail and fix
     ok, detail, _ = secured.check_advertised(Settings(expose="0.0.0.0", advertise="no-such-host.invalid",
