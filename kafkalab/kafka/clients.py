@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
@@ -110,21 +111,40 @@ def user_settings() -> dict[str, str]:
     return dict(_user_settings.get() or {})
 
 
+FILES_HINT = ("Give the path of a file that exists; `kafkalab connect` names the lab's files (its CA, and the "
+              "client's certificate and key for mtls).")
+
+
+def check_files(conf: Mapping[str, Any]) -> None:
+    """The files the settings name (librdkafka's *.location: ssl.ca.location, ssl.certificate.location,
+    ssl.key.location, ...) exist: librdkafka would refuse a missing or empty one in OpenSSL's words
+    ("x509 certificate routines::BIO lib"). ssl.ca.location=probe (the system's CAs) names none."""
+    for key, value in conf.items():
+        if not key.endswith(".location") or not isinstance(value, str) or (key, value) == ("ssl.ca.location", "probe"):
+            continue
+        if not value.strip():
+            raise ConfigError(f"{key} is empty: it names no file.", FILES_HINT)
+        if not os.path.exists(value):
+            raise ConfigError(f"{key} {value}: no such file.", FILES_HINT)
+
+
 ClientKind = Literal["admin", "producer", "consumer"]
 
 
 def command_client(kind: ClientKind, bootstrap: str, conf: Mapping[str, Any] | None = None) -> Any:
     """A client for one of kafkalab's commands: client_config(bootstrap), then kafkalab's settings
     for the task (`conf`, with librdkafka's names), then the user's from client_settings(), which
-    win. Settings librdkafka refuses are a ConfigError. Its error callback ends the command with
-    AuthenticationFailed or TlsFailed when the broker refuses the login or the TLS handshake:
-    librdkafka itself would retry until a request timed out, as if no broker answered.
+    win. Settings librdkafka refuses, or a file they name that does not exist (check_files), are a
+    ConfigError. Its error callback ends the command with AuthenticationFailed or TlsFailed when the
+    broker refuses the login or the TLS handshake: librdkafka itself would retry until a request
+    timed out, as if no broker answered.
     """
     from confluent_kafka import Consumer, KafkaException, Producer
     from confluent_kafka.admin import AdminClient
 
     user = user_settings()
     full = {**client_config(bootstrap), **(conf or {}), **user}
+    check_files(full)
     full["error_cb"] = SecurityCheck(bootstrap, full)
     make = {"admin": AdminClient, "producer": Producer, "consumer": Consumer}[kind]
     try:

@@ -241,3 +241,26 @@ def test_the_refused_settings_error_masks_them(listening: str) -> None:
         f"sasl.oauthbearer.config={MASK}): "
     )
     assert "BEGIN PRIVATE KEY" not in result.output and "hunter2" not in result.output
+
+
+@pytest.mark.parametrize("setting, error", [
+    ("ssl.ca.location=/nonexistent", "Error: ssl.ca.location /nonexistent: no such file."),
+    ("ssl.certificate.location=", "Error: ssl.certificate.location is empty: it names no file."),
+    ("ssl.key.location=/nonexistent/client.key", "Error: ssl.key.location /nonexistent/client.key: no such file."),
+])
+def test_a_file_setting_naming_no_file_is_said_so_before_librdkafka(listening: str, setting: str, error: str) -> None:
+    result = kl("topic", "list", "-b", listening, "-X", "security.protocol=ssl", "-X", setting)
+    assert result.exit_code == 3, result.output
+    assert result.stderr == (f"{error}\nHint: Give the path of a file that exists; `kafkalab connect` names the lab's "
+                             "files (its CA, and the client's certificate and key for mtls).\n")
+
+
+def test_check_files_passes_files_that_exist_and_the_system_cas(tmp_path: Path) -> None:
+    from kafkalab.kafka.clients import check_files
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    check_files({"ssl.ca.location": str(ca), "ssl.crl.location": str(tmp_path), "linger.ms": 5})
+    check_files({"ssl.ca.location": "probe", "ssl.key.password": ""})
+    with pytest.raises(errors.ConfigError, match=r"^ssl.engine.location /none: no such file\.$"):
+        check_files({"ssl.engine.location": "/none"})
