@@ -41,17 +41,20 @@ def connector() -> None:
     """
 
 
-@connector.command("plugins", short_help="List the connector plugins the worker has.")
+@connector.command("plugins", short_help="List the connector classes the worker has.")
+@click.option("--all", "every", is_flag=True,
+              help="Every plugin: converters, transformations and predicates too (Connect's connectorsOnly=false).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def connector_plugins(state: CliState, as_json: bool) -> None:
-    """The worker's plugins: its connectors (source, sink), converters, transformations and predicates,
-    each with its class and version.
+def connector_plugins(state: CliState, every: bool, as_json: bool) -> None:
+    """The worker's connector classes (source, sink), each with its type and version; with --all its
+    converters, transformations and predicates too.
 
     \b
       kafkalab connector plugins --json | jq -r '.[] | select(.type == "source") | .class'
+      kafkalab connector plugins --all
     """
-    render.emit(connect_api(state).plugins(), as_json, render.connect_plugins)
+    render.emit(connect_api(state).plugins(connectors_only=not every), as_json, render.connect_plugins)
 
 
 @connector.command("list", short_help="List the connectors, with their states and their tasks'.")

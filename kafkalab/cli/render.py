@@ -501,6 +501,13 @@ def connector_state(found: ConnectorState) -> None:
             out().print(Text(f"{what} failed:\n{trace.rstrip()}"), soft_wrap=True)
 
 
+def task_count(ids: Sequence[int]) -> str:
+    """A connector's tasks as describe shows them: how many, and their ids ("1 (id 0)", "2 (ids 0, 1)")."""
+    if not ids:
+        return "0"
+    return f"{len(ids)} ({'id' if len(ids) == 1 else 'ids'} {', '.join(map(str, ids))})"
+
+
 def connector_description(found: Connector) -> None:
-    table(None, ("connector", "type", "tasks"), [(found.name, found.type, ", ".join(map(str, found.tasks)) or "-")])
+    table(None, ("connector", "type", "tasks"), [(found.name, found.type, task_count(found.tasks))])
     table(None, ("setting", "value"), sorted(found.config.items()))

@@ -14,6 +14,7 @@ May import: kafkalab.errors; httpx inside functions only (`kafkalab --help` must
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -91,7 +92,7 @@ class Connector:
 
 @dataclasses.dataclass(frozen=True)
 class Plugin:
-    """A plugin the worker has (GET /connector-plugins?connectorsOnly=false)."""
+    """A plugin the worker has (GET /connector-plugins; with connectorsOnly=false, not only connectors)."""
 
     cls: str
     type: str  # source, sink, converter, transformation, predicate, header_converter
@@ -117,12 +118,18 @@ def parse_state(name: str, body: Mapping[str, Any]) -> ConnectorState:
                           str(own.get("trace") or ""))
 
 
-MESSAGE_CHARS = 600  # of a REST API's message, at most: a missing class lists every plugin the worker has
+MESSAGE_CHARS = 600  # of a REST API's message, at most
+# After an unknown connector class, the worker lists every connector it has as Java's PluginDesc{...}
+# text: `kafkalab connector plugins` lists them readably (the hint of InvalidConnectorConfig says so).
+_AVAILABLE = re.compile(r",?\s*available connectors are:.*", re.DOTALL)
+_JAVA_EXCEPTION = re.compile(r"^(?:[a-z_][a-z0-9_]*\.)+[A-Z]\w*(?:Exception|Error): ")  # the worker's own class
 
 
 def one_line(message: str) -> str:
     """A REST API's message on one line: its lines joined (each once), without the pointer to the
-    validate endpoint that follows a 400's list of errors, cut at MESSAGE_CHARS."""
+    validate endpoint that follows a 400's list of errors, the list of every connector class that
+    follows an unknown one, and the Java exception's class before it, cut at MESSAGE_CHARS."""
+    message = _JAVA_EXCEPTION.sub("", _AVAILABLE.sub("", message.strip()))
     lines: list[str] = []
     for line in (x.strip() for x in message.splitlines()):
         if line and line not in lines and not line.startswith("You can also find the above list of errors"):
@@ -196,8 +203,11 @@ class Connect:
         _status, found = self._call("GET", "/")
         return dict(found or {})
 
-    def plugins(self) -> list[Plugin]:
-        _status, found = self._call("GET", "/connector-plugins", params={"connectorsOnly": "false"})
+    def plugins(self, connectors_only: bool = True) -> list[Plugin]:
+        """The worker's connector plugins (source, sink); with connectors_only False its converters,
+        transformations and predicates too (the REST API's connectorsOnly)."""
+        params = {"connectorsOnly": "true" if connectors_only else "false"}
+        _status, found = self._call("GET", "/connector-plugins", params=params)
         return sorted((Plugin(str(p["class"]), str(p.get("type", "")), str(p.get("version", ""))) for p in found or ()),
                       key=lambda p: (p.type, p.cls))
 
@@ -236,9 +246,27 @@ class Connect:
         return errors
 
     def put_config(self, name: str, config: Mapping[str, str]) -> bool:
-        """Create the connector with this config, or update it (PUT /connectors/NAME/config): True when created."""
+        """Create the connector with this config, or update it (PUT /connectors/NAME/config): True when
+        created. A config the worker refuses with a list of errors is InvalidConnectorConfig with each
+        error and the setting it is of, as validate() gives them (the 400 names no setting, so that
+        two settings' same error read as one)."""
         body = {**config, "name": name}
-        status, _found = self._call("PUT", self._path(name) + "/config", body=body, connector=name)
+        try:
+            status, _found = self._call("PUT", self._path(name) + "/config", body=body, connector=name)
+        except InvalidConnectorConfig as exc:
+            found = re.search(r"contains the following \d+ error\(s\)", exc.message)
+            if not found:
+                raise
+            try:
+                errors = self.validate(name, config)
+            except KafkalabError:
+                errors = []
+            if not errors:
+                raise
+            raise InvalidConnectorConfig(
+                f"{exc.message.partition(found.group(0))[0]}contains {len(errors)} error(s): "
+                f"{'; '.join(e.rstrip('.') for e in errors)}.",
+                exc.hint) from None
         return status == 201
 
     def pause(self, name: str) -> None:

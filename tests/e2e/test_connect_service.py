@@ -84,9 +84,12 @@ def test_file_connectors_errors_a_failed_task_and_the_connectors_lifetime(lab_fa
     doctor = run(lab, "doctor", "--json")
     checks = {c["check"]: c for c in json.loads(doctor.stdout)["checks"]}
     assert (doctor.exit_code, checks["connect"]["result"]) == (0, "pass"), checks["connect"]
-    plugins = {p["class"] for p in json.loads(ok(lab, "connector", "plugins", "--json").stdout)}
+    plugins = {p["class"]: p["type"] for p in json.loads(ok(lab, "connector", "plugins", "--json").stdout)}
     assert {"org.apache.kafka.connect.file.FileStreamSourceConnector",
-            "org.apache.kafka.connect.mirror.MirrorSourceConnector"} <= plugins, plugins
+            "org.apache.kafka.connect.mirror.MirrorSourceConnector"} <= set(plugins), plugins
+    assert set(plugins.values()) <= {"source", "sink"}, plugins  # connectors only: --all adds the others
+    every = {p["class"]: p["type"] for p in json.loads(ok(lab, "connector", "plugins", "--all", "--json").stdout)}
+    assert plugins.items() <= every.items() and {"converter", "transformation"} <= set(every.values()), every
 
     # A file into a topic, the topic into another file: both read back and compared line by line.
     docker("exec", "-i", worker(lab), "sh", "-c", "cat > /tmp/in.txt", input="\n".join(LINES) + "\n")
@@ -101,6 +104,8 @@ def test_file_connectors_errors_a_failed_task_and_the_connectors_lifetime(lab_fa
     assert poll(lambda: running(lab, "lines-in") and running(lab, "lines-out"), 60, "both connectors running")
     described = json.loads(ok(lab, "connector", "describe", "lines-in", "--json").stdout)
     assert described["config"]["file"] == "/tmp/in.txt" and described["type"] == "source", described
+    assert described["tasks"] == [0], described
+    assert "│ source │ 1 (id 0) │" in ok(lab, "connector", "describe", "lines-in").stdout
 
     errors(lab, url)
     failed_task(lab)
@@ -112,8 +117,16 @@ def errors(lab: Lab, url: str) -> None:
     bad = run(lab, "connector", "create", "bad", "-c", "connector.class=FileStreamSink", "-c", "file=/tmp/x")
     assert bad.exit_code == 46, bad.output
     assert bad.stderr.startswith(f"Error: Kafka Connect at {url} refused the config of connector bad: Connector "
-                                 "configuration is invalid and contains the following"), bad.stderr
-    assert "Must configure one of topics or topics.regex" in bad.stderr and len(bad.stderr.splitlines()) == 2
+                                 "configuration is invalid and contains 2 error(s): topics: Must configure one of "
+                                 "topics or topics.regex; topics.regex: Must configure one of topics or topics.regex.\n"
+                                 ), bad.stderr
+    assert len(bad.stderr.splitlines()) == 2
+    unknown = run(lab, "connector", "create", "u", "-c", "connector.class=NoSuch", "-c", "topics=x")
+    assert unknown.exit_code == 46, unknown.output
+    assert unknown.stderr == (
+        f"Error: Kafka Connect at {url} refused the config of connector u: Failed to find any class that implements "
+        "Connector and which name matches NoSuch.\nHint: Fix the config as the message says; `kafkalab connector "
+        "plugins` lists the worker's connector classes.\n"), unknown.stderr
     assert run(lab, "connector", "status", "nope").exit_code == 45
     assert run(lab, "connector", "create", "x", "-c", "no-equals").exit_code == 46
     assert "bad" not in connectors(lab)

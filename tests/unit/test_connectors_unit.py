@@ -173,6 +173,14 @@ def test_the_messages_of_the_rest_apis_errors() -> None:
     assert connect_error(LAB, 409, "Cannot complete request momentarily due to stale configuration").hint == \
         "Run it again in a few seconds, once the workers have rebalanced."
     assert len(one_line("x" * 2000)) == 600
+    plugin = ("PluginDesc{klass=class org.apache.kafka.connect.file.FileStreamSinkConnector, name='org.apache.kafka."
+              "connect.file.FileStreamSinkConnector', version='4.4.0', type=sink, typeName='sink', location='file:/x'}")
+    unknown = connect_error(LAB, 400, "org.apache.kafka.connect.errors.ConnectException: Failed to find any class that "
+                            f"implements Connector and which name matches NoSuch, available connectors are: {plugin}, "
+                            f"{plugin}", "u")
+    assert unknown.message == ("Kafka Connect at http://localhost:8083 refused the config of connector u: Failed to "
+                               "find any class that implements Connector and which name matches NoSuch.")
+    assert "`kafkalab connector plugins`" in unknown.hint
 
 
 def test_none_there_says_how_to_start_one_or_to_check_the_url() -> None:
@@ -233,6 +241,15 @@ def test_the_client_against_a_rest_api(canned: tuple[str, type[_Canned]]) -> Non
     assert connect.put_config("a b", {"connector.class": "FileStreamSink", "topics": "t"}) is True
     assert json.loads(handler.seen[-1][2]) == {"connector.class": "FileStreamSink", "topics": "t", "name": "a b"}
     connect.restart("a b", include_tasks=True)
+    handler.answers[("GET", "/connector-plugins?connectorsOnly=true")] = (200, json.dumps([
+        {"class": "org.apache.kafka.connect.file.FileStreamSourceConnector", "type": "source", "version": "4.4.0"},
+    ]).encode())
+    handler.answers[("GET", "/connector-plugins?connectorsOnly=false")] = (200, json.dumps([
+        {"class": "org.apache.kafka.connect.file.FileStreamSourceConnector", "type": "source", "version": "4.4.0"},
+        {"class": "org.apache.kafka.connect.transforms.Filter", "type": "transformation", "version": "4.4.0"},
+    ]).encode())
+    assert [p.type for p in connect.plugins()] == ["source"]
+    assert [p.type for p in connect.plugins(connectors_only=False)] == ["source", "transformation"]
     with pytest.raises(ConnectRebalancing):
         connect.pause("busy")
     with pytest.raises(ConnectorNotFound):
@@ -240,6 +257,34 @@ def test_the_client_against_a_rest_api(canned: tuple[str, type[_Canned]]) -> Non
     with pytest.raises(ConnectUnreachable) as caught:
         connect.info()
     assert "no JSON: no Connect REST API" in caught.value.message
+
+
+def test_a_refused_config_names_each_error_with_its_setting(canned: tuple[str, type[_Canned]]) -> None:
+    """The 400 of a create lists its errors without their settings (two settings' same error read as
+    one): the worker's validate endpoint names them, as apply shows them."""
+    url, handler = canned
+    same = "Must configure one of topics or topics.regex"
+    handler.answers = {
+        ("PUT", "/connectors/bad/config"): (400, json.dumps({"error_code": 400, "message": (
+            f"Connector configuration is invalid and contains the following 2 error(s):\n{same}\n{same}\n"
+            "You can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/"
+            "validate`")}).encode()),
+        ("PUT", "/connector-plugins/FileStreamSink/config/validate"): (200, json.dumps({"error_count": 2, "configs": [
+            {"value": {"name": "topics", "errors": [same]}}, {"value": {"name": "file", "errors": []}},
+            {"value": {"name": "topics.regex", "errors": [same + "."]}}]}).encode()),
+    }
+    with pytest.raises(InvalidConnectorConfig) as caught:
+        Connect(ConnectTarget(url, lab=False)).put_config("bad", {"connector.class": "FileStreamSink"})
+    assert caught.value.message == (
+        f"Kafka Connect at {url} refused the config of connector bad: Connector configuration is invalid and "
+        f"contains 2 error(s): topics: {same}; topics.regex: {same}.")
+    assert caught.value.hint == InvalidConnectorConfig.hint
+
+
+def test_describe_shows_how_many_tasks_and_their_ids() -> None:
+    from kafkalab.cli.render import task_count
+
+    assert [task_count(ids) for ids in ((), (0,), (0, 1))] == ["0", "1 (id 0)", "2 (ids 0, 1)"]
 
 
 def test_nothing_listening_is_connect_unreachable() -> None:
