@@ -141,6 +141,9 @@ def test_wrong_credentials_and_an_unknown_ca_get_their_exit_codes(secured: Lab, 
         r = cli_run(secured, "topic", "list", "-X", f"ssl.ca.location={tmp_path / 'ca.pem'}")
         assert r.exit_code == 17, r.output
         assert str(tmp_path / "ca.pem") in r.stderr
+        r = cli_run(secured, "topic", "list", "-X", f"ssl.ca.location={tmp_path / 'none.pem'}")  # no such file
+        assert r.exit_code == 3, r.output
+        assert r.stderr.startswith(f"Error: ssl.ca.location {tmp_path / 'none.pem'}: no such file.\nHint: "), r.stderr
     assert "sasl.username" in conf or "ssl.ca.location" in conf
 
 
