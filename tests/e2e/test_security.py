@@ -319,6 +319,10 @@ def test_another_machine_connects_over_sasl_ssl_with_the_ca_connect_names(
         assert Path(conf["ssl.ca.location"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
         status = json.loads(cli_run(lab, "status", "--json").stdout)
         assert (status["advertised_bootstrap"], status["security"]) == (remote, "sasl-ssl")
+        doctor = json.loads(cli_run(lab, "doctor", "--json").stdout)
+        advertise = {c["check"]: c for c in doctor["checks"]}["advertise"]
+        assert advertise["result"] == "pass" and f"{address} ({address}) is this machine's" in advertise["detail"], \
+            advertise
 
         def from_there(settings: dict[str, str]) -> subprocess.CompletedProcess[str]:
             return subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c", CLIENT, json.dumps(settings),
