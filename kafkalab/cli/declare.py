@@ -92,11 +92,12 @@ def apply(state: CliState, dry_run: bool, as_json: bool, bootstrap_server: str |
         render.say("No config file declares anything: no kafkalab.toml or [tool.kafkalab] here or above.")
     if not as_json:
         show_plan(found, cluster.bootstrap)
-    if found.refused and not dry_run:
+    if found.refused:
         if as_json:
-            render.print_json({**found.to_dict(), "applied": [], "dry_run": False})
+            render.print_json({**found.to_dict(), "applied": [], "dry_run": dry_run})
         raise declared.refusal_error(found)
-    if dry_run:
+    if dry_run:  # every step asked whether the cluster would take it (validate_only, ...): exits as apply would
+        declared.validate(found, cluster)
         if as_json:
             render.print_json({**found.to_dict(), "applied": [], "dry_run": True})
         elif found.steps:
@@ -119,7 +120,7 @@ def show_plan(found: object, bootstrap: str) -> None:
         return
     refused = f", {len(found.refused)} refused" if found.refused else ""
     lines = [f"Plan for {bootstrap} ({render.plural(len(found.steps), 'step')}{refused}):"]
-    lines += [f"  {'+' if step.on_up else '~'} {step.describe()}" for step in found.steps]
+    lines += [f"  {step.mark} {step.describe()}" for step in found.steps]
     lines += [f"  ! refused: {refusal.describe()}" for refusal in found.refused]
     click.echo("\n".join(lines))  # the plan is the command's data: stdout
 

@@ -39,17 +39,21 @@ class Where:
         """The table as its header writes it: [topics.orders], [schemas."orders-value"]."""
         return "[" + ".".join(toml_key(part) for part in self.table) + "]"
 
-    def line(self, key: str | None = None) -> int | None:
-        """The line of the table (or of one of its keys, else the table's), or None if not found."""
+    def line(self, *keys: str) -> int | None:
+        """The line of the table (or of one of its keys, nested ones too: "config", "retention.ms"; else
+        the table's), or None if not found."""
         full = self.prefix + self.table
-        found = locate(self.text, (*full, key)) if key is not None else None
+        found = locate(self.text, (*full, *keys)) if keys else None
         return found or locate(self.text, full)
+
+    def at(self, *keys: str) -> str:
+        """Where in the file, as errors name it: "kafkalab.toml, line 4, [topics.orders]"."""
+        line = self.line(*keys)
+        return f"{self.path}, line {line}, {self.name}" if line is not None else f"{self.path}, {self.name}"
 
     def error(self, what: str, hint: str | None = None, *, key: str | None = None) -> ConfigError:
         """A declaration error (exit 3) naming the file, the line and the table."""
-        line = self.line(key)
-        at = f"{self.path}, line {line}" if line is not None else str(self.path)
-        return ConfigError(f"{at}, {self.name}: {what}", hint or DECLARATION_HINT)
+        return ConfigError(f"{self.at(*(() if key is None else (key,)))}: {what}", hint or DECLARATION_HINT)
 
     def relative(self, written: str) -> Path:
         """A path written in the declaration: relative to the file's folder."""
@@ -156,6 +160,11 @@ class Step:
     kind: str
     name: str
 
+    @property
+    def mark(self) -> str:
+        """The plan's mark of the step: + it creates (what `up` makes too), ~ it changes what exists."""
+        return "+" if self.on_up else "~"
+
     def describe(self) -> str:
         raise NotImplementedError
 
@@ -165,6 +174,11 @@ class Step:
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action, "kind": self.kind, "name": self.name, **self.details(),
                 "description": self.describe()}
+
+    def written(self) -> tuple[str, ...]:
+        """The keys of the object's table that the step comes from (("config", "retention.ms")), for
+        the line an error names; (): the table."""
+        return ()
 
     def validate(self, cluster: Cluster) -> None:
         """Ask the cluster whether it would take the step, changing nothing (Kafka's validate_only, a

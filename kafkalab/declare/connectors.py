@@ -66,13 +66,21 @@ class PutConnector(Step):
     name: str
     config: tuple[tuple[str, str], ...]
     exists: bool  # its config differs (an update); False: a new connector
+    changed: tuple[str, ...] = ()  # an update's keys that differ (set, changed or no longer declared)
+
+    @property
+    def mark(self) -> str:
+        return "~" if self.exists else "+"
 
     def describe(self) -> str:
         cls = dict(self.config)["connector.class"]
-        return f"{'update' if self.exists else 'create'} connector {self.name} ({cls})"
+        if not self.exists:
+            return f"create connector {self.name} ({cls})"
+        return f"update connector {self.name} ({cls}): {', '.join(self.changed)} differ" + \
+            ("s" if len(self.changed) == 1 else "")
 
     def details(self) -> dict[str, Any]:
-        return {"config": dict(self.config), "exists": self.exists}
+        return {"config": dict(self.config), "exists": self.exists, "changed": list(self.changed)}
 
     def validate(self, cluster: Cluster) -> None:
         assert cluster.connect is not None  # ConnectorKind.check saw to it
@@ -85,6 +93,13 @@ class PutConnector(Step):
         assert cluster.connect is not None
         Connect(cluster.connect).put_config(self.name, dict(self.config))
         return [Counted(1, "connector", "updated" if self.exists else "created")]
+
+
+def differing(have: dict[str, str], want: dict[str, str]) -> tuple[str, ...]:
+    """The config keys whose values differ, declared or set on the connector (but its name), in the
+    declaration's order then the connector's: only names, as a value may be a secret. Pure: unit-tested."""
+    keys = [*want, *(k for k in have if k not in want and k != "name")]
+    return tuple(k for k in keys if have.get(k) != want.get(k))
 
 
 class ConnectorKind:
@@ -112,7 +127,8 @@ class ConnectorKind:
         for connector in declared:
             have = existing.get(connector.name)
             if have is None or have != {**connector.settings, "name": connector.name}:
-                steps.append(PutConnector("connector", connector.name, connector.config, have is not None))
+                changed = differing(have, connector.settings) if have is not None else ()
+                steps.append(PutConnector("connector", connector.name, connector.config, have is not None, changed))
         return steps, []
 
     def export(self, cluster: Cluster) -> dict[str, dict[str, Any]]:

@@ -28,7 +28,7 @@ from kafkalab.declare.connectors import ConnectorKind
 from kafkalab.declare.locate import toml_key, toml_string
 from kafkalab.declare.schemas import SchemaKind
 from kafkalab.declare.topics import TopicKind
-from kafkalab.errors import ConfigError, KafkalabError, PlanRefused
+from kafkalab.errors import ConfigError, KafkalabError, KafkaRequestError, PlanRefused
 from kafkalab.settings import DECLARED_TABLES, DeclaredTables, declared_tables
 
 # In the order a plan carries them out: topics before the schemas of their records, and both before the
@@ -162,6 +162,19 @@ def apply(plan: Plan, cluster: Cluster, *, only_up: bool = False) -> Applied:
     """Carry out the plan's steps, in order. A plan with refusals is PlanRefused, before any step;
     so is a step the cluster would refuse (each is validated first: its error). only_up (what `up`
     does): only the steps that make what is missing, the rest left, refusals too."""
+    chosen = validate(plan, cluster, only_up=only_up)
+    counted: list[Counted] = []
+    for step in chosen:
+        counted += step.carry_out(cluster)
+    left = tuple(step for step in plan.steps if step not in chosen)
+    return Applied(plan, tuple(chosen), tuple(counted), left)
+
+
+def validate(plan: Plan, cluster: Cluster, *, only_up: bool = False) -> list[Step]:
+    """Ask the cluster whether it would take each step of the plan (the ones `up` carries out, with
+    only_up), changing nothing: what apply does before any change, and all that `apply --dry-run`
+    does. A plan with refusals is PlanRefused (not with only_up); a step the cluster refuses, its
+    error, naming where the declaration writes what the broker refused. The steps to carry out."""
     if plan.refused and not only_up:
         raise refusal_error(plan)
     chosen = [step for step in plan.steps if step.on_up or not only_up]
@@ -170,12 +183,12 @@ def apply(plan: Plan, cluster: Cluster, *, only_up: bool = False) -> Applied:
             step.validate(cluster)
         except KafkalabError as exc:
             exc.message = f"{exc.message.rstrip('.')}. Nothing of the plan was applied."
+            table = next(kind.table for kind in KINDS if kind.noun == step.kind)
+            where = next((d.where for d in plan.declaration.objects.get(table, ()) if d.name == step.name), None)
+            if isinstance(exc, KafkaRequestError) and where is not None:  # the broker refused a declared value
+                exc.hint = f"Fix the declaration at {where.at(*step.written())}; docs/declare.md shows every key."
             raise
-    counted: list[Counted] = []
-    for step in chosen:
-        counted += step.carry_out(cluster)
-    left = tuple(step for step in plan.steps if step not in chosen)
-    return Applied(plan, tuple(chosen), tuple(counted), left)
+    return chosen
 
 
 def declare_on_up(declaration: Declaration, cluster: Cluster) -> Applied:

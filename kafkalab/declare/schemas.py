@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys
-from kafkalab.errors import SchemaIncompatible, SchemaNotFound
+from kafkalab.errors import InvalidSchema, SchemaIncompatible, SchemaNotFound
 from kafkalab.schemas.registry import SCHEMA_TYPES, TYPE_OF_FILE, Registry, SchemaType
 
 KEYS = ("file", "schema", "type")
@@ -100,9 +100,15 @@ class RegisterSchema(Step):
         return {"type": self.type, "latest_version": self.latest}
 
     def validate(self, cluster: Cluster) -> None:
-        """A new version must be compatible with the subject's latest, by the subject's rule."""
+        """A new version must be compatible with the subject's latest, by the subject's rule; a new
+        subject's Avro or JSON Schema must be JSON."""
         assert cluster.registry is not None  # SchemaKind.check saw to it
-        if self.latest is None:
+        if self.latest is None:  # nothing to be compatible with: an Avro or JSON Schema must be JSON, at least
+            try:
+                if self.type in ("avro", "json"):
+                    json.loads(self.text)
+            except ValueError as exc:
+                raise InvalidSchema(f"The schema of {self.name} is not JSON: {exc}.") from None
             return
         found = Registry(cluster.registry).check(self.name, self.text, self.type)
         if not found.compatible:

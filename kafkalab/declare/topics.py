@@ -172,6 +172,9 @@ class AddPartitions(Step):
     def details(self) -> dict[str, Any]:
         return {"from": self.have, "to": self.want}
 
+    def written(self) -> tuple[str, ...]:
+        return ("partitions",)
+
     def validate(self, cluster: Cluster) -> None:
         self.grow(cluster, validate_only=True)
 
@@ -207,6 +210,9 @@ class SetConfig(Step):
 
     def details(self) -> dict[str, Any]:
         return {"config": self.key, "from": self.have, "to": self.want}
+
+    def written(self) -> tuple[str, ...]:
+        return ("config", self.key)
 
     def validate(self, cluster: Cluster) -> None:
         alter_config(cluster.bootstrap, self.name, self.key, self.want, validate_only=True)
