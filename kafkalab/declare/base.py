@@ -221,6 +221,7 @@ class Kind(Protocol):
 
     table: str  # "topics": its [topics.NAME] tables
     noun: str  # "topic"
+    service: str  # the lab's optional service its objects live in ("schema-registry"), "" for the brokers
 
     def parse(self, name: str, written: Any, where: Where) -> Declared:
         """One [TABLE.NAME] table, checked (Where.error for what is wrong)."""

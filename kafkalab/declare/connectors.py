@@ -105,6 +105,7 @@ def differing(have: dict[str, str], want: dict[str, str]) -> tuple[str, ...]:
 class ConnectorKind:
     table = "connectors"
     noun = "connector"
+    service = "connect"
 
     def parse(self, name: str, written: Any, where: Where) -> DeclaredConnector:
         return parse(name, written, where)

@@ -205,13 +205,23 @@ def export(cluster: Cluster) -> dict[str, dict[str, dict[str, Any]]]:
     return {kind.table: kind.export(cluster) for kind in KINDS}
 
 
+def services(tables: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The lab's optional services the exported objects live in (schemas: "schema-registry"), for the
+    `with` setting of the file: so that `up` with it on a new lab runs them (elsewhere `with` is unused)."""
+    return [kind.service for kind in KINDS if kind.service and tables.get(kind.table)]
+
+
 def to_json(tables: Mapping[str, Mapping[str, Any]]) -> str:
-    return json.dumps(tables, indent=2, ensure_ascii=False) + "\n"
+    """The tables as JSON, with "with" first as to_toml writes it (when it does)."""
+    needed = services(tables)
+    return json.dumps({"with": needed, **tables} if needed else tables, indent=2, ensure_ascii=False) + "\n"
 
 
 def to_toml(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
-    """The tables as a kafkalab.toml: [KIND.NAME] headers, then their keys."""
-    blocks = []
+    """The tables as a kafkalab.toml: the `with` setting the objects need (services()), then [KIND.NAME]
+    headers and their keys."""
+    needed = services(tables)
+    blocks = [f"with = {toml_value(needed)}\n"] if needed else []
     for table, objects in tables.items():
         for name, values in objects.items():
             lines = [f"[{toml_key(table)}.{toml_key(name)}]"]

@@ -125,6 +125,7 @@ class RegisterSchema(Step):
 class SchemaKind:
     table = "schemas"
     noun = "schema"
+    service = "schema-registry"
 
     def parse(self, name: str, written: Any, where: Where) -> DeclaredSchema:
         return parse(name, written, where)

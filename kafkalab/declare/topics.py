@@ -328,6 +328,7 @@ def existing(cluster: Cluster, names: Sequence[str]) -> dict[str, Existing]:
 class TopicKind:
     table = "topics"
     noun = "topic"
+    service = ""
 
     def parse(self, name: str, written: Any, where: Where) -> DeclaredTopic:
         return parse(name, written, where)
