@@ -4,7 +4,7 @@ what a kind of declared object does (Kind). A new kind ([users.NAME], [connector
 with its own Steps, added to kafkalab.declare.plan.KINDS.
 
 May import: kafkalab.errors, kafkalab.kafka.contexts, kafkalab.connectors.client, kafkalab.lab.modes,
-kafkalab.declare.locate.
+kafkalab.declare.locate; kafkalab.settings inside functions.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from kafkalab.connectors.client import ConnectTarget
-from kafkalab.declare.locate import locate, toml_key
+from kafkalab.declare.locate import locate, toml_key, toml_value
 from kafkalab.errors import ConfigError
 from kafkalab.kafka.contexts import RegistryTarget
 from kafkalab.lab.modes import MODES, OPTIONAL
@@ -77,7 +77,7 @@ def whole(written: Mapping[str, Any], key: str, where: Where, *, low: int, high:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise where.error(f"{key} = {value!r} is not a whole number from {low} to {high:,}.", key=key)
+        raise where.error(f"{key} = {toml_value(value)} is not a whole number from {low} to {high:,}.", key=key)
     return value
 
 
@@ -136,8 +136,20 @@ def lab_cluster(settings: Settings) -> Cluster:
         else None
     connect = ConnectTarget(OPTIONAL["connect"].url(settings), lab=True) if "connect" in settings.with_ else None
     return Cluster(settings.lab_bootstrap, MODES[settings.mode].replication, registry,
-                   f"the lab {settings.project} runs no Schema Registry", connect=connect,
-                   missing_connect=f"the lab {settings.project} runs no Kafka Connect")
+                   not_run(settings, "Schema Registry"), connect=connect,
+                   missing_connect=not_run(settings, "Kafka Connect"))
+
+
+def not_run(settings: Settings, service: str) -> str:
+    """Why the lab has no such service: it runs none (its record, the default), or a with setting given
+    (the config file's, --with, KAFKALAB_WITH) leaves it out, whatever the lab runs now."""
+    from kafkalab.settings import RECORD_SOURCE
+
+    source = settings.sources.get("with_", "default")
+    if source in ("default", RECORD_SOURCE):
+        return f"the lab {settings.project} runs no {service}"
+    given = {"flag": "--with"}.get(source, f"the with setting of {source}")
+    return f"the lab {settings.project} would run no {service}: {given} leaves it out"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from kafkalab.connectors.client import Connect
 from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys, config_text, flatten
+from kafkalab.declare.locate import toml_key, toml_value
 from kafkalab.errors import InvalidConnectorConfig
 
 KEYS = ("config",)
@@ -49,7 +50,8 @@ def parse(name: str, written: Any, where: Where) -> DeclaredConnector:
     for key, value in flatten(config, where, "config"):  # [connectors.NAME.config]'s `tasks.max = 1` too
         text = config_text(value)
         if text is None:
-            raise where.error(f"config {key!r} = {value!r} is no setting's value: give text, a number or true/false.",
+            raise where.error(f"config {toml_key(key)} = {toml_value(value)} is no setting's value: give text, a "
+                              "number or true/false.",
                               key="config")
         found.append((key, text))
     if "connector.class" not in dict(found):

@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from kafkalab.declare.base import Cluster, Counted, Kind, Refusal, Step, Where, lab_cluster
 from kafkalab.declare.connectors import ConnectorKind
-from kafkalab.declare.locate import toml_key, toml_string
+from kafkalab.declare.locate import toml_key, toml_value
 from kafkalab.declare.schemas import SchemaKind
 from kafkalab.declare.topics import TopicKind
-from kafkalab.errors import ConfigError, KafkalabError, KafkaRequestError, PlanRefused
+from kafkalab.errors import KafkalabError, KafkaRequestError, PlanRefused
 from kafkalab.settings import DECLARED_TABLES, DeclaredTables, declared_tables
 
 # In the order a plan carries them out: topics before the schemas of their records, and both before the
@@ -228,18 +228,3 @@ def to_toml(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
             lines += [f"{toml_key(key)} = {toml_value(value)}" for key, value in values.items()]
             blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return toml_string(value)
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }" \
-            if value else "{}"
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise ConfigError(f"{value!r} has no TOML form kafkalab writes.")

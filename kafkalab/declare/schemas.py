@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys
+from kafkalab.declare.locate import toml_value
 from kafkalab.errors import InvalidSchema, SchemaIncompatible, SchemaNotFound
 from kafkalab.schemas.registry import SCHEMA_TYPES, TYPE_OF_FILE, Registry, SchemaType
 
@@ -47,11 +48,11 @@ def parse(name: str, written: Any, where: Where) -> DeclaredSchema:
         raise where.error("give either file (a schema file) or schema (its text), one of them.")
     raw_type = written.get("type")
     if raw_type is not None and raw_type not in SCHEMA_TYPES:
-        raise where.error(f"type = {raw_type!r} is none of {', '.join(SCHEMA_TYPES)}.", key="type")
+        raise where.error(f"type = {toml_value(raw_type)} is none of {', '.join(SCHEMA_TYPES)}.", key="type")
     value = written[given[0]]
     if not isinstance(value, str) or not value.strip():
-        raise where.error(f"{given[0]} = {value!r} is not " + ("a path." if given[0] == "file" else "a schema's text."),
-                          key=given[0])
+        what = "a path." if given[0] == "file" else "a schema's text."
+        raise where.error(f"{given[0]} = {toml_value(value)} is not {what}", key=given[0])
     if given[0] == "schema":
         return DeclaredSchema(name, where, value, raw_type or "avro")
     path = where.relative(value)
