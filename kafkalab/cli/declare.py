@@ -66,7 +66,7 @@ def registry_cluster(state: CliState, bootstrap_server: str | None, *, registry:
 
 
 @click.command(short_help="Make the lab (or a cluster) hold the declared topics, schemas and connectors.")
-@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the plan, have the cluster validate every step, change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan (and what was applied) as JSON.")
 @bootstrap_option
 @click.pass_obj
@@ -77,6 +77,7 @@ def apply(state: CliState, dry_run: bool, as_json: bool, bootstrap_server: str |
     update connectors (on the lab's Kafka Connect, or --connect-url). It never deletes a topic,
     shrinks one or changes its replication factor: such a plan is refused whole, exit 29, nothing
     applied. Exit 3 for an error in the declaration. On any cluster with -b or a context.
+    --dry-run changes nothing, and exits as apply would: every step is validated first.
 
     \b
       kafkalab apply --dry-run
@@ -135,7 +136,8 @@ def export(state: CliState, fmt: str, bootstrap_server: str | None) -> None:
     """Print the topics of the lab (or of a cluster: -b, a context) but Kafka's internal ones, with
     their partitions, replication factor and the configs that differ from the broker's defaults,
     the latest schema of each subject of its Schema Registry, and the config of each connector of its
-    Kafka Connect: a declaration that `kafkalab apply` takes unchanged.
+    Kafka Connect: a declaration that `kafkalab apply` takes unchanged, with the `with` setting that
+    `up` needs for them (schema-registry, connect).
 
     \b
       kafkalab export > kafkalab.toml
