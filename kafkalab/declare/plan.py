@@ -183,7 +183,7 @@ def validate(plan: Plan, cluster: Cluster, *, only_up: bool = False) -> list[Ste
             step.validate(cluster)
         except KafkalabError as exc:
             exc.message = f"{exc.message.rstrip('.')}. Nothing of the plan was applied."
-            table = next(kind.table for kind in KINDS if kind.noun == step.kind)
+            table = next((kind.table for kind in KINDS if kind.noun == step.kind), "")
             where = next((d.where for d in plan.declaration.objects.get(table, ()) if d.name == step.name), None)
             if isinstance(exc, KafkaRequestError) and where is not None:  # the broker refused a declared value
                 exc.hint = f"Fix the declaration at {where.at(*step.written())}; docs/declare.md shows every key."
