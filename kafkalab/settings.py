@@ -550,8 +550,8 @@ def _check_keys(table: dict[Any, Any], path: Path) -> dict[str, Any]:
     unknown = sorted(set(values) - known - set(_TABLES))
     if unknown:
         raise ConfigError(
-            f"{path}: unknown setting {unknown[0]!r}.",
-            f"Known settings: {', '.join(sorted(setting_name(k) for k in known))}.",
+            f"{path}: unknown {'table' if isinstance(values[unknown[0]], dict) else 'setting'} {unknown[0]!r}.",
+            f"Known settings: {', '.join(sorted(setting_name(k) for k in known))}; tables: {', '.join(_TABLES)}.",
         )
     return values
 

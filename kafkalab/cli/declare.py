@@ -66,7 +66,7 @@ def registry_cluster(state: CliState, bootstrap_server: str | None, *, registry:
 
 
 @click.command(short_help="Make the lab (or a cluster) hold the declared topics, schemas and connectors.")
-@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the plan, have the cluster validate every step, change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan (and what was applied) as JSON.")
 @bootstrap_option
 @click.pass_obj
@@ -77,6 +77,7 @@ def apply(state: CliState, dry_run: bool, as_json: bool, bootstrap_server: str |
     update connectors (on the lab's Kafka Connect, or --connect-url). It never deletes a topic,
     shrinks one or changes its replication factor: such a plan is refused whole, exit 29, nothing
     applied. Exit 3 for an error in the declaration. On any cluster with -b or a context.
+    --dry-run changes nothing, and exits as apply would: every step is validated first.
 
     \b
       kafkalab apply --dry-run
@@ -92,11 +93,12 @@ def apply(state: CliState, dry_run: bool, as_json: bool, bootstrap_server: str |
         render.say("No config file declares anything: no kafkalab.toml or [tool.kafkalab] here or above.")
     if not as_json:
         show_plan(found, cluster.bootstrap)
-    if found.refused and not dry_run:
+    if found.refused:
         if as_json:
-            render.print_json({**found.to_dict(), "applied": [], "dry_run": False})
+            render.print_json({**found.to_dict(), "applied": [], "dry_run": dry_run})
         raise declared.refusal_error(found)
-    if dry_run:
+    if dry_run:  # every step asked whether the cluster would take it (validate_only, ...): exits as apply would
+        declared.validate(found, cluster)
         if as_json:
             render.print_json({**found.to_dict(), "applied": [], "dry_run": True})
         elif found.steps:
@@ -119,7 +121,7 @@ def show_plan(found: object, bootstrap: str) -> None:
         return
     refused = f", {len(found.refused)} refused" if found.refused else ""
     lines = [f"Plan for {bootstrap} ({render.plural(len(found.steps), 'step')}{refused}):"]
-    lines += [f"  {'+' if step.on_up else '~'} {step.describe()}" for step in found.steps]
+    lines += [f"  {step.mark} {step.describe()}" for step in found.steps]
     lines += [f"  ! refused: {refusal.describe()}" for refusal in found.refused]
     click.echo("\n".join(lines))  # the plan is the command's data: stdout
 
@@ -134,7 +136,8 @@ def export(state: CliState, fmt: str, bootstrap_server: str | None) -> None:
     """Print the topics of the lab (or of a cluster: -b, a context) but Kafka's internal ones, with
     their partitions, replication factor and the configs that differ from the broker's defaults,
     the latest schema of each subject of its Schema Registry, and the config of each connector of its
-    Kafka Connect: a declaration that `kafkalab apply` takes unchanged.
+    Kafka Connect: a declaration that `kafkalab apply` takes unchanged, with the `with` setting that
+    `up` needs for them (schema-registry, connect).
 
     \b
       kafkalab export > kafkalab.toml

@@ -4,7 +4,7 @@ what a kind of declared object does (Kind). A new kind ([users.NAME], [connector
 with its own Steps, added to kafkalab.declare.plan.KINDS.
 
 May import: kafkalab.errors, kafkalab.kafka.contexts, kafkalab.connectors.client, kafkalab.lab.modes,
-kafkalab.declare.locate.
+kafkalab.declare.locate; kafkalab.settings inside functions.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from kafkalab.connectors.client import ConnectTarget
-from kafkalab.declare.locate import locate, toml_key
+from kafkalab.declare.locate import locate, toml_key, toml_value
 from kafkalab.errors import ConfigError
 from kafkalab.kafka.contexts import RegistryTarget
 from kafkalab.lab.modes import MODES, OPTIONAL
@@ -39,17 +39,21 @@ class Where:
         """The table as its header writes it: [topics.orders], [schemas."orders-value"]."""
         return "[" + ".".join(toml_key(part) for part in self.table) + "]"
 
-    def line(self, key: str | None = None) -> int | None:
-        """The line of the table (or of one of its keys, else the table's), or None if not found."""
+    def line(self, *keys: str) -> int | None:
+        """The line of the table (or of one of its keys, nested ones too: "config", "retention.ms"; else
+        the table's), or None if not found."""
         full = self.prefix + self.table
-        found = locate(self.text, (*full, key)) if key is not None else None
+        found = locate(self.text, (*full, *keys)) if keys else None
         return found or locate(self.text, full)
+
+    def at(self, *keys: str) -> str:
+        """Where in the file, as errors name it: "kafkalab.toml, line 4, [topics.orders]"."""
+        line = self.line(*keys)
+        return f"{self.path}, line {line}, {self.name}" if line is not None else f"{self.path}, {self.name}"
 
     def error(self, what: str, hint: str | None = None, *, key: str | None = None) -> ConfigError:
         """A declaration error (exit 3) naming the file, the line and the table."""
-        line = self.line(key)
-        at = f"{self.path}, line {line}" if line is not None else str(self.path)
-        return ConfigError(f"{at}, {self.name}: {what}", hint or DECLARATION_HINT)
+        return ConfigError(f"{self.at(*(() if key is None else (key,)))}: {what}", hint or DECLARATION_HINT)
 
     def relative(self, written: str) -> Path:
         """A path written in the declaration: relative to the file's folder."""
@@ -73,7 +77,7 @@ def whole(written: Mapping[str, Any], key: str, where: Where, *, low: int, high:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise where.error(f"{key} = {value!r} is not a whole number from {low} to {high:,}.", key=key)
+        raise where.error(f"{key} = {toml_value(value)} is not a whole number from {low} to {high:,}.", key=key)
     return value
 
 
@@ -132,8 +136,20 @@ def lab_cluster(settings: Settings) -> Cluster:
         else None
     connect = ConnectTarget(OPTIONAL["connect"].url(settings), lab=True) if "connect" in settings.with_ else None
     return Cluster(settings.lab_bootstrap, MODES[settings.mode].replication, registry,
-                   f"the lab {settings.project} runs no Schema Registry", connect=connect,
-                   missing_connect=f"the lab {settings.project} runs no Kafka Connect")
+                   not_run(settings, "Schema Registry"), connect=connect,
+                   missing_connect=not_run(settings, "Kafka Connect"))
+
+
+def not_run(settings: Settings, service: str) -> str:
+    """Why the lab has no such service: it runs none (its record, the default), or a with setting given
+    (the config file's, --with, KAFKALAB_WITH) leaves it out, whatever the lab runs now."""
+    from kafkalab.settings import RECORD_SOURCE
+
+    source = settings.sources.get("with_", "default")
+    if source in ("default", RECORD_SOURCE):
+        return f"the lab {settings.project} runs no {service}"
+    given = {"flag": "--with"}.get(source, f"the with setting of {source}")
+    return f"the lab {settings.project} would run no {service}: {given} leaves it out"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,6 +172,11 @@ class Step:
     kind: str
     name: str
 
+    @property
+    def mark(self) -> str:
+        """The plan's mark of the step: + it creates (what `up` makes too), ~ it changes what exists."""
+        return "+" if self.on_up else "~"
+
     def describe(self) -> str:
         raise NotImplementedError
 
@@ -165,6 +186,11 @@ class Step:
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action, "kind": self.kind, "name": self.name, **self.details(),
                 "description": self.describe()}
+
+    def written(self) -> tuple[str, ...]:
+        """The keys of the object's table that the step comes from (("config", "retention.ms")), for
+        the line an error names; (): the table."""
+        return ()
 
     def validate(self, cluster: Cluster) -> None:
         """Ask the cluster whether it would take the step, changing nothing (Kafka's validate_only, a
@@ -207,6 +233,7 @@ class Kind(Protocol):
 
     table: str  # "topics": its [topics.NAME] tables
     noun: str  # "topic"
+    service: str  # the lab's optional service its objects live in ("schema-registry"), "" for the brokers
 
     def parse(self, name: str, written: Any, where: Where) -> Declared:
         """One [TABLE.NAME] table, checked (Where.error for what is wrong)."""

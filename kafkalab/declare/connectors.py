@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from kafkalab.connectors.client import Connect
 from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys, config_text, flatten
+from kafkalab.declare.locate import toml_key, toml_value
 from kafkalab.errors import InvalidConnectorConfig
 
 KEYS = ("config",)
@@ -49,7 +50,8 @@ def parse(name: str, written: Any, where: Where) -> DeclaredConnector:
     for key, value in flatten(config, where, "config"):  # [connectors.NAME.config]'s `tasks.max = 1` too
         text = config_text(value)
         if text is None:
-            raise where.error(f"config {key!r} = {value!r} is no setting's value: give text, a number or true/false.",
+            raise where.error(f"config {toml_key(key)} = {toml_value(value)} is no setting's value: give text, a "
+                              "number or true/false.",
                               key="config")
         found.append((key, text))
     if "connector.class" not in dict(found):
@@ -66,13 +68,21 @@ class PutConnector(Step):
     name: str
     config: tuple[tuple[str, str], ...]
     exists: bool  # its config differs (an update); False: a new connector
+    changed: tuple[str, ...] = ()  # an update's keys that differ (set, changed or no longer declared)
+
+    @property
+    def mark(self) -> str:
+        return "~" if self.exists else "+"
 
     def describe(self) -> str:
         cls = dict(self.config)["connector.class"]
-        return f"{'update' if self.exists else 'create'} connector {self.name} ({cls})"
+        if not self.exists:
+            return f"create connector {self.name} ({cls})"
+        return f"update connector {self.name} ({cls}): {', '.join(self.changed)} differ" + \
+            ("s" if len(self.changed) == 1 else "")
 
     def details(self) -> dict[str, Any]:
-        return {"config": dict(self.config), "exists": self.exists}
+        return {"config": dict(self.config), "exists": self.exists, "changed": list(self.changed)}
 
     def validate(self, cluster: Cluster) -> None:
         assert cluster.connect is not None  # ConnectorKind.check saw to it
@@ -87,9 +97,17 @@ class PutConnector(Step):
         return [Counted(1, "connector", "updated" if self.exists else "created")]
 
 
+def differing(have: dict[str, str], want: dict[str, str]) -> tuple[str, ...]:
+    """The config keys whose values differ, declared or set on the connector (but its name), in the
+    declaration's order then the connector's: only names, as a value may be a secret. Pure: unit-tested."""
+    keys = [*want, *(k for k in have if k not in want and k != "name")]
+    return tuple(k for k in keys if have.get(k) != want.get(k))
+
+
 class ConnectorKind:
     table = "connectors"
     noun = "connector"
+    service = "connect"
 
     def parse(self, name: str, written: Any, where: Where) -> DeclaredConnector:
         return parse(name, written, where)
@@ -112,7 +130,8 @@ class ConnectorKind:
         for connector in declared:
             have = existing.get(connector.name)
             if have is None or have != {**connector.settings, "name": connector.name}:
-                steps.append(PutConnector("connector", connector.name, connector.config, have is not None))
+                changed = differing(have, connector.settings) if have is not None else ()
+                steps.append(PutConnector("connector", connector.name, connector.config, have is not None, changed))
         return steps, []
 
     def export(self, cluster: Cluster) -> dict[str, dict[str, Any]]:

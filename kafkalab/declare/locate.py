@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 _PART = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
 _DOTTED = rf"{_PART}(?:\s*\.\s*{_PART})*"
@@ -44,6 +46,23 @@ def toml_key(name: str) -> str:
 def toml_string(text: str) -> str:
     """A TOML basic string: JSON's escapes are TOML's (DEL, which TOML refuses raw, escaped too)."""
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def toml_value(value: Any) -> str:
+    """A value as TOML writes it (what export prints, and errors quote): true, 3, "text", [1, 2],
+    { a = 1 }; a date or time as its ISO form."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return toml_string(value)
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }" \
+            if value else "{}"
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)  # int; a float's repr is TOML's (1.5, inf, nan)
 
 
 def locate(text: str, path: tuple[str, ...]) -> int | None:

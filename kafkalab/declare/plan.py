@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from kafkalab.declare.base import Cluster, Counted, Kind, Refusal, Step, Where, lab_cluster
 from kafkalab.declare.connectors import ConnectorKind
-from kafkalab.declare.locate import toml_key, toml_string
+from kafkalab.declare.locate import toml_key, toml_value
 from kafkalab.declare.schemas import SchemaKind
 from kafkalab.declare.topics import TopicKind
-from kafkalab.errors import ConfigError, KafkalabError, PlanRefused
+from kafkalab.errors import KafkalabError, KafkaRequestError, PlanRefused
 from kafkalab.settings import DECLARED_TABLES, DeclaredTables, declared_tables
 
 # In the order a plan carries them out: topics before the schemas of their records, and both before the
@@ -162,6 +162,19 @@ def apply(plan: Plan, cluster: Cluster, *, only_up: bool = False) -> Applied:
     """Carry out the plan's steps, in order. A plan with refusals is PlanRefused, before any step;
     so is a step the cluster would refuse (each is validated first: its error). only_up (what `up`
     does): only the steps that make what is missing, the rest left, refusals too."""
+    chosen = validate(plan, cluster, only_up=only_up)
+    counted: list[Counted] = []
+    for step in chosen:
+        counted += step.carry_out(cluster)
+    left = tuple(step for step in plan.steps if step not in chosen)
+    return Applied(plan, tuple(chosen), tuple(counted), left)
+
+
+def validate(plan: Plan, cluster: Cluster, *, only_up: bool = False) -> list[Step]:
+    """Ask the cluster whether it would take each step of the plan (the ones `up` carries out, with
+    only_up), changing nothing: what apply does before any change, and all that `apply --dry-run`
+    does. A plan with refusals is PlanRefused (not with only_up); a step the cluster refuses, its
+    error, naming where the declaration writes what the broker refused. The steps to carry out."""
     if plan.refused and not only_up:
         raise refusal_error(plan)
     chosen = [step for step in plan.steps if step.on_up or not only_up]
@@ -170,12 +183,12 @@ def apply(plan: Plan, cluster: Cluster, *, only_up: bool = False) -> Applied:
             step.validate(cluster)
         except KafkalabError as exc:
             exc.message = f"{exc.message.rstrip('.')}. Nothing of the plan was applied."
+            table = next((kind.table for kind in KINDS if kind.noun == step.kind), "")
+            where = next((d.where for d in plan.declaration.objects.get(table, ()) if d.name == step.name), None)
+            if isinstance(exc, KafkaRequestError) and where is not None:  # the broker refused a declared value
+                exc.hint = f"Fix the declaration at {where.at(*step.written())}; docs/declare.md shows every key."
             raise
-    counted: list[Counted] = []
-    for step in chosen:
-        counted += step.carry_out(cluster)
-    left = tuple(step for step in plan.steps if step not in chosen)
-    return Applied(plan, tuple(chosen), tuple(counted), left)
+    return chosen
 
 
 def declare_on_up(declaration: Declaration, cluster: Cluster) -> Applied:
@@ -192,31 +205,26 @@ def export(cluster: Cluster) -> dict[str, dict[str, dict[str, Any]]]:
     return {kind.table: kind.export(cluster) for kind in KINDS}
 
 
+def services(tables: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The lab's optional services the exported objects live in (schemas: "schema-registry"), for the
+    `with` setting of the file: so that `up` with it on a new lab runs them (elsewhere `with` is unused)."""
+    return [kind.service for kind in KINDS if kind.service and tables.get(kind.table)]
+
+
 def to_json(tables: Mapping[str, Mapping[str, Any]]) -> str:
-    return json.dumps(tables, indent=2, ensure_ascii=False) + "\n"
+    """The tables as JSON, with "with" first as to_toml writes it (when it does)."""
+    needed = services(tables)
+    return json.dumps({"with": needed, **tables} if needed else tables, indent=2, ensure_ascii=False) + "\n"
 
 
 def to_toml(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
-    """The tables as a kafkalab.toml: [KIND.NAME] headers, then their keys."""
-    blocks = []
+    """The tables as a kafkalab.toml: the `with` setting the objects need (services()), then [KIND.NAME]
+    headers and their keys."""
+    needed = services(tables)
+    blocks = [f"with = {toml_value(needed)}\n"] if needed else []
     for table, objects in tables.items():
         for name, values in objects.items():
             lines = [f"[{toml_key(table)}.{toml_key(name)}]"]
             lines += [f"{toml_key(key)} = {toml_value(value)}" for key, value in values.items()]
             blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return toml_string(value)
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }" \
-            if value else "{}"
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise ConfigError(f"{value!r} has no TOML form kafkalab writes.")

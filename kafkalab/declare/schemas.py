@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys
-from kafkalab.errors import SchemaIncompatible, SchemaNotFound
+from kafkalab.declare.locate import toml_value
+from kafkalab.errors import InvalidSchema, SchemaIncompatible, SchemaNotFound
 from kafkalab.schemas.registry import SCHEMA_TYPES, TYPE_OF_FILE, Registry, SchemaType
 
 KEYS = ("file", "schema", "type")
@@ -47,11 +48,11 @@ def parse(name: str, written: Any, where: Where) -> DeclaredSchema:
         raise where.error("give either file (a schema file) or schema (its text), one of them.")
     raw_type = written.get("type")
     if raw_type is not None and raw_type not in SCHEMA_TYPES:
-        raise where.error(f"type = {raw_type!r} is none of {', '.join(SCHEMA_TYPES)}.", key="type")
+        raise where.error(f"type = {toml_value(raw_type)} is none of {', '.join(SCHEMA_TYPES)}.", key="type")
     value = written[given[0]]
     if not isinstance(value, str) or not value.strip():
-        raise where.error(f"{given[0]} = {value!r} is not " + ("a path." if given[0] == "file" else "a schema's text."),
-                          key=given[0])
+        what = "a path." if given[0] == "file" else "a schema's text."
+        raise where.error(f"{given[0]} = {toml_value(value)} is not {what}", key=given[0])
     if given[0] == "schema":
         return DeclaredSchema(name, where, value, raw_type or "avro")
     path = where.relative(value)
@@ -100,9 +101,15 @@ class RegisterSchema(Step):
         return {"type": self.type, "latest_version": self.latest}
 
     def validate(self, cluster: Cluster) -> None:
-        """A new version must be compatible with the subject's latest, by the subject's rule."""
+        """A new version must be compatible with the subject's latest, by the subject's rule; a new
+        subject's Avro or JSON Schema must be JSON."""
         assert cluster.registry is not None  # SchemaKind.check saw to it
-        if self.latest is None:
+        if self.latest is None:  # nothing to be compatible with: an Avro or JSON Schema must be JSON, at least
+            try:
+                if self.type in ("avro", "json"):
+                    json.loads(self.text)
+            except ValueError as exc:
+                raise InvalidSchema(f"The schema of {self.name} is not JSON: {exc}.") from None
             return
         found = Registry(cluster.registry).check(self.name, self.text, self.type)
         if not found.compatible:
@@ -119,6 +126,7 @@ class RegisterSchema(Step):
 class SchemaKind:
     table = "schemas"
     noun = "schema"
+    service = "schema-registry"
 
     def parse(self, name: str, written: Any, where: Where) -> DeclaredSchema:
         return parse(name, written, where)

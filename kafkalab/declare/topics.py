@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from kafkalab.declare.base import Cluster, Counted, Refusal, Step, Where, check_keys, config_text, flatten, whole
+from kafkalab.declare.locate import toml_key, toml_value
 from kafkalab.kafka.records import Record, parse_record
 from kafkalab.kafka.topics import MAX_PARTITIONS, MAX_REPLICATION
 
@@ -60,12 +61,13 @@ def parse(name: str, written: Any, where: Where) -> DeclaredTopic:
     for key, value in flatten(raw_config, where, "config"):  # `cleanup.policy = "compact"` in a table too
         text = config_text(value)
         if text is None:
-            raise where.error(f"config {key!r} = {value!r} is no config value: give text, a number or true/false.",
+            raise where.error(f"config {toml_key(key)} = {toml_value(value)} is no config value: give text, a "
+                              "number or true/false.",
                               key="config")
         config[key] = text
     seed = written.get("seed", "")
     if not isinstance(seed, str) or ("seed" in written and not seed):
-        raise where.error(f"seed = {seed!r} is not the path of a file of records.", key="seed")
+        raise where.error(f"seed = {toml_value(seed)} is not the path of a file of records.", key="seed")
     records = read_seed(seed, where, partitions or 1) if seed else ()  # seeded only when created: with 1 unwritten
     return DeclaredTopic(name, where, partitions, replication, config, seed, records)
 
@@ -87,7 +89,7 @@ def read_seed(seed: str, where: Where, partitions: int) -> tuple[Record, ...]:
             record = parse_record(line.rstrip(b"\r"))
         except ValueError as exc:
             raise where.error(
-                f"line {number} of seed file {path} is not a record: {exc}.",
+                f"line {number} of seed file {path} is not a record: {str(exc).rstrip('.')}.",
                 'Give one JSON object a line: {"key": "k", "value": "v", "headers": {"h": "v"}, "partition": 0}.',
                 key="seed",
             ) from None
@@ -172,6 +174,9 @@ class AddPartitions(Step):
     def details(self) -> dict[str, Any]:
         return {"from": self.have, "to": self.want}
 
+    def written(self) -> tuple[str, ...]:
+        return ("partitions",)
+
     def validate(self, cluster: Cluster) -> None:
         self.grow(cluster, validate_only=True)
 
@@ -207,6 +212,9 @@ class SetConfig(Step):
 
     def details(self) -> dict[str, Any]:
         return {"config": self.key, "from": self.have, "to": self.want}
+
+    def written(self) -> tuple[str, ...]:
+        return ("config", self.key)
 
     def validate(self, cluster: Cluster) -> None:
         alter_config(cluster.bootstrap, self.name, self.key, self.want, validate_only=True)
@@ -322,6 +330,7 @@ def existing(cluster: Cluster, names: Sequence[str]) -> dict[str, Existing]:
 class TopicKind:
     table = "topics"
     noun = "topic"
+    service = ""
 
     def parse(self, name: str, written: Any, where: Where) -> DeclaredTopic:
         return parse(name, written, where)

@@ -221,7 +221,7 @@ def test_plugins_converters_and_declared_connectors(
     (tmp_path / "kafkalab.toml").write_text('[connectors.raw.config]\nconnector.class = "FileStreamSource"\n'
                                             'file = "/tmp/in.txt"\ntopic = "raw-2"\ntasks.max = 1\n')
     dry = ok(lab, "apply", "--dry-run")
-    assert "  + update connector raw (FileStreamSource)\n" in dry.stdout, dry.stdout
+    assert "  ~ update connector raw (FileStreamSource): topic, tasks.max differ\n" in dry.stdout, dry.stdout
     assert ok(lab, "apply").stderr.endswith("Applied: 1 connector updated.\n")
     config = json.loads(ok(lab, "connector", "describe", "raw", "--json").stdout)["config"]
     assert (config["topic"], config["tasks.max"]) == ("raw-2", "1")

@@ -2,8 +2,9 @@
 records and a schema; `up` makes them, configures them and seeds them, once; `apply --dry-run`
 changes nothing, `apply` grows partitions and changes configs, a shrink is refused with nothing
 applied; `apply` goes where the Kafka commands go (-b, --schema-registry); `export` then `apply` on a
-fresh lab gives the same topics (also through -b); schemas need the lab's registry, and say so before
-anything starts when it does not run. Configs written otherwise than Kafka writes them back, a topic
+fresh lab gives the same topics (also through -b), and an export with schemas writes the `with` that
+`up` needs to run their registry; schemas need the lab's registry, and say so before anything starts
+when it does not run. `apply --dry-run` exits as `apply` would (29, 13), changing nothing. Configs written otherwise than Kafka writes them back, a topic
 without partitions and a schema an older version holds settle: nothing to do.
 
 Every CLI run is in the project's folder (the declaration is the found config file), in a user's
@@ -95,6 +96,7 @@ def test_up_makes_configures_and_seeds_once_and_apply_changes_the_rest(
     a_shrink_is_refused(lab, tmp_path, grown)
     a_step_the_broker_refuses_applies_nothing(lab, tmp_path, grown)
     kafkas_own_forms_and_an_older_schema_settle(lab, tmp_path, grown)
+    an_export_with_schemas_starts_its_registry(lab, tmp_path / "exported", monkeypatch)
 
 
 def up_makes_configures_and_seeds(lab: Any) -> dict[str, Any]:
@@ -208,6 +210,11 @@ def a_shrink_is_refused(lab: Any, folder: Path, grown: dict[str, Any]) -> None:
     assert refused_json.exit_code == 29
     assert json.loads(refused_json.stdout)["refused"] == [{
         "kind": "topic", "name": "orders", "why": "4 partitions declared, and it has 5: Kafka cannot remove partitions"}]
+    dry = on(lab, "apply", "--dry-run")  # exits as apply would, with its error
+    assert (dry.exit_code, dry.stdout, dry.stderr) == (29, refused.stdout, refused.stderr)
+    dry_json = on(lab, "apply", "--dry-run", "--json")
+    assert (dry_json.exit_code, dry_json.stderr) == (29, refused.stderr)
+    assert json.loads(dry_json.stdout) == {**json.loads(refused_json.stdout), "dry_run": True}
     assert state(lab, "orders", "events") == grown
 
 
@@ -276,6 +283,10 @@ def a_step_the_broker_refuses_applies_nothing(lab: Any, folder: Path, grown: dic
     assert refused.exit_code == 13, refused.output
     assert refused.stderr.startswith("Error: Could not set config no.such.config of topic orders: ")
     assert "Nothing of the plan was applied." in refused.stderr
+    assert refused.stderr.endswith(f"Hint: Fix the declaration at {folder / 'kafkalab.toml'}, line 5, [topics.orders]; "
+                                   "docs/declare.md shows every key.\n")  # where the refused value is written
+    dry = on(lab, "apply", "--dry-run")  # the broker's validation too, changing nothing
+    assert (dry.exit_code, dry.stderr) == (13, refused.stderr)
     assert state(lab, "orders", "events") == grown
 
 
@@ -327,3 +338,19 @@ def kafkas_own_forms_and_an_older_schema_settle(lab: Any, folder: Path, grown: d
     assert found is not None and found.version == 1
     assert registry.lookup("orders-value", json.dumps(ORDER).replace("Order", "Other"), "avro") is None
     assert registry.lookup("no-such-subject", json.dumps(ORDER), "avro") is None
+
+
+def an_export_with_schemas_starts_its_registry(lab: Any, fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`export` of a lab with schemas writes the `with` setting they need: after `down --volumes` (the
+    lab's record gone), `up` with the exported file runs the registry and registers them."""
+    exported = on(lab, "export")
+    assert exported.exit_code == 0, exported.output
+    assert exported.stdout.startswith('with = ["schema-registry"]\n\n[topics.'), exported.stdout
+    assert json.loads(on(lab, "export", "--format", "json").stdout)["with"] == ["schema-registry"]
+    assert on(lab, "down", "--volumes", "--yes").exit_code == 0
+    fresh.mkdir()
+    (fresh / "kafkalab.toml").write_text(exported.stdout)
+    monkeypatch.chdir(fresh)
+    up = on(lab, "up", "--no-ui")
+    assert up.exit_code == 0, up.output
+    assert "Declared: 3 topics created, 1 schema registered.\n" in up.stderr

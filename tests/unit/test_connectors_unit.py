@@ -399,7 +399,7 @@ def test_declared_connectors_are_parsed_with_their_lines(tmp_path: Path) -> None
         ("[connectors.x]\nconfig = {}\n", "line 2, [connectors.x]: config must be a table of the connector's settings"),
         ('[connectors.x]\nclass = "a"\n', "line 2, [connectors.x]: unknown key 'class'."),
         ('[connectors.x]\nconfig = { "connector.class" = "A", tags = ["a"] }\n',
-         "line 2, [connectors.x]: config 'tags' = ['a'] is no setting's value"),
+         "line 2, [connectors.x]: config tags = [\"a\"] is no setting's value"),
     ]:
         (tmp_path / "kafkalab.toml").write_text(body)
         with pytest.raises(ConfigError) as caught:
@@ -439,8 +439,8 @@ def test_the_plan_creates_updates_and_leaves_alone(canned: tuple[str, type[_Cann
     }
     cluster = Cluster("localhost:9094", 1, connect=ConnectTarget(url, lab=True))
     found = plan.make_plan(plan.load(tmp_path), cluster)
-    assert [s.describe() for s in found.steps] == ["create connector lines-in (FileStreamSource)",
-                                                   "update connector lines-out (FileStreamSink)"]
+    assert [f"{s.mark} {s.describe()}" for s in found.steps] == [
+        "+ create connector lines-in (FileStreamSource)", "~ update connector lines-out (FileStreamSink): file differs"]
     with pytest.raises(InvalidConnectorConfig) as caught:  # validated first: nothing is carried out
         plan.apply(found, cluster)
     assert caught.value.message == (f"Kafka Connect at {url} refused the config of connector lines-out: file: Not "
@@ -453,7 +453,18 @@ def test_the_plan_creates_updates_and_leaves_alone(canned: tuple[str, type[_Cann
                                                 "file": "/tmp/out.txt", "name": "lines-out"}
     exported = ConnectorKind().export(cluster)  # plan.export asks the brokers too
     assert exported["other"] == {"config": {"connector.class": "X"}}
-    assert tomllib.loads(plan.to_toml({"connectors": exported})) == {"connectors": exported}
+    assert tomllib.loads(plan.to_toml({"connectors": exported})) == {"with": ["connect"], "connectors": exported}
+
+
+def test_an_updates_differing_keys_are_named_not_their_values() -> None:
+    from kafkalab.declare.connectors import PutConnector, differing
+
+    have = {"name": "c", "connector.class": "X", "db.password": "old", "gone": "1", "same": "s"}
+    want = {"connector.class": "X", "db.password": "new", "same": "s", "added": "2"}
+    assert differing(have, want) == ("db.password", "added", "gone")
+    step = PutConnector("connector", "c", tuple(want.items()), True, differing(have, want))
+    assert step.describe() == "update connector c (X): db.password, added, gone differ"
+    assert "new" not in step.describe() and step.to_dict()["changed"] == ["db.password", "added", "gone"]
 
 
 def test_declared_connectors_need_a_connect(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ TOML read back as it was written."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from pathlib import Path
 from typing import Any, ClassVar
@@ -122,10 +123,10 @@ def test_pyproject_tables_are_found_with_their_lines(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("table", "expected"), [
-    ('[topics.a]\npartitions = "3"\n', "line 2, [topics.a]: partitions = '3' is not a whole number"),
-    ("[topics.a]\nreplication_factor = true\n", "line 2, [topics.a]: replication_factor = True is not a whole"),
+    ('[topics.a]\npartitions = "3"\n', "line 2, [topics.a]: partitions = \"3\" is not a whole number"),
+    ("[topics.a]\nreplication_factor = true\n", "line 2, [topics.a]: replication_factor = true is not a whole"),
     ('[topics.a]\nconfig = "x"\n', "line 2, [topics.a]: config must be a table"),
-    ("[topics.a]\nconfig = { x = [1] }\n", "line 2, [topics.a]: config 'x' = [1] is no config value"),
+    ("[topics.a]\nconfig = { x = [1] }\n", "line 2, [topics.a]: config x = [1] is no config value"),
     ('[topics."a b"]\n', "line 1, [topics.\"a b\"]: 'a b' is no topic name"),
     ("topics = 3\n", "line 1, [topics]: topics must be a table of [topics.NAME] tables."),
     ("[topics]\na = 3\n", "line 2, [topics.a]: a topic's declaration must be a table"),
@@ -133,7 +134,7 @@ def test_pyproject_tables_are_found_with_their_lines(tmp_path: Path) -> None:
     ('[schemas.s]\nfile = "schemas/order.avsc"\nschema = "{}"\n', "line 1, [schemas.s]: give either file"),
     ('[schemas.s]\nfile = "nothing.avsc"\n', "line 2, [schemas.s]: schema file "),
     ('[schemas.s]\nfile = "order.txt"\n', "line 2, [schemas.s]: the type of schema file order.txt does not"),
-    ('[schemas.s]\nschema = "{}"\ntype = "xml"\n', "line 3, [schemas.s]: type = 'xml' is none of"),
+    ('[schemas.s]\nschema = "{}"\ntype = "xml"\n', "line 3, [schemas.s]: type = \"xml\" is none of"),
 ])
 def test_bad_values_are_errors_with_their_line(tmp_path: Path, table: str, expected: str) -> None:
     path = write(tmp_path, table)
@@ -163,7 +164,7 @@ def test_config_tables_take_unquoted_dotted_keys(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("table", "expected"), [
     ('[topics.a.config]\n"cleanup.policy" = "compact"\ncleanup.policy = "delete"\n',
      "[topics.a]: config 'cleanup.policy' is written twice (quoted and as a dotted key)."),
-    ("[topics.a.config]\nretention = {}\n", "[topics.a]: config 'retention' = {} is no config value"),
+    ("[topics.a.config]\nretention = {}\n", "[topics.a]: config retention = {} is no config value"),
 ])
 def test_a_config_key_written_twice_or_an_empty_table_is_an_error(tmp_path: Path, table: str, expected: str) -> None:
     path = write(tmp_path, table)
@@ -331,6 +332,71 @@ def test_a_step_the_cluster_would_refuse_stops_the_plan_before_any_change() -> N
         plan.apply(found, Cluster("localhost:1"))
     assert done == []
     assert caught.value.message == "Could not do b: no. Nothing of the plan was applied."
+    assert caught.value.hint == KafkaRequestError.hint  # no declaration: the error's own hint
+
+
+def test_a_value_the_broker_refuses_names_the_declarations_line(tmp_path: Path) -> None:
+    """apply's and --dry-run's validate(): a step the broker refuses hints at where the declaration
+    writes it (the config's line, the table's for the others); refusals first, as PlanRefused."""
+    path = write(tmp_path, EXAMPLE.replace('"retention.ms" = 604800000', '"retention.ms" = "abc"'))
+    declaration = plan.load(tmp_path)
+
+    @dataclasses.dataclass(frozen=True)
+    class Refused(SetConfig):
+        def validate(self, cluster: Cluster) -> None:
+            raise KafkaRequestError(f"Could not set config {self.key} of topic {self.name}: Invalid value abc.")
+
+    found = plan.Plan(declaration, (Refused("topic", "orders", "retention.ms", None, "abc"),), ())
+    with pytest.raises(KafkaRequestError) as caught:
+        plan.validate(found, Cluster("localhost:1"))
+    assert caught.value.hint == (f"Fix the declaration at {path}, line 7, [topics.orders]; docs/declare.md shows "
+                                 "every key.")
+    with pytest.raises(PlanRefused):
+        plan.validate(dataclasses.replace(found, refused=(Refusal("topic", "orders", "it shrinks"),)), Cluster("x:1"))
+    assert plan.validate(dataclasses.replace(found, steps=()), Cluster("x:1")) == []
+    where = declaration.objects["topics"][1].where
+    assert (where.at(), where.at("partitions"), where.at("config", "x")) == (
+        f"{path}, line 9, [topics.events]", f"{path}, line 10, [topics.events]", f"{path}, line 9, [topics.events]")
+
+
+def test_values_in_errors_are_written_as_toml_writes_them() -> None:
+    from datetime import date
+
+    from kafkalab.declare.locate import toml_value
+
+    assert [toml_value(v) for v in (True, False, 3, 1.5, "a'b", [1, "x"], {"a b": 1}, {}, date(2024, 5, 1))] == [
+        "true", "false", "3", "1.5", '"a\'b"', '[1, "x"]', '{ "a b" = 1 }', "{}", "2024-05-01"]
+
+
+def test_a_seed_files_bad_timestamp_ends_with_one_period(tmp_path: Path) -> None:
+    write(tmp_path, events='{"value": "v", "timestamp": "bad"}\n')
+    message = error_of(tmp_path)
+    assert message.endswith("without an offset).") and not message.endswith(".."), message
+
+
+def test_a_new_subjects_schema_must_be_json() -> None:
+    from kafkalab.errors import InvalidSchema
+
+    cluster = Cluster("x:1", registry=RegistryTarget("http://r", None, lab=True))
+    with pytest.raises(InvalidSchema) as caught:
+        RegisterSchema("schema", "s", "{bad", "avro", None).validate(cluster)
+    assert caught.value.message.startswith("The schema of s is not JSON: ") and caught.value.exit_code == 27
+    RegisterSchema("schema", "s", '{"type": "string"}', "avro", None).validate(cluster)
+    RegisterSchema("schema", "s", "syntax = {bad", "protobuf", None).validate(cluster)  # left to the registry
+
+
+def test_a_with_setting_that_leaves_the_registry_out_says_the_lab_would_run_none() -> None:
+    from kafkalab.declare.base import lab_cluster
+    from kafkalab.settings import RECORD_SOURCE, Settings
+
+    assert lab_cluster(Settings(project="x")).missing_registry == "the lab x runs no Schema Registry"
+    recorded = Settings(project="x", sources={"with_": RECORD_SOURCE})
+    assert lab_cluster(recorded).missing_connect == "the lab x runs no Kafka Connect"
+    given = lab_cluster(Settings(project="x", sources={"with_": "/p/kafkalab.toml"}))
+    assert given.missing_registry == ("the lab x would run no Schema Registry: the with setting of "
+                                      "/p/kafkalab.toml leaves it out")
+    flag = lab_cluster(Settings(project="x", sources={"with_": "flag"}))
+    assert flag.missing_connect == "the lab x would run no Kafka Connect: --with leaves it out"
 
 
 def test_up_makes_what_is_missing_and_notes_what_differs() -> None:
@@ -383,14 +449,20 @@ def test_export_toml_reads_back_as_written_and_parses_as_a_declaration(tmp_path:
                                      "type": "avro"}},
     }
     text = plan.to_toml(tables)
-    assert tomllib.loads(text) == tables
-    assert text.startswith('[topics.orders]\npartitions = 3\nreplication_factor = 1\n'
+    assert tomllib.loads(text) == {"with": ["schema-registry"], **tables}  # what up needs for the schemas
+    assert text.startswith('with = ["schema-registry"]\n\n[topics.orders]\npartitions = 3\nreplication_factor = 1\n'
                            'config = { "cleanup.policy" = "compact", "min.insync.replicas" = "1" }\n')
+    assert json.loads(plan.to_json(tables)) == {"with": ["schema-registry"], **tables}
     (tmp_path / "kafkalab.toml").write_text(text)
     found = plan.load(tmp_path)
     assert [t.name for t in found.objects["topics"]] == ["orders", "orders.eu"]
     assert found.objects["schemas"][0].text == tables["schemas"]["orders-value"]["schema"]
+    settings = resolve({"project": "x"}, env={}, cwd=tmp_path)  # a new lab (no record): the file's with
+    assert settings.with_ == ("schema-registry",)
+    plan.check(found, plan.lab_cluster(settings))  # up takes it: no exit 3
     assert tomllib.loads(plan.to_toml({"topics": {}, "schemas": {}})) == {}
+    only_topics = {"topics": tables["topics"], "schemas": {}, "connectors": {}}
+    assert "with" not in tomllib.loads(plan.to_toml(only_topics)) and "with" not in json.loads(plan.to_json(only_topics))
 
 
 def test_every_declared_table_has_its_kind() -> None:

@@ -175,6 +175,11 @@ def test_bad_toml_and_unknown_keys_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         resolve({}, env={}, cwd=tmp_path)
     assert caught.value.message == f"{path}: unknown setting 'prot'."
+    path.write_text("[topicz.events]\npartitions = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        resolve({}, env={}, cwd=tmp_path)
+    assert caught.value.message == f"{path}: unknown table 'topicz'."
+    assert caught.value.hint.endswith(", zookeeper_port; tables: contexts, topics, schemas, connectors, users.")
     (tmp_path / "pyproject.toml").write_text("[tool]\nkafkalab = 5\n")
     with pytest.raises(ConfigError) as caught:
         resolve({}, env={}, cwd=tmp_path)
