@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pytest
 
 from kafkalab.lab.modes import MODES as MODE_TABLE
+from kafkalab.lab.modes import OPTIONAL
 from kafkalab.settings import MODES
 
 if TYPE_CHECKING:
@@ -313,7 +314,8 @@ def _same_lab(found: _FoundLab, settings: Settings) -> Settings:
             raise ConfigError(
                 f"The lab {settings.project} runs in {found.mode} mode, but {settings.mode} mode was asked "
                 f"for ({settings.sources['mode']}).",
-                "Stop it with `kafkalab down`, or choose another project with --kafkalab-project.",
+                f"Stop it with `kafkalab -p {settings.project} down`, or choose another project with "
+                "--kafkalab-project.",
             )
         # Mode not chosen: adopt the lab's, so that starting its stopped services keeps its stack.
         settings = settings.replace(mode=found.mode)
@@ -329,8 +331,18 @@ def _same_lab(found: _FoundLab, settings: Settings) -> Settings:
             raise ConfigError(
                 f"The lab {settings.project} runs with its broker on port {port}, not on port {settings.port}.",
                 f"Use its port (--kafkalab-port {port} or KAFKALAB_PORT), stop it with "
-                "`kafkalab down`, or choose another project with --kafkalab-project.",
+                f"`kafkalab -p {settings.project} down`, or choose another project with --kafkalab-project.",
             )
+    # A running lab is attached to as it is: a service asked for that it does not run would never answer.
+    running = {c.service for c in found.containers}
+    missing = [name for name in settings.with_ if name not in running]
+    if found.ready and missing:
+        raise ConfigError(
+            f"The lab {settings.project} runs without {OPTIONAL[missing[0]].title}, which "
+            f"{settings.sources.get('with_', 'the with setting')} asks for.",
+            f"Add it with `kafkalab -p {settings.project} up --with {','.join(settings.with_)}`, "
+            "or choose another project with --kafkalab-project.",
+        )
     return settings
 
 

@@ -295,7 +295,7 @@ def test_attaches_to_a_running_lab(
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("asked", ["mode", "port"])
+@pytest.mark.parametrize("asked", ["mode", "port", "with"])
 def test_refuses_a_running_lab_that_differs(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, shared_lab: Lab, bed: ModuleType, asked: str,
 ) -> None:
@@ -307,12 +307,19 @@ def test_refuses_a_running_lab_that_differs(
         result = run_inner(pytester, monkeypatch, "--kafkalab-mode=zookeeper")
         error = (f"Error: The lab {settings.project} runs in kraft mode, but zookeeper mode was asked for "
                  "(option --kafkalab-mode).")
-    else:
+        hint = f"Hint: Stop it with `kafkalab -p {settings.project} down`, or choose another project with*"
+    elif asked == "port":
         other = bed.free_port()
         result = run_inner(pytester, monkeypatch, f"--kafkalab-port={other}")
         error = f"Error: The lab {settings.project} runs with its broker on port {settings.port}, not on port {other}."
+        hint = f"Hint: *`kafkalab -p {settings.project} down`*--kafkalab-project*"
+    else:  # attached as it runs, it would be waited for in vain (it was: 120 s, on the default port)
+        result = run_inner(pytester, monkeypatch, "--kafkalab-with=schema-registry")
+        error = (f"Error: The lab {settings.project} runs without Schema Registry, which option --kafkalab-with "
+                 "asks for.")
+        hint = f"Hint: Add it with `kafkalab -p {settings.project} up --with schema-registry`, or choose another*"
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([error, "Hint: *--kafkalab-project*"])
+    result.stdout.fnmatch_lines([error, hint])
     assert shared_lab.status().healthy
 
 
